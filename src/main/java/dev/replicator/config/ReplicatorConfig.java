@@ -1,0 +1,77 @@
+package dev.replicator.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/**
+ * Every setting of replicator, under {@code replicator.}. Checked at start-up by {@link ConfigValidator}.
+ */
+@ConfigMapping(prefix = "replicator")
+public interface ReplicatorConfig {
+
+    /**
+     * Source tables replicated, keyed by {@code schema.table}: {@code replicator.tables."public.orders".target=...}.
+     * Only these are written unless {@link #allowAllTables()} is set.
+     */
+    Map<String, TableMapping> tables();
+
+    /** Write any source table that exists under the same name in the target, mapped or not. */
+    @WithDefault("false")
+    boolean allowAllTables();
+
+    /** Apply TRUNCATE events (op {@code t}) to the target. */
+    @WithDefault("true")
+    boolean applyTruncate();
+
+    Debezium debezium();
+
+    Ordering ordering();
+
+    interface TableMapping {
+        /** Target table as {@code schema.table}; defaults to the source name. */
+        Optional<String> target();
+
+        /** Source columns never written to the target. */
+        Optional<List<String>> excludeColumns();
+    }
+
+    interface Debezium {
+        /** CloudEvent types treated as Debezium change events. */
+        @WithDefault("io.debezium.connector.postgresql.DataChangeEvent")
+        List<String> eventTypes();
+
+        /** Debezium's {@code decimal.handling.mode}, used to read numeric values of events without a schema. */
+        @WithDefault("precise")
+        String decimalHandlingMode();
+
+        /** Debezium's {@code time.precision.mode}, used to read time values of events without a schema. */
+        @WithDefault("adaptive")
+        String timePrecisionMode();
+
+        /** Debezium's {@code binary.handling.mode}. */
+        @WithDefault("bytes")
+        String binaryHandlingMode();
+    }
+
+    interface Ordering {
+        /** Schema in the target where replicator keeps per-row positions and checkpoints. */
+        @WithDefault("replicator")
+        String schema();
+
+        /**
+         * Accept changes without a position and apply them last-writer-wins. Off by default: such changes are
+         * rejected (400), because without a position an old event could overwrite a newer row.
+         */
+        @WithDefault("false")
+        boolean acceptUnpositioned();
+
+        /** How long the position of a deleted row is kept to fence off late, older changes of that row. */
+        @WithDefault("P7D")
+        Duration tombstoneRetention();
+    }
+}
