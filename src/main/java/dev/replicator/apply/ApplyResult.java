@@ -1,0 +1,17 @@
+package dev.replicator.apply;
+
+/**
+ * What one request did to the target.
+ *
+ * @param applied changes written
+ * @param stale   changes older than what the target already holds, acknowledged without effect
+ * @param skipped events with nothing to write (tombstones, heartbeats, transaction markers, disabled truncates)
+ */
+public record ApplyResult(int applied, int stale, int skipped) {
+
+    public static final ApplyResult NOTHING = new ApplyResult(0, 0, 0);
+
+    public ApplyResult plus(ApplyResult other) {
+        return new ApplyResult(applied + other.applied, stale + other.stale, skipped + other.skipped);
+    }
+}

@@ -1,0 +1,73 @@
+package dev.replicator.apply;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import dev.replicator.decode.Operation;
+import dev.replicator.decode.Position;
+import dev.replicator.route.TargetChange;
+
+/**
+ * Puts the changes of one request in the order they are written. Rows are locked in one stable order (table, key,
+ * position) so that concurrent requests cannot deadlock; changes of one row stay in history order. A delete that
+ * moves a row to a new key is written just before the create of that key, so the create finds the moved row.
+ */
+final class BatchOrder {
+
+    private BatchOrder() {
+    }
+
+    static List<TargetChange> arrange(List<TargetChange> changes) {
+        List<TargetChange> paired = pairKeyMoves(changes);
+        List<TargetChange> ordered = new ArrayList<>(paired);
+        ordered.sort(Comparator
+                .comparing((TargetChange c) -> c.table().id().toString())
+                .thenComparing(c -> c.op() == Operation.TRUNCATE ? 0 : 1)
+                .thenComparing(BatchOrder::lockKey)
+                .thenComparing(TargetChange::position, Comparator.nullsFirst(Comparator.naturalOrder()))
+                // the moving delete before the create it pairs with
+                .thenComparing(c -> c.op() == Operation.DELETE ? 0 : 1));
+        return ordered;
+    }
+
+    private static String lockKey(TargetChange change) {
+        return change.newKey() != null ? String.join("\u0000", change.newKey()) : change.rowIdentity();
+    }
+
+    /**
+     * Without Debezium's new-key header (batched requests carry no per-event headers), a key change shows as a delete
+     * and a create of one table at the same position: mark the delete as a move to the create's key.
+     */
+    static List<TargetChange> pairKeyMoves(List<TargetChange> changes) {
+        Map<String, TargetChange> creates = new HashMap<>();
+        for (TargetChange change : changes) {
+            if (change.op().isUpsert() && change.position() != null) {
+                creates.put(slot(change.table().id().toString(), change.position()), change);
+            }
+        }
+        if (creates.isEmpty()) {
+            return changes;
+        }
+        List<TargetChange> result = new ArrayList<>(changes.size());
+        for (TargetChange change : changes) {
+            TargetChange create = change.op() == Operation.DELETE && change.newKey() == null && change.position() != null
+                    ? creates.get(slot(change.table().id().toString(), change.position()))
+                    : null;
+            if (create != null && !Objects.equals(create.key(), change.key())) {
+                change = new TargetChange(change.eventId(), change.table(), change.op(), change.position(), change.key(),
+                        change.values(), change.unavailable(), create.key(), change.sourceTable(),
+                        change.sourceMillis());
+            }
+            result.add(change);
+        }
+        return result;
+    }
+
+    private static String slot(String table, Position position) {
+        return table + "@" + position;
+    }
+}

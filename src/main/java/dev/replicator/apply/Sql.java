@@ -1,0 +1,179 @@
+package dev.replicator.apply;
+
+import java.util.List;
+import java.util.StringJoiner;
+import java.util.stream.Collectors;
+
+import dev.replicator.decode.TableId;
+import dev.replicator.route.TargetColumn;
+import dev.replicator.route.TargetTable;
+
+/**
+ * Builds every statement replicator runs on the target. Identifiers are always quoted (embedded quotes doubled) and
+ * every value is a bound parameter cast to the column's type, so PostgreSQL parses the text input itself.
+ * Plain Java: the exact statements are asserted in tests.
+ */
+public final class Sql {
+
+    private final String positions;
+    private final String tablePositions;
+
+    /** @param ordering the schema holding replicator's own tables */
+    public Sql(String ordering) {
+        this.positions = quote(ordering) + ".row_position";
+        this.tablePositions = quote(ordering) + ".table_position";
+    }
+
+    public static String quote(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    public static String qualified(TableId table) {
+        return quote(table.schema()) + "." + quote(table.table());
+    }
+
+    static String parameter(TargetColumn column) {
+        return "?::" + column.sqlType();
+    }
+
+    /** Insert, or on key conflict overwrite the given columns. */
+    public String upsert(TargetTable table, List<String> columns) {
+        List<String> nonKey = columns.stream().filter(c -> !table.primaryKey().contains(c)).toList();
+        String conflict = nonKey.isEmpty() ? "DO NOTHING"
+                : "DO UPDATE SET " + nonKey.stream().map(c -> quote(c) + " = EXCLUDED." + quote(c))
+                        .collect(Collectors.joining(", "));
+        return insert(table, columns) + " ON CONFLICT (" + columnList(table.primaryKey()) + ") " + conflict;
+    }
+
+    public String insert(TargetTable table, List<String> columns) {
+        String values = columns.stream().map(c -> parameter(table.column(c))).collect(Collectors.joining(", "));
+        return "INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
+                + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " VALUES (" + values + ")";
+    }
+
+    /** Sets the given non-key columns of the row with the key (parameters: values, then key). */
+    public String update(TargetTable table, List<String> columns) {
+        String set = columns.stream().map(c -> quote(c) + " = " + parameter(table.column(c)))
+                .collect(Collectors.joining(", "));
+        return "UPDATE " + qualified(table.id()) + " SET " + set + " WHERE " + keyMatch(table, "");
+    }
+
+    public String exists(TargetTable table) {
+        return "SELECT 1 FROM " + qualified(table.id()) + " WHERE " + keyMatch(table, "");
+    }
+
+    public String delete(TargetTable table) {
+        return "DELETE FROM " + qualified(table.id()) + " WHERE " + keyMatch(table, "");
+    }
+
+    /**
+     * Moves a row to a new key unless a row already has it (parameters: new key, old key, new key).
+     * Keeps the columns a key change event leaves out (unchanged TOAST values).
+     */
+    public String moveKey(TargetTable table) {
+        String set = table.keyColumns().stream().map(c -> quote(c.name()) + " = " + parameter(c))
+                .collect(Collectors.joining(", "));
+        String target = qualified(table.id());
+        return "UPDATE " + target + " SET " + set + " WHERE " + keyMatch(table, "")
+                + " AND NOT EXISTS (SELECT 1 FROM " + target + " n WHERE " + keyMatch(table, "n.") + ")";
+    }
+
+    /** The canonical text of a key, computed by PostgreSQL from bound key values so it matches {@link #rowKeyOf}. */
+    static String rowKeyParameters(TargetTable table) {
+        StringJoiner key = new StringJoiner(", ", "ARRAY[", "]::text");
+        table.keyColumns().forEach(c -> key.add("(" + parameter(c) + ")::text"));
+        return key.toString();
+    }
+
+    /** The canonical text of the key of a stored row, under the given alias. */
+    static String rowKeyOf(TargetTable table, String alias) {
+        StringJoiner key = new StringJoiner(", ", "ARRAY[", "]::text");
+        table.primaryKey().forEach(c -> key.add(alias + "." + quote(c) + "::text"));
+        return key.toString();
+    }
+
+    /**
+     * Records the change's position for its row if it is newer than the one recorded (parameters: table name, key,
+     * commit, change, deleted). Returns a row only when the change is newer, and locks the row's position until
+     * commit, so concurrent writers of one row take turns.
+     */
+    public String claimRow(TargetTable table) {
+        return "INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted, updated_at)"
+                + " VALUES (?, " + rowKeyParameters(table) + ", ?, ?, ?, now())"
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
+                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
+                + " RETURNING 1";
+    }
+
+    /** The recorded position of a row (parameters: table name, key). */
+    public String rowPosition(TargetTable table) {
+        return "SELECT commit_pos, change_pos FROM " + positions + " WHERE table_name = ? AND row_key = "
+                + rowKeyParameters(table);
+    }
+
+    /** Records a truncate's position for a table if newer (parameters: table name, commit, change). */
+    public String claimTable() {
+        return "INSERT INTO " + tablePositions + " AS p (table_name, commit_pos, change_pos, updated_at)"
+                + " VALUES (?, ?, ?, now())"
+                + " ON CONFLICT (table_name) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, updated_at = now()"
+                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
+                + " RETURNING 1";
+    }
+
+    /** Truncate positions of the given tables (parameter: text[] of table names). */
+    public String tablePositions() {
+        return "SELECT table_name, commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ANY (?)";
+    }
+
+    /**
+     * Empties a table as of a truncate's position: rows whose recorded position is newer came after the truncate
+     * and stay (parameters: table name, commit, change).
+     */
+    public String truncateBefore(TargetTable table) {
+        return "DELETE FROM " + qualified(table.id()) + " r WHERE NOT EXISTS (SELECT 1 FROM " + positions
+                + " p WHERE p.table_name = ? AND p.row_key = " + rowKeyOf(table, "r")
+                + " AND (p.commit_pos, p.change_pos) > (?, ?))";
+    }
+
+    /** Forgets row positions a truncate made obsolete (parameters: table name, commit, change). */
+    public String prunePositionsBefore() {
+        return "DELETE FROM " + positions + " WHERE table_name = ? AND (commit_pos, change_pos) <= (?, ?)";
+    }
+
+    /** Unconditional truncate, for changes applied without positions. */
+    public String truncate(TargetTable table) {
+        return "TRUNCATE " + qualified(table.id());
+    }
+
+    /** Serialises truncates against row changes of one table (parameter: table name). */
+    public static String lockTable(boolean exclusive) {
+        return exclusive ? "SELECT pg_advisory_xact_lock(hashtext(?))" : "SELECT pg_advisory_xact_lock_shared(hashtext(?))";
+    }
+
+    /** Removes tombstones older than the retention (parameter: interval text). */
+    public String pruneTombstones() {
+        return "DELETE FROM " + positions + " WHERE deleted AND updated_at < now() - ?::interval";
+    }
+
+    /** Creates replicator's own tables in the target. */
+    public List<String> createSchema(String schema) {
+        return List.of(
+                "CREATE SCHEMA IF NOT EXISTS " + quote(schema),
+                "CREATE TABLE IF NOT EXISTS " + positions + " (table_name text NOT NULL, row_key text NOT NULL,"
+                        + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, deleted boolean NOT NULL,"
+                        + " updated_at timestamptz NOT NULL, PRIMARY KEY (table_name, row_key))",
+                "CREATE TABLE IF NOT EXISTS " + tablePositions + " (table_name text PRIMARY KEY,"
+                        + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, updated_at timestamptz NOT NULL)");
+    }
+
+    private static String keyMatch(TargetTable table, String alias) {
+        return table.keyColumns().stream().map(c -> alias + quote(c.name()) + " = " + parameter(c))
+                .collect(Collectors.joining(" AND "));
+    }
+
+    private static String columnList(List<String> columns) {
+        return columns.stream().map(Sql::quote).collect(Collectors.joining(", "));
+    }
+}

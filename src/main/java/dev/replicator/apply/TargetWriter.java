@@ -1,0 +1,171 @@
+package dev.replicator.apply;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.function.Consumer;
+
+import javax.sql.DataSource;
+
+import org.jboss.logging.Logger;
+
+import dev.replicator.decode.TableId;
+import dev.replicator.route.TargetChange;
+
+/**
+ * Applies the changes of one request to the target in one transaction, all or nothing, and returns only after the
+ * commit. Serialization failures and deadlocks are retried here a few times; other failures are sorted into
+ * "the target refuses this change" (422) and "try again later" (503).
+ */
+public class TargetWriter {
+
+    private static final Logger LOG = Logger.getLogger(TargetWriter.class);
+    private static final int ATTEMPTS = 4;
+
+    private final DataSource target;
+    private final Sql sql;
+    private final Consumer<TableId> catalogInvalidator;
+    private final String schema;
+    private volatile boolean schemaReady;
+
+    public TargetWriter(DataSource target, Sql sql, String schema, Consumer<TableId> catalogInvalidator) {
+        this.target = target;
+        this.sql = sql;
+        this.schema = schema;
+        this.catalogInvalidator = catalogInvalidator;
+    }
+
+    /**
+     * Creates replicator's position tables in the target if they are missing. Called at start-up; if the target is
+     * down then, the first write tries again.
+     */
+    public void ensureSchema() throws SQLException {
+        if (schemaReady) {
+            return;
+        }
+        try (Connection connection = target.getConnection()) {
+            connection.setAutoCommit(true);
+            try (var statement = connection.createStatement()) {
+                for (String ddl : sql.createSchema(schema)) {
+                    statement.execute(ddl);
+                }
+            }
+        } catch (SQLException e) {
+            // two instances starting at once may race on CREATE ... IF NOT EXISTS; the loser sees 23505/42P07
+            if (!"23505".equals(e.getSQLState()) && !"42P07".equals(e.getSQLState())) {
+                throw e;
+            }
+        }
+        schemaReady = true;
+    }
+
+    public List<ChangeOutcome> write(List<TargetChange> changes) {
+        if (changes.isEmpty()) {
+            return List.of();
+        }
+        for (int attempt = 1;; attempt++) {
+            try {
+                return writeOnce(changes);
+            } catch (SQLException e) {
+                TargetChange change = e instanceof FailedChangeException failed ? failed.change() : null;
+                SQLException cause = e instanceof FailedChangeException failed ? failed.cause() : e;
+                String state = cause.getSQLState() == null ? "" : cause.getSQLState();
+                if ((state.equals("40001") || state.equals("40P01")) && attempt < ATTEMPTS) {
+                    LOG.debugf("retrying after SQLSTATE %s (attempt %d)", state, attempt);
+                    pause(attempt);
+                    continue;
+                }
+                throw classify(change, cause);
+            }
+        }
+    }
+
+    private List<ChangeOutcome> writeOnce(List<TargetChange> changes) throws SQLException {
+        ensureSchema();
+        try (Connection connection = target.getConnection()) {
+            connection.setAutoCommit(false);
+            try {
+                List<ChangeOutcome> outcomes = new ChangeWriter(sql, connection).write(changes);
+                connection.commit();
+                return outcomes;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(connection);
+                throw e;
+            }
+        }
+    }
+
+    private RuntimeException classify(TargetChange change, SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String event = change == null ? "" : "event " + change.eventId() + ": ";
+        String table = change == null ? "" : " writing " + change.table().id();
+        if (state.startsWith("22") || state.startsWith("23")) {
+            return new RejectedChangeException(change == null ? null : change.eventId(),
+                    event + "target rejected the change" + table + ": " + withoutValues(e) + " (SQLSTATE " + state + ")");
+        }
+        if (state.equals("42703") || state.equals("42P01")) {
+            // the table changed under us: read the catalog again on the next delivery
+            if (change != null) {
+                catalogInvalidator.accept(change.table().id());
+            }
+            return new TargetUnavailableException(event + "target table changed" + table + ": " + withoutValues(e), e);
+        }
+        return new TargetUnavailableException(event + "target database unavailable" + table + ": "
+                + withoutValues(e) + (state.isEmpty() ? "" : " (SQLSTATE " + state + ")"), e);
+    }
+
+    /**
+     * PostgreSQL's primary message names constraints and columns but some messages quote the offending input
+     * ({@code invalid input syntax for type integer: "abc"}); row contents must not reach logs or responses.
+     */
+    public static String withoutValues(SQLException e) {
+        String message = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                ? p.getServerErrorMessage().getMessage()
+                : e.getMessage();
+        if (message == null) {
+            return e.getClass().getSimpleName();
+        }
+        int quotedInput = message.indexOf(": \"");
+        if (quotedInput >= 0) {
+            message = message.substring(0, quotedInput);
+        }
+        int newline = message.indexOf('\n');
+        return newline >= 0 ? message.substring(0, newline) : message;
+    }
+
+    private static void rollbackQuietly(Connection connection) {
+        try {
+            connection.rollback();
+        } catch (SQLException ignored) {
+            // the connection is broken; the pool discards it and the transaction is gone with it
+        }
+    }
+
+    private static void pause(int attempt) {
+        try {
+            Thread.sleep(10L * attempt * attempt + (long) (Math.random() * 20));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A statement failed: which change it was writing. */
+    static final class FailedChangeException extends SQLException {
+        private final transient TargetChange change;
+        private final SQLException cause;
+
+        FailedChangeException(TargetChange change, SQLException cause) {
+            super(cause.getMessage(), cause.getSQLState(), cause);
+            this.change = change;
+            this.cause = cause;
+        }
+
+        TargetChange change() {
+            return change;
+        }
+
+        SQLException cause() {
+            return cause;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.replicator.config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+
+import io.quarkus.runtime.StartupEvent;
+
+import dev.replicator.ReplicationPipeline;
+import dev.replicator.decode.TableId;
+
+/**
+ * Refuses to start with settings that cannot work, naming each problem, instead of failing on the first event.
+ */
+@Singleton
+public class ConfigValidator {
+
+    void onStart(@Observes @Priority(1) StartupEvent event, ReplicatorConfig config) {
+        List<String> problems = problems(config);
+        if (!problems.isEmpty()) {
+            throw new IllegalStateException("replicator configuration is invalid:\n  - " + String.join("\n  - ", problems));
+        }
+    }
+
+    static List<String> problems(ReplicatorConfig config) {
+        List<String> problems = new ArrayList<>();
+        config.tables().forEach((source, mapping) -> {
+            checkTableName(problems, "replicator.tables key", source);
+            mapping.target().ifPresent(target -> checkTableName(problems, "replicator.tables.\"" + source + "\".target",
+                    target));
+        });
+        check(problems, () -> ReplicatorBeans.conversionOptions(config));
+        if (config.ordering().schema().isBlank()) {
+            problems.add("replicator.ordering.schema must not be empty");
+        }
+        if (config.ordering().tombstoneRetention().isNegative() || config.ordering().tombstoneRetention().isZero()) {
+            problems.add("replicator.ordering.tombstone-retention must be positive, got "
+                    + config.ordering().tombstoneRetention());
+        }
+        for (String type : config.debezium().eventTypes()) {
+            if (type.isBlank() || type.equals(ReplicationPipeline.NATIVE_CHANGE_TYPE) || type.startsWith("replicator.")) {
+                problems.add("replicator.debezium.event-types must list Debezium CloudEvent types, got '" + type + "'");
+            }
+        }
+        if (config.tables().isEmpty() && !config.allowAllTables()) {
+            problems.add("no table is replicated: list tables under replicator.tables.\"schema.table\" "
+                    + "or set replicator.allow-all-tables=true");
+        }
+        return problems;
+    }
+
+    private static void checkTableName(List<String> problems, String setting, String name) {
+        int dot = name.indexOf('.');
+        if (dot <= 0 || dot == name.length() - 1 || name.indexOf('.', dot + 1) >= 0) {
+            problems.add(setting + " must be schema.table, got '" + name + "'");
+            return;
+        }
+        check(problems, () -> TableId.parse(name));
+    }
+
+    private static void check(List<String> problems, Runnable check) {
+        try {
+            check.run();
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+    }
+}

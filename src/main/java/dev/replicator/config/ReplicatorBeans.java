@@ -1,0 +1,75 @@
+package dev.replicator.config;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.agroal.DataSource;
+
+import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetWriter;
+import dev.replicator.convert.ConversionOptions;
+import dev.replicator.convert.ValueConverter;
+import dev.replicator.route.TableMappings;
+import dev.replicator.route.TableRouter;
+import dev.replicator.route.TargetCatalog;
+
+/** Builds the plain-Java parts of the pipeline from the configuration and the target datasource. */
+public class ReplicatorBeans {
+
+    @Produces
+    @Singleton
+    TableMappings tableMappings(ReplicatorConfig config) {
+        Map<String, Optional<String>> targets = new HashMap<>();
+        Map<String, List<String>> excluded = new HashMap<>();
+        config.tables().forEach((source, mapping) -> {
+            targets.put(source, mapping.target());
+            excluded.put(source, mapping.excludeColumns().orElse(List.of()));
+        });
+        return TableMappings.of(targets, excluded, config.allowAllTables());
+    }
+
+    @Produces
+    @Singleton
+    TargetCatalog targetCatalog(@DataSource("target") AgroalDataSource target) {
+        return new TargetCatalog(target);
+    }
+
+    @Produces
+    @Singleton
+    ValueConverter valueConverter(ReplicatorConfig config) {
+        return new ValueConverter(conversionOptions(config));
+    }
+
+    @Produces
+    @Singleton
+    TableRouter tableRouter(TableMappings mappings, TargetCatalog catalog, ValueConverter converter) {
+        return new TableRouter(mappings, catalog, converter);
+    }
+
+    @Produces
+    @Singleton
+    Sql sql(ReplicatorConfig config) {
+        return new Sql(config.ordering().schema());
+    }
+
+    @Produces
+    @Singleton
+    TargetWriter targetWriter(@DataSource("target") AgroalDataSource target, Sql sql, TargetCatalog catalog,
+            ReplicatorConfig config) {
+        return new TargetWriter(target, sql, config.ordering().schema(), catalog::invalidate);
+    }
+
+    static ConversionOptions conversionOptions(ReplicatorConfig config) {
+        ReplicatorConfig.Debezium debezium = config.debezium();
+        return new ConversionOptions(
+                ConversionOptions.DecimalHandling.parse(debezium.decimalHandlingMode()),
+                ConversionOptions.TimePrecision.parse(debezium.timePrecisionMode()),
+                ConversionOptions.BinaryHandling.parse(debezium.binaryHandlingMode()));
+    }
+}

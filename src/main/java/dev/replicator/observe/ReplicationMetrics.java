@@ -1,0 +1,97 @@
+package dev.replicator.observe;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * Counts what replicator does, per table and operation, both for Prometheus ({@code /q/metrics}) and for code that
+ * asks directly ({@link #count}).
+ */
+@ApplicationScoped
+public class ReplicationMetrics {
+
+    /** Outcomes counted per table and operation. */
+    public enum Outcome {
+        APPLIED, STALE, REJECTED, SKIPPED
+    }
+
+    private final MeterRegistry registry;
+    private final Map<String, LongAdder> counts = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> lastSourceMillis = new ConcurrentHashMap<>();
+    private final Timer applyLatency;
+    private final DistributionSummary batchSize;
+
+    @Inject
+    public ReplicationMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.applyLatency = Timer.builder("replicator.apply.latency")
+                .description("Time to decode, route and commit one request")
+                .publishPercentileHistogram()
+                .register(registry);
+        this.batchSize = DistributionSummary.builder("replicator.batch.size")
+                .description("Changes per request")
+                .register(registry);
+    }
+
+    public void record(Outcome outcome, String table, String op) {
+        counts.computeIfAbsent(key(outcome, table, op), k -> {
+            LongAdder adder = new LongAdder();
+            registry.more().counter("replicator.changes", List.of(Tag.of("outcome", outcome.name().toLowerCase()),
+                    Tag.of("table", table), Tag.of("op", op)), adder);
+            return adder;
+        }).increment();
+    }
+
+    /** Remembers the newest source commit time applied to a table, for the lag gauge. */
+    public void appliedAt(String table, long sourceMillis) {
+        if (sourceMillis < 0) {
+            return;
+        }
+        lastSourceMillis.computeIfAbsent(table, t -> {
+            AtomicLong last = new AtomicLong();
+            Gauge.builder("replicator.lag.seconds", last,
+                    l -> l.get() == 0 ? Double.NaN : (System.currentTimeMillis() - l.get()) / 1000.0)
+                    .description("Now minus the source commit time of the newest change applied to the table")
+                    .tag("table", t)
+                    .register(registry);
+            return last;
+        }).accumulateAndGet(sourceMillis, Math::max);
+    }
+
+    public Timer applyLatency() {
+        return applyLatency;
+    }
+
+    public void batch(int size) {
+        batchSize.record(size);
+    }
+
+    /** How many changes of a table and operation ended with the outcome since start. */
+    public long count(Outcome outcome, String table, String op) {
+        LongAdder adder = counts.get(key(outcome, table, op));
+        return adder == null ? 0 : adder.sum();
+    }
+
+    /** Sum over all tables and operations. */
+    public long total(Outcome outcome) {
+        String prefix = outcome.name() + "|";
+        return counts.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
+                .mapToLong(e -> e.getValue().sum()).sum();
+    }
+
+    private static String key(Outcome outcome, String table, String op) {
+        return outcome.name() + "|" + table + "|" + op;
+    }
+}

@@ -1,0 +1,152 @@
+package dev.replicator.route;
+
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import dev.replicator.convert.ConversionException;
+import dev.replicator.convert.ValueConverter;
+import dev.replicator.decode.BadEventException;
+import dev.replicator.decode.FieldValue;
+import dev.replicator.decode.Operation;
+import dev.replicator.decode.RowChange;
+import dev.replicator.decode.TableId;
+
+/**
+ * Decides where a decoded change goes and what it writes: applies the table mapping, checks every table and column
+ * name against the target's catalog (names from events are never trusted), picks the key from the target's primary
+ * key and turns values into PostgreSQL text input.
+ */
+public class TableRouter {
+
+    private final TableMappings mappings;
+    private final TargetCatalog catalog;
+    private final ValueConverter converter;
+
+    public TableRouter(TableMappings mappings, TargetCatalog catalog, ValueConverter converter) {
+        this.mappings = mappings;
+        this.catalog = catalog;
+        this.converter = converter;
+    }
+
+    public TargetChange route(RowChange change) throws SQLException {
+        TableMappings.Mapping mapping = mappings.lookup(change.table()).orElseThrow(() -> new BadEventException(
+                change.eventId(), "table " + change.table() + " is not replicated (not listed in replicator.tables)"));
+        TargetTable table = existingTable(change, mapping.target());
+        if (change.op() == Operation.TRUNCATE) {
+            return new TargetChange(change.eventId(), table, change.op(), change.position(), List.of(), Map.of(),
+                    Set.of(), null, change.table().toString(), millis(change));
+        }
+        table = withColumnsOf(change, mapping, table);
+        if (change.op() == Operation.DELETE) {
+            // a delete's before image is often the key plus type-default fillers: only the key means anything
+            List<String> key = keyOf(change, table, change.row(), Map.of());
+            List<String> newKey = change.newKey() == null ? null : keyOf(change, table, change.newKey(), Map.of());
+            return new TargetChange(change.eventId(), table, change.op(), change.position(), key, Map.of(), Set.of(),
+                    newKey, change.table().toString(), millis(change));
+        }
+
+        Map<String, String> values = new LinkedHashMap<>();
+        Set<String> unavailable = new HashSet<>();
+        for (Map.Entry<String, FieldValue> field : change.row().entrySet()) {
+            String name = field.getKey();
+            TargetColumn column = table.column(name);
+            if (column == null || column.generated()) {
+                // excluded by the mapping, or computed by the target itself
+                continue;
+            }
+            if (field.getValue().unavailable()) {
+                unavailable.add(name);
+            } else {
+                values.put(name, convert(change, field.getValue(), column));
+            }
+        }
+        List<String> key = keyOf(change, table, change.row(), values);
+        return new TargetChange(change.eventId(), table, change.op(), change.position(), key, values,
+                Set.copyOf(unavailable), null, change.table().toString(), millis(change));
+    }
+
+    private TargetTable existingTable(RowChange change, TableId target) throws SQLException {
+        Optional<TargetTable> table = catalog.find(target);
+        if (table.isEmpty()) {
+            // the table may have been created since we looked
+            catalog.invalidate(target);
+            table = catalog.find(target);
+        }
+        TargetTable found = table.orElseThrow(() -> new BadEventException(change.eventId(),
+                "target table " + target + " does not exist (source table " + change.table() + ")"));
+        if (found.primaryKey().isEmpty()) {
+            throw new BadEventException(change.eventId(), "target table " + target + " has no primary key");
+        }
+        return found;
+    }
+
+    /** Every column of the event must exist in the target (after exclusions); a miss re-reads the catalog once. */
+    private TargetTable withColumnsOf(RowChange change, TableMappings.Mapping mapping, TargetTable table)
+            throws SQLException {
+        TargetTable current = table;
+        for (String name : change.row().keySet()) {
+            if (mapping.excludedColumns().contains(name) || current.column(name) != null) {
+                continue;
+            }
+            if (current == table) {
+                catalog.invalidate(table.id());
+                current = existingTable(change, table.id());
+                if (current.column(name) != null) {
+                    continue;
+                }
+            }
+            throw new BadEventException(change.eventId(),
+                    "column " + quoteForMessage(name) + " does not exist in target table " + table.id());
+        }
+        if (mapping.excludedColumns().isEmpty()) {
+            return current;
+        }
+        Map<String, TargetColumn> kept = new LinkedHashMap<>(current.columns());
+        kept.keySet().removeAll(mapping.excludedColumns());
+        for (String key : current.primaryKey()) {
+            if (!kept.containsKey(key)) {
+                throw new BadEventException(change.eventId(),
+                        "key column " + key + " of " + current.id() + " is excluded by replicator.tables");
+            }
+        }
+        return new TargetTable(current.id(), kept, current.primaryKey(), current.identityAlways());
+    }
+
+    private List<String> keyOf(RowChange change, TargetTable table, Map<String, FieldValue> row,
+            Map<String, String> converted) {
+        List<String> key = new ArrayList<>(table.primaryKey().size());
+        for (String name : table.primaryKey()) {
+            FieldValue value = row.get(name);
+            if (value == null || value.isNull() || value.unavailable()) {
+                throw new BadEventException(change.eventId(), "key column " + name + " of " + table.id()
+                        + (value == null ? " is missing from the event" : " has no value in the event"));
+            }
+            key.add(converted.containsKey(name) ? converted.get(name) : convert(change, value, table.column(name)));
+        }
+        return key;
+    }
+
+    private String convert(RowChange change, FieldValue value, TargetColumn column) {
+        try {
+            return converter.toText(value, column, change.encoding());
+        } catch (ConversionException e) {
+            throw new BadEventException(change.eventId(), e.getMessage());
+        }
+    }
+
+    private static long millis(RowChange change) {
+        return change.sourceTime() == null ? -1 : change.sourceTime().toEpochMilli();
+    }
+
+    /** Column names come from events: keep error messages short and printable. */
+    private static String quoteForMessage(String name) {
+        String shown = name.length() > 64 ? name.substring(0, 64) + "..." : name;
+        return '"' + shown.replaceAll("\\p{Cntrl}", "?") + '"';
+    }
+}

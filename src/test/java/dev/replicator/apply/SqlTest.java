@@ -1,0 +1,93 @@
+package dev.replicator.apply;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import dev.replicator.decode.TableId;
+import dev.replicator.route.TargetColumn;
+import dev.replicator.route.TargetTable;
+
+/** The exact statements replicator sends, so a change to SQL is a visible, reviewed change. */
+class SqlTest {
+
+    static final Sql SQL = new Sql("replicator");
+
+    static TargetColumn column(String name, String type) {
+        return new TargetColumn(name, type, type, 'N', false, -1, -1, true, false);
+    }
+
+    static TargetTable table(String schema, String name, boolean identity, List<String> key, TargetColumn... columns) {
+        Map<String, TargetColumn> map = new LinkedHashMap<>();
+        for (TargetColumn c : columns) {
+            map.put(c.name(), c);
+        }
+        return new TargetTable(new TableId(schema, name), map, key, identity);
+    }
+
+    static final TargetTable ORDERS = table("public", "order_lines", false, List.of("order_id", "line_no"),
+            column("order_id", "integer"), column("line_no", "smallint"), column("sku", "character(8)"),
+            column("price", "numeric(12,4)"));
+
+    @Test
+    void identifiersAreQuotedWithEmbeddedQuotesDoubled() {
+        assertEquals("\"a\"\"b\"", Sql.quote("a\"b"));
+        assertEquals("\"My Schema\".\"x; DROP TABLE y\"", Sql.qualified(new TableId("My Schema", "x; DROP TABLE y")));
+    }
+
+    @Test
+    void upsertCastsEveryParameterAndUpdatesNonKeyColumns() {
+        assertEquals("INSERT INTO \"public\".\"order_lines\" (\"order_id\", \"line_no\", \"sku\", \"price\") VALUES"
+                + " (?::integer, ?::smallint, ?::character(8), ?::numeric(12,4)) ON CONFLICT (\"order_id\", \"line_no\")"
+                + " DO UPDATE SET \"sku\" = EXCLUDED.\"sku\", \"price\" = EXCLUDED.\"price\"",
+                SQL.upsert(ORDERS, List.of("order_id", "line_no", "sku", "price")));
+    }
+
+    @Test
+    void upsertOfOnlyTheKeyDoesNothingOnConflict() {
+        assertEquals("INSERT INTO \"public\".\"order_lines\" (\"order_id\", \"line_no\") VALUES (?::integer, ?::smallint)"
+                + " ON CONFLICT (\"order_id\", \"line_no\") DO NOTHING",
+                SQL.upsert(ORDERS, List.of("order_id", "line_no")));
+    }
+
+    @Test
+    void insertOverridesAnAlwaysGeneratedIdentity() {
+        TargetTable readings = table("public", "readings", true, List.of("id"), column("id", "bigint"),
+                column("v", "real"));
+        assertEquals("INSERT INTO \"public\".\"readings\" (\"id\", \"v\") OVERRIDING SYSTEM VALUE VALUES (?::bigint, ?::real)",
+                SQL.insert(readings, List.of("id", "v")));
+    }
+
+    @Test
+    void updateDeleteAndMoveMatchTheWholeKey() {
+        assertEquals("UPDATE \"public\".\"order_lines\" SET \"sku\" = ?::character(8) WHERE \"order_id\" = ?::integer"
+                + " AND \"line_no\" = ?::smallint", SQL.update(ORDERS, List.of("sku")));
+        assertEquals("DELETE FROM \"public\".\"order_lines\" WHERE \"order_id\" = ?::integer AND \"line_no\" = ?::smallint",
+                SQL.delete(ORDERS));
+        assertEquals("UPDATE \"public\".\"order_lines\" SET \"order_id\" = ?::integer, \"line_no\" = ?::smallint"
+                + " WHERE \"order_id\" = ?::integer AND \"line_no\" = ?::smallint AND NOT EXISTS (SELECT 1 FROM"
+                + " \"public\".\"order_lines\" n WHERE n.\"order_id\" = ?::integer AND n.\"line_no\" = ?::smallint)",
+                SQL.moveKey(ORDERS));
+    }
+
+    @Test
+    void claimingARowRecordsItsPositionOnlyWhenNewer() {
+        assertEquals("INSERT INTO \"replicator\".row_position AS p (table_name, row_key, commit_pos, change_pos, deleted,"
+                + " updated_at) VALUES (?, ARRAY[(?::integer)::text, (?::smallint)::text]::text, ?, ?, ?, now())"
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
+                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos) RETURNING 1",
+                SQL.claimRow(ORDERS));
+    }
+
+    @Test
+    void truncateKeepsRowsWrittenByNewerChanges() {
+        assertEquals("DELETE FROM \"public\".\"order_lines\" r WHERE NOT EXISTS (SELECT 1 FROM \"replicator\".row_position p"
+                + " WHERE p.table_name = ? AND p.row_key = ARRAY[r.\"order_id\"::text, r.\"line_no\"::text]::text"
+                + " AND (p.commit_pos, p.change_pos) > (?, ?))", SQL.truncateBefore(ORDERS));
+    }
+}

@@ -1,0 +1,188 @@
+package dev.replicator.apply;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.replicator.decode.Operation;
+import dev.replicator.decode.Position;
+import dev.replicator.decode.TableId;
+import dev.replicator.route.TargetCatalog;
+import dev.replicator.route.TargetChange;
+import dev.replicator.route.TargetTable;
+import dev.replicator.testing.TestDatabases;
+
+/** The fenced writer against a real PostgreSQL: order does not matter, a dropped connection leaves no trace. */
+class TargetWriterTest {
+
+    DataSource db;
+    TargetTable items;
+    TargetWriter writer;
+
+    @BeforeEach
+    void setUp() throws SQLException {
+        db = TestDatabases.freshDatabase(TestDatabases.target(), "writer_test");
+        TestDatabases.execute(db, "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, note text)");
+        try (Connection connection = db.getConnection()) {
+            items = TargetCatalog.load(connection, new TableId("public", "items")).orElseThrow();
+        }
+        writer = new TargetWriter(db, new Sql("replicator"), "replicator", id -> {
+        });
+    }
+
+    TargetChange upsert(int id, String name, long position) {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", String.valueOf(id));
+        values.put("name", name);
+        return new TargetChange("e" + position, items, Operation.UPDATE, new Position(position, position),
+                List.of(String.valueOf(id)), values, Set.of(), null, "public.items", -1);
+    }
+
+    TargetChange delete(int id, long position) {
+        return new TargetChange("d" + position, items, Operation.DELETE, new Position(position, position),
+                List.of(String.valueOf(id)), Map.of(), Set.of(), null, "public.items", -1);
+    }
+
+    TargetChange truncate(long position) {
+        return new TargetChange("t" + position, items, Operation.TRUNCATE, new Position(position, position),
+                List.of(), Map.of(), Set.of(), null, "public.items", -1);
+    }
+
+    String rows() {
+        return TestDatabases.copy(db, "SELECT id, name FROM items ORDER BY id");
+    }
+
+    @Test
+    void everyOrderOfTheSameChangesEndsInTheSameState() {
+        List<TargetChange> history = List.of(upsert(1, "a1", 1), upsert(2, "b1", 2), upsert(1, "a2", 3),
+                delete(2, 4), truncate(5), upsert(3, "c1", 6), upsert(1, "a3", 7), delete(3, 8), upsert(3, "c2", 9));
+        List<List<TargetChange>> orders = List.of(history, reversed(history),
+                List.of(history.get(4), history.get(8), history.get(0), history.get(7), history.get(2),
+                        history.get(1), history.get(6), history.get(3), history.get(5)));
+        for (List<TargetChange> order : orders) {
+            TestDatabases.execute(db, "DROP SCHEMA IF EXISTS replicator CASCADE; TRUNCATE items");
+            writer = new TargetWriter(db, new Sql("replicator"), "replicator", id -> {
+            });
+            for (TargetChange change : order) {
+                writer.write(List.of(change));
+                writer.write(List.of(change)); // and again: a redelivery
+            }
+            assertEquals("1\ta3\n3\tc2\n", rows(), "order " + order.stream().map(TargetChange::eventId).toList());
+        }
+    }
+
+    @Test
+    void aConnectionDroppedMidwayCommitsNothingAndTheRetryConverges() {
+        writer.write(List.of(upsert(1, "before", 1)));
+        AtomicInteger statements = new AtomicInteger();
+        TargetWriter failing = new TargetWriter(droppingAfter(db, 4, statements), new Sql("replicator"), "replicator",
+                id -> {
+                });
+        List<TargetChange> batch = List.of(upsert(1, "after", 2), upsert(2, "new", 3), delete(1, 4),
+                upsert(4, "x", 5));
+        TargetUnavailableException failure = assertThrows(TargetUnavailableException.class, () -> failing.write(batch));
+        assertEquals(503, failure.status());
+        assertTrue(statements.get() >= 4, "the connection was dropped in the middle of the batch");
+        assertEquals("1\tbefore\n", rows(), "nothing of the failed batch is visible");
+
+        List<ChangeOutcome> retried = writer.write(batch);
+        assertTrue(retried.stream().allMatch(ChangeOutcome::applied));
+        assertEquals("2\tnew\n4\tx\n", rows());
+    }
+
+    @Test
+    void rejectedDataNamesTheEventButNotTheValues() {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "9");
+        values.put("name", null);
+        TargetChange bad = new TargetChange("bad-1", items, Operation.CREATE, new Position(1, 1), List.of("9"), values,
+                Set.of(), null, "public.items", -1);
+        RejectedChangeException e = assertThrows(RejectedChangeException.class, () -> writer.write(List.of(bad)));
+        assertTrue(e.getMessage().contains("bad-1"), e.getMessage());
+        assertTrue(e.getMessage().contains("not-null"), e.getMessage());
+        assertEquals("", rows());
+    }
+
+    private static List<TargetChange> reversed(List<TargetChange> list) {
+        List<TargetChange> copy = new ArrayList<>(list);
+        java.util.Collections.reverse(copy);
+        return copy;
+    }
+
+    /** A data source whose connections break (socket closed) at the n-th statement they prepare. */
+    static DataSource droppingAfter(DataSource real, int n, AtomicInteger counter) {
+        return new DataSource() {
+            @Override
+            public Connection getConnection() throws SQLException {
+                Connection connection = real.getConnection();
+                return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                        new Class<?>[] { Connection.class }, (proxy, method, args) -> {
+                            if (method.getName().startsWith("prepare") && counter.incrementAndGet() == n) {
+                                connection.abort(Runnable::run);
+                            }
+                            try {
+                                return method.invoke(connection, args);
+                            } catch (InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        });
+            }
+
+            @Override
+            public Connection getConnection(String user, String password) throws SQLException {
+                return getConnection();
+            }
+
+            @Override
+            public PrintWriter getLogWriter() {
+                return null;
+            }
+
+            @Override
+            public void setLogWriter(PrintWriter out) {
+            }
+
+            @Override
+            public void setLoginTimeout(int seconds) {
+            }
+
+            @Override
+            public int getLoginTimeout() {
+                return 0;
+            }
+
+            @Override
+            public Logger getParentLogger() {
+                return null;
+            }
+
+            @Override
+            public <T> T unwrap(Class<T> iface) {
+                return null;
+            }
+
+            @Override
+            public boolean isWrapperFor(Class<?> iface) {
+                return false;
+            }
+        };
+    }
+}

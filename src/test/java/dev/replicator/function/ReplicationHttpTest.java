@@ -1,0 +1,173 @@
+package dev.replicator.function;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+import dev.replicator.testing.PostgresResource;
+import dev.replicator.testing.Requests;
+import dev.replicator.testing.TableComparison;
+import dev.replicator.testing.TestDatabases;
+
+/**
+ * The HTTP contract, against two real PostgreSQL servers: the captured Debezium Server requests in each of their
+ * shapes replicate the small workload exactly, and bad input gets the status a broker handles right.
+ * {@link ReplicationHttpIT} runs the same tests against the packaged application.
+ */
+@QuarkusTest
+@QuarkusTestResource(PostgresResource.class)
+class ReplicationHttpTest {
+
+    static final String SMALL = PostgresResource.SMALL;
+    static final List<String> TABLES = List.of("customers", "order_lines", "events", "audit", "scratch");
+
+    DataSource source = PostgresResource.source();
+    DataSource target = PostgresResource.target();
+
+    @BeforeEach
+    void emptyTarget() {
+        TestDatabases.execute(target, "TRUNCATE customers, order_lines, events, audit, scratch, guarded");
+        TestDatabases.execute(target, "DROP SCHEMA IF EXISTS replicator CASCADE");
+    }
+
+    @Test
+    void structuredCloudEventsReplicateTheWorkload() {
+        for (String request : Requests.folder(SMALL + "cloudevents/", 31)) {
+            Requests.replay(request).then().statusCode(204);
+        }
+        assertTargetEqualsSource();
+    }
+
+    @Test
+    void binaryModeCloudEventsReplicateTheWorkload() {
+        for (String request : Requests.folder(SMALL + "cloudevents/", 31)) {
+            Requests.replayBinary(request).then().statusCode(204);
+        }
+        assertTargetEqualsSource();
+    }
+
+    @Test
+    void plainJsonEnvelopesReplicateTheWorkload() {
+        for (String request : Requests.folder(SMALL + "json-schema/", 31)) {
+            Requests.replay(request).then().statusCode(200);
+        }
+        assertTargetEqualsSource();
+    }
+
+    @Test
+    void batchOfCloudEventsIsAppliedInOneRequest() {
+        Requests.replay(SMALL + "cloudevents-noschema-batch/0001.json").then().statusCode(200)
+                .body("applied", equalTo(31));
+        assertTargetEqualsSource();
+    }
+
+    @Test
+    void batchOfPlainEnvelopesIsAppliedInOneRequest() {
+        Requests.replay(SMALL + "json-noschema-batch/0001.json").then().statusCode(200);
+        assertTargetEqualsSource();
+    }
+
+    @Test
+    void redeliveryChangesNothing() {
+        Requests.replay(SMALL + "cloudevents-noschema-batch/0001.json").then().statusCode(200);
+        Requests.replay(SMALL + "cloudevents-noschema-batch/0001.json").then().statusCode(200)
+                .body("applied", equalTo(0)).body("stale", equalTo(31));
+        for (String request : Requests.folder(SMALL + "cloudevents/", 31)) {
+            Requests.replay(request).then().statusCode(204);
+        }
+        assertTargetEqualsSource();
+    }
+
+    @Test
+    void malformedJsonIsA400() {
+        given().contentType("application/cloudevents+json").body("{\"specversion\": \"1.0\", ")
+                .post("/").then().statusCode(400).body("error", containsString("malformed JSON"));
+        given().contentType("application/json").header("ce-id", "bin-1").header("ce-specversion", "1.0")
+                .header("ce-source", "/t").header("ce-type", "replicator.change.v1").body("{not json")
+                .post("/").then().statusCode(400).body("error", containsString("bin-1"));
+    }
+
+    @Test
+    void unknownEventTypeIsA400NamingTheEvent() {
+        given().contentType("application/json").header("ce-id", "odd-1").header("ce-specversion", "1.0")
+                .header("ce-source", "/t").header("ce-type", "com.example.Unknown").body("{}")
+                .post("/").then().statusCode(400)
+                .body("error", containsString("odd-1"))
+                .body("error", containsString("com.example.Unknown"));
+    }
+
+    @Test
+    void unknownTableOrColumnOrMissingKeyIsA400AndWritesNothing() {
+        nativeChange("n-1", "{\"table\":\"public.nope\",\"op\":\"upsert\",\"position\":1,\"after\":{\"k\":1}}")
+                .then().statusCode(400).body("error", containsString("public.nope"));
+        nativeChange("n-2", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":1,"
+                + "\"after\":{\"k\":1,\"v\":\"x\",\"bogus\":2}}")
+                .then().statusCode(400).body("error", containsString("bogus"));
+        nativeChange("n-3", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":1,\"after\":{\"v\":\"x\"}}")
+                .then().statusCode(400).body("error", containsString("n-3"));
+        assertEquals("", TestDatabases.copy(target, "SELECT * FROM scratch"));
+    }
+
+    @Test
+    void dataTheTargetRefusesIsA422AndTheBatchWritesNothing() {
+        nativeChange("g-1", "{\"table\":\"public.guarded\",\"op\":\"upsert\",\"position\":1,"
+                + "\"after\":{\"id\":1,\"qty\":-1}}")
+                .then().statusCode(422).body("error", containsString("g-1"))
+                .body("error", containsString("check constraint"));
+        String batch = "[" + structuredNative("b-1", "{\"table\":\"public.guarded\",\"op\":\"upsert\",\"position\":2,"
+                + "\"after\":{\"id\":2,\"qty\":5}}") + ","
+                + structuredNative("b-2", "{\"table\":\"public.guarded\",\"op\":\"upsert\",\"position\":3,"
+                        + "\"after\":{\"id\":3,\"qty\":-5}}")
+                + "]";
+        given().contentType("application/cloudevents+json").body(batch).post("/").then().statusCode(422)
+                .body("error", containsString("b-2"));
+        assertEquals("", TestDatabases.copy(target, "SELECT * FROM guarded"));
+    }
+
+    @Test
+    void olderChangeNeverOverwritesNewer() {
+        nativeChange("o-2", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":20,"
+                + "\"after\":{\"k\":7,\"v\":\"new\"}}").then().statusCode(204);
+        nativeChange("o-1", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":10,"
+                + "\"after\":{\"k\":7,\"v\":\"old\"}}").then().statusCode(204);
+        nativeChange("o-3", "{\"table\":\"public.scratch\",\"op\":\"delete\",\"position\":30,\"key\":{\"k\":7}}")
+                .then().statusCode(204);
+        nativeChange("o-0", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":5,"
+                + "\"after\":{\"k\":7,\"v\":\"resurrected?\"}}").then().statusCode(204);
+        assertEquals("", TestDatabases.copy(target, "SELECT * FROM scratch"));
+    }
+
+    @Test
+    void healthReportsBothDatasources() {
+        given().get("/q/health/ready").then().statusCode(200)
+                .body(containsString("source")).body(containsString("target"));
+        given().get("/q/health/live").then().statusCode(200);
+    }
+
+    private void assertTargetEqualsSource() {
+        for (String table : TABLES) {
+            TableComparison.assertSameRows(source, target, table);
+        }
+    }
+
+    static io.restassured.response.Response nativeChange(String id, String data) {
+        return given().contentType("application/json").header("ce-id", id).header("ce-specversion", "1.0")
+                .header("ce-source", "/test").header("ce-type", "replicator.change.v1").body(data).post("/");
+    }
+
+    static String structuredNative(String id, String data) {
+        return "{\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"source\":\"/test\",\"type\":\"replicator.change.v1\","
+                + "\"datacontenttype\":\"application/json\",\"data\":" + data + "}";
+    }
+}
