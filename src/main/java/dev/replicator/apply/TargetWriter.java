@@ -75,6 +75,14 @@ public class TargetWriter {
                     pause(attempt);
                     continue;
                 }
+                if ((state.equals("42P01") || state.equals("42703")) && attempt == 1) {
+                    // a table changed or replicator's own tables were dropped: look again, once
+                    schemaReady = false;
+                    if (change != null) {
+                        catalogInvalidator.accept(change.table().id());
+                    }
+                    continue;
+                }
                 throw classify(change, cause);
             }
         }

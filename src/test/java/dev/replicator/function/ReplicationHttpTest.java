@@ -67,8 +67,9 @@ class ReplicationHttpTest {
 
     @Test
     void batchOfCloudEventsIsAppliedInOneRequest() {
+        // the five scratch inserts that precede the TRUNCATE in the same batch are superseded by it
         Requests.replay(SMALL + "cloudevents-noschema-batch/0001.json").then().statusCode(200)
-                .body("applied", equalTo(31));
+                .body("applied", equalTo(26)).body("stale", equalTo(5));
         assertTargetEqualsSource();
     }
 

@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -50,7 +51,7 @@ public final class Requests {
             Map.Entry<String, JsonNode> header = headers.next();
             spec = spec.header(header.getKey(), header.getValue().asText());
         }
-        return spec.body(request.get("body").toString()).post(request.get("path").asText("/"));
+        return spec.body(request.get("body").toString().getBytes(StandardCharsets.UTF_8)).post(request.get("path").asText("/"));
     }
 
     /** Posts a captured structured CloudEvent in binary mode, as a Knative broker delivers it. */
@@ -73,6 +74,6 @@ public final class Requests {
                 spec = spec.header(header.getKey(), header.getValue().asText());
             }
         }
-        return spec.body(event.get("data").toString()).post("/");
+        return spec.body(event.get("data").toString().getBytes(StandardCharsets.UTF_8)).post("/");
     }
 }
