@@ -170,16 +170,20 @@ final class ChangeWriter {
         delete.executeUpdate();
     }
 
-    /** A row may move to its new key unless that key's history is already past this change. */
+    /**
+     * A row may move to its new key unless that key's history is already past this change. The new key's position
+     * stays locked until commit, so a concurrent change of the new key cannot slip in between check and move.
+     */
     private boolean mayMoveTo(TargetChange change) throws SQLException {
         if (change.position() == null) {
             return true;
         }
-        PreparedStatement select = statement(sql.rowPosition(change.table()));
-        select.setString(1, change.table().id().toString());
-        bindAll(select, 2, change.newKey());
-        try (ResultSet rs = select.executeQuery()) {
-            return !rs.next() || !new Position(rs.getLong(1), rs.getLong(2)).isAfter(change.position());
+        PreparedStatement lock = statement(sql.lockRowPosition(change.table()));
+        lock.setString(1, change.table().id().toString());
+        bindAll(lock, 2, change.newKey());
+        try (ResultSet rs = lock.executeQuery()) {
+            rs.next();
+            return !new Position(rs.getLong(1), rs.getLong(2)).isAfter(change.position());
         }
     }
 

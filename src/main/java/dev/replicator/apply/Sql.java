@@ -106,10 +106,15 @@ public final class Sql {
                 + " RETURNING 1";
     }
 
-    /** The recorded position of a row (parameters: table name, key). */
-    public String rowPosition(TargetTable table) {
-        return "SELECT commit_pos, change_pos FROM " + positions + " WHERE table_name = ? AND row_key = "
-                + rowKeyParameters(table);
+    /**
+     * Locks a row's position record and returns it (parameters: table name, key). A missing record is created at the
+     * lowest position, so that a concurrent change of that row waits for this transaction instead of racing it.
+     */
+    public String lockRowPosition(TargetTable table) {
+        return "INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted, updated_at)"
+                + " VALUES (?, " + rowKeyParameters(table) + ", 0, 0, true, now())"
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET updated_at = p.updated_at"
+                + " RETURNING commit_pos, change_pos";
     }
 
     /** Records a truncate's position for a table if newer (parameters: table name, commit, change). */
