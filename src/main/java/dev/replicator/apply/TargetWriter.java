@@ -1,8 +1,11 @@
 package dev.replicator.apply;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 import javax.sql.DataSource;
@@ -21,18 +24,57 @@ public class TargetWriter {
 
     private static final Logger LOG = Logger.getLogger(TargetWriter.class);
     private static final int ATTEMPTS = 4;
+    private static final long PRUNE_INTERVAL_MILLIS = 10 * 60 * 1000;
 
     private final DataSource target;
     private final Sql sql;
     private final Consumer<TableId> catalogInvalidator;
     private final String schema;
+    private final Duration tombstoneRetention;
+    private final AtomicLong nextPrune = new AtomicLong();
     private volatile boolean schemaReady;
 
     public TargetWriter(DataSource target, Sql sql, String schema, Consumer<TableId> catalogInvalidator) {
+        this(target, sql, schema, Duration.ofDays(7), catalogInvalidator);
+    }
+
+    public TargetWriter(DataSource target, Sql sql, String schema, Duration tombstoneRetention,
+            Consumer<TableId> catalogInvalidator) {
         this.target = target;
         this.sql = sql;
         this.schema = schema;
+        this.tombstoneRetention = tombstoneRetention;
         this.catalogInvalidator = catalogInvalidator;
+    }
+
+    /**
+     * Forgets the positions of rows deleted longer ago than the retention. A change older than a forgotten delete
+     * that arrives after that would bring the row back, so the retention must exceed the longest redelivery delay.
+     *
+     * @return how many were removed
+     */
+    public int pruneTombstones() throws SQLException {
+        try (Connection connection = target.getConnection();
+                PreparedStatement prune = connection.prepareStatement(sql.pruneTombstones())) {
+            connection.setAutoCommit(true);
+            prune.setString(1, tombstoneRetention.toSeconds() + " seconds");
+            return prune.executeUpdate();
+        }
+    }
+
+    /** Prunes at most every few minutes, piggybacking on writes: a function that scales to zero has no timer. */
+    private void pruneIfDue() {
+        long now = System.currentTimeMillis();
+        long due = nextPrune.get();
+        if (now < due || !nextPrune.compareAndSet(due, now + PRUNE_INTERVAL_MILLIS)) {
+            return;
+        }
+        try {
+            int pruned = pruneTombstones();
+            LOG.debugf("pruned %d tombstones", pruned);
+        } catch (SQLException e) {
+            LOG.warnf("pruning tombstones failed: %s", withoutValues(e));
+        }
     }
 
     /**
@@ -65,7 +107,9 @@ public class TargetWriter {
         }
         for (int attempt = 1;; attempt++) {
             try {
-                return writeOnce(changes);
+                List<ChangeOutcome> outcomes = writeOnce(changes);
+                pruneIfDue();
+                return outcomes;
             } catch (SQLException e) {
                 TargetChange change = e instanceof FailedChangeException failed ? failed.change() : null;
                 SQLException cause = e instanceof FailedChangeException failed ? failed.cause() : e;

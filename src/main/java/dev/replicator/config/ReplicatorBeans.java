@@ -62,7 +62,8 @@ public class ReplicatorBeans {
     @Singleton
     TargetWriter targetWriter(@DataSource("target") AgroalDataSource target, Sql sql, TargetCatalog catalog,
             ReplicatorConfig config) {
-        return new TargetWriter(target, sql, config.ordering().schema(), catalog::invalidate);
+        return new TargetWriter(target, sql, config.ordering().schema(), config.ordering().tombstoneRetention(),
+                catalog::invalidate);
     }
 
     static ConversionOptions conversionOptions(ReplicatorConfig config) {

@@ -121,6 +121,15 @@ class TargetWriterTest {
         assertEquals("", rows());
     }
 
+    @Test
+    void tombstonesOlderThanTheRetentionArePruned() throws SQLException {
+        writer.write(List.of(upsert(5, "x", 1), delete(5, 2), upsert(6, "y", 3)));
+        TestDatabases.execute(db, "UPDATE replicator.row_position SET updated_at = now() - interval '8 days'");
+        assertEquals(1, writer.pruneTombstones(), "only the deleted row's position goes; 7 days by default");
+        assertEquals("public.items\t{6}\tf\n", TestDatabases.copy(db,
+                "SELECT table_name, row_key, deleted FROM replicator.row_position ORDER BY row_key"));
+    }
+
     private static List<TargetChange> reversed(List<TargetChange> list) {
         List<TargetChange> copy = new ArrayList<>(list);
         java.util.Collections.reverse(copy);

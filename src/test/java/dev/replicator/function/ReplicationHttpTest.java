@@ -150,6 +150,38 @@ class ReplicationHttpTest {
     }
 
     @Test
+    void targetOutageIsA503AndTheRedeliverySucceeds() {
+        DataSource admin = TestDatabases.dataSource(TestDatabases.target(), "postgres");
+        TestDatabases.execute(admin, "ALTER DATABASE " + PostgresResource.TARGET_DB + " ALLOW_CONNECTIONS false");
+        try {
+            TestDatabases.execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"
+                    + PostgresResource.TARGET_DB + "'");
+            nativeChange("down-1", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":1,"
+                    + "\"after\":{\"k\":1,\"v\":\"x\"}}").then().statusCode(503)
+                    .body("error", containsString("unavailable"));
+        } finally {
+            TestDatabases.execute(admin, "ALTER DATABASE " + PostgresResource.TARGET_DB + " ALLOW_CONNECTIONS true");
+        }
+        // the broker redelivers a 503; pooled connections broken by the outage may fail one more attempt
+        int status = 0;
+        for (int attempt = 0; attempt < 5 && status != 204; attempt++) {
+            status = nativeChange("down-1", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":1,"
+                    + "\"after\":{\"k\":1,\"v\":\"x\"}}").statusCode();
+        }
+        assertEquals(204, status);
+        assertEquals("1\tx\n", TestDatabases.copy(target, "SELECT * FROM scratch"));
+    }
+
+    @Test
+    void bodiesOverTheLimitAre413() {
+        byte[] body = new byte[17 * 1024 * 1024];
+        java.util.Arrays.fill(body, (byte) ' ');
+        body[0] = '[';
+        body[body.length - 1] = ']';
+        given().contentType("application/json").body(body).post("/").then().statusCode(413);
+    }
+
+    @Test
     void healthReportsBothDatasources() {
         given().get("/q/health/ready").then().statusCode(200)
                 .body(containsString("source")).body(containsString("target"));
