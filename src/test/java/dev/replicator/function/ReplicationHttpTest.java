@@ -91,6 +91,29 @@ class ReplicationHttpTest {
     }
 
     @Test
+    void cloudEventsBatchMediaTypeIsABatchToo() {
+        String batch = "[" + structuredNative("cb-1", "{\"table\":\"public.scratch\",\"op\":\"upsert\","
+                + "\"position\":1,\"after\":{\"k\":1,\"v\":\"a\"}}") + ","
+                + structuredNative("cb-2", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":2,"
+                        + "\"after\":{\"k\":2,\"v\":\"b\"}}")
+                + "]";
+        given().contentType("application/cloudevents-batch+json").body(batch).post("/").then().statusCode(200)
+                .body("applied", equalTo(2));
+        assertEquals("1\ta\n2\tb\n", TestDatabases.copy(target, "SELECT * FROM scratch ORDER BY k"));
+    }
+
+    @Test
+    void metricsCountOutcomesPerTable() {
+        Requests.replay(SMALL + "cloudevents/0010.json").then().statusCode(204);
+        Requests.replay(SMALL + "cloudevents/0010.json").then().statusCode(204);
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.lines().anyMatch(l -> l.startsWith("replicator_changes_total{")
+                && l.contains("outcome=\"stale\"") && l.contains("table=\"public.scratch\"")), metrics);
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.contains("replicator_apply_latency_seconds_bucket"));
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.contains("replicator_lag_seconds{table=\"public.scratch\"}"));
+    }
+
+    @Test
     void malformedJsonIsA400() {
         given().contentType("application/cloudevents+json").body("{\"specversion\": \"1.0\", ")
                 .post("/").then().statusCode(400).body("error", containsString("malformed JSON"));
