@@ -119,6 +119,11 @@ public class TargetWriter {
                     pause(attempt);
                     continue;
                 }
+                if ((state.startsWith("08") || state.equals("57P01")) && attempt < ATTEMPTS) {
+                    // a pooled connection the database dropped (restart, failover): the pool discards it; try another
+                    LOG.debugf("retrying on a new connection after SQLSTATE %s", state);
+                    continue;
+                }
                 if ((state.equals("42P01") || state.equals("42703")) && attempt == 1) {
                     // a table changed or replicator's own tables were dropped: look again, once
                     schemaReady = false;

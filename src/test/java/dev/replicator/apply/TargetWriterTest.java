@@ -90,21 +90,33 @@ class TargetWriterTest {
     }
 
     @Test
-    void aConnectionDroppedMidwayCommitsNothingAndTheRetryConverges() {
+    void aConnectionDroppedMidwayIsRetriedOnANewConnection() {
         writer.write(List.of(upsert(1, "before", 1)));
         AtomicInteger statements = new AtomicInteger();
-        TargetWriter failing = new TargetWriter(droppingAfter(db, 4, statements), new Sql("replicator"), "replicator",
+        TargetWriter flaky = new TargetWriter(dropping(db, 4, statements, false), new Sql("replicator"), "replicator",
                 id -> {
                 });
         List<TargetChange> batch = List.of(upsert(1, "after", 2), upsert(2, "new", 3), delete(1, 4),
                 upsert(4, "x", 5));
-        TargetUnavailableException failure = assertThrows(TargetUnavailableException.class, () -> failing.write(batch));
+        List<ChangeOutcome> outcomes = flaky.write(batch);
+        assertTrue(statements.get() > 4, "the first connection broke in the middle of the batch");
+        assertTrue(outcomes.stream().allMatch(ChangeOutcome::applied));
+        assertEquals("2\tnew\n4\tx\n", rows());
+    }
+
+    @Test
+    void aDatabaseThatKeepsDroppingConnectionsIsA503AndCommitsNothing() {
+        writer.write(List.of(upsert(1, "before", 1)));
+        TargetWriter broken = new TargetWriter(dropping(db, 4, new AtomicInteger(), true), new Sql("replicator"),
+                "replicator", id -> {
+                });
+        List<TargetChange> batch = List.of(upsert(1, "after", 2), upsert(2, "new", 3), delete(1, 4),
+                upsert(4, "x", 5));
+        TargetUnavailableException failure = assertThrows(TargetUnavailableException.class, () -> broken.write(batch));
         assertEquals(503, failure.status());
-        assertTrue(statements.get() >= 4, "the connection was dropped in the middle of the batch");
         assertEquals("1\tbefore\n", rows(), "nothing of the failed batch is visible");
 
-        List<ChangeOutcome> retried = writer.write(batch);
-        assertTrue(retried.stream().allMatch(ChangeOutcome::applied));
+        writer.write(batch); // the broker's redelivery, once the database is back
         assertEquals("2\tnew\n4\tx\n", rows());
     }
 
@@ -136,15 +148,19 @@ class TargetWriterTest {
         return copy;
     }
 
-    /** A data source whose connections break (socket closed) at the n-th statement they prepare. */
-    static DataSource droppingAfter(DataSource real, int n, AtomicInteger counter) {
+    /**
+     * A data source whose connections break (socket closed) at the n-th statement prepared: on the first connection
+     * only, or on every connection.
+     */
+    static DataSource dropping(DataSource real, int n, AtomicInteger counter, boolean everyConnection) {
         return new DataSource() {
             @Override
             public Connection getConnection() throws SQLException {
                 Connection connection = real.getConnection();
+                AtomicInteger prepared = everyConnection ? new AtomicInteger() : counter;
                 return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
                         new Class<?>[] { Connection.class }, (proxy, method, args) -> {
-                            if (method.getName().startsWith("prepare") && counter.incrementAndGet() == n) {
+                            if (method.getName().startsWith("prepare") && prepared.incrementAndGet() == n) {
                                 connection.abort(Runnable::run);
                             }
                             try {
