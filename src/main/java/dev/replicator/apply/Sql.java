@@ -17,11 +17,13 @@ public final class Sql {
 
     private final String positions;
     private final String tablePositions;
+    private final String rejected;
 
     /** @param ordering the schema holding replicator's own tables */
     public Sql(String ordering) {
         this.positions = quote(ordering) + ".row_position";
         this.tablePositions = quote(ordering) + ".table_position";
+        this.rejected = quote(ordering) + ".rejected";
     }
 
     public static String quote(String identifier) {
@@ -170,7 +172,16 @@ public final class Sql {
                         + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, deleted boolean NOT NULL,"
                         + " updated_at timestamptz NOT NULL, PRIMARY KEY (table_name, row_key))",
                 "CREATE TABLE IF NOT EXISTS " + tablePositions + " (table_name text PRIMARY KEY,"
-                        + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, updated_at timestamptz NOT NULL)");
+                        + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, updated_at timestamptz NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS " + rejected + " (id bigserial PRIMARY KEY,"
+                        + " received_at timestamptz NOT NULL DEFAULT now(), event_id text, event_type text,"
+                        + " status int NOT NULL, reason text NOT NULL, event jsonb NOT NULL)");
+    }
+
+    /** Keeps an event that cannot be applied (parameters: id, type, status, reason, event JSON). */
+    public String parkRejected() {
+        return "INSERT INTO " + rejected + " (event_id, event_type, status, reason, event) VALUES (?, ?, ?, ?, ?::jsonb)"
+                + " RETURNING id";
     }
 
     private static String keyMatch(TargetTable table, String alias) {

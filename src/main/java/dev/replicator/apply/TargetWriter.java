@@ -48,6 +48,32 @@ public class TargetWriter {
     }
 
     /**
+     * Stores an event that can never be applied in {@code <schema>.rejected}, for inspection and replay, and
+     * returns its row id. Throws {@link TargetUnavailableException} when the target cannot take it, so the event is
+     * retried rather than lost.
+     */
+    public long park(String eventId, String eventType, int status, String reason, String eventJson) {
+        try {
+            ensureSchema();
+            try (Connection connection = target.getConnection();
+                    PreparedStatement insert = connection.prepareStatement(sql.parkRejected())) {
+                connection.setAutoCommit(true);
+                insert.setString(1, eventId);
+                insert.setString(2, eventType);
+                insert.setInt(3, status);
+                insert.setString(4, reason);
+                insert.setString(5, eventJson);
+                try (var rs = insert.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            }
+        } catch (SQLException e) {
+            throw new TargetUnavailableException("cannot park the rejected event in the target: " + withoutValues(e), e);
+        }
+    }
+
+    /**
      * Forgets the positions of rows deleted longer ago than the retention. A change older than a forgotten delete
      * that arrives after that would bring the row back, so the retention must exceed the longest redelivery delay.
      *

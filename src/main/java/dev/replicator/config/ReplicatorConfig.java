@@ -32,6 +32,18 @@ public interface ReplicatorConfig {
 
     Ordering ordering();
 
+    Rejected rejected();
+
+    interface Rejected {
+        /**
+         * Keep events that can never be applied (400, 422) in the target's {@code replicator.rejected} table and
+         * answer 200. For platforms that redeliver every non-2xx answer (Cloud Run behind Pub/Sub push), where a
+         * rejected event would otherwise come back for days.
+         */
+        @WithDefault("false")
+        boolean park();
+    }
+
     interface TableMapping {
         /** Target table as {@code schema.table}; defaults to the source name. */
         Optional<String> target();

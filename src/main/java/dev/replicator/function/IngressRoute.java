@@ -39,12 +39,14 @@ public class IngressRoute {
     static final List<String> PATHS = List.of("/", "/debezium", "/change");
 
     private final ReplicationPipeline pipeline;
+    private final FailureAnswers failures;
     private final ObjectMapper mapper;
     private final long maxBodyBytes;
 
-    public IngressRoute(ReplicationPipeline pipeline, ObjectMapper mapper,
+    public IngressRoute(ReplicationPipeline pipeline, FailureAnswers failures, ObjectMapper mapper,
             @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody) {
         this.pipeline = pipeline;
+        this.failures = failures;
         this.mapper = mapper;
         this.maxBodyBytes = maxBody.asLongValue();
     }
@@ -87,7 +89,7 @@ public class IngressRoute {
                 respond(ctx, pipeline.process(List.of(Events.plain(body, headers))));
             }
         } catch (RuntimeException e) {
-            ErrorResponses.send(ctx, e);
+            failures.send(ctx, e);
         }
     }
 
@@ -172,7 +174,7 @@ public class IngressRoute {
     /** Failures of this route and of the functions behind it (Funqy passes a function's exception on). */
     void failure(RoutingContext ctx) {
         if (ctx.failure() != null) {
-            ErrorResponses.send(ctx, ctx.failure());
+            failures.send(ctx, ctx.failure());
         } else if (ctx.statusCode() == 413) {
             ErrorResponses.send(ctx, 413, "request body larger than quarkus.http.limits.max-body-size ("
                     + maxBodyBytes + " bytes)");

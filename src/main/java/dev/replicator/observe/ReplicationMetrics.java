@@ -70,6 +70,11 @@ public class ReplicationMetrics {
         }).accumulateAndGet(sourceMillis, Math::max);
     }
 
+    /** An event that could never be applied was kept in the target instead of being answered 4xx. */
+    public void parked(int status) {
+        registry.counter("replicator.parked", "status", String.valueOf(status)).increment();
+    }
+
     public Timer applyLatency() {
         return applyLatency;
     }

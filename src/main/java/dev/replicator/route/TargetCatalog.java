@@ -69,6 +69,25 @@ public class TargetCatalog {
         return loaded;
     }
 
+    /** Which of the tables the target does not have (asked fresh, not from the cache). */
+    public List<TableId> missing(java.util.Collection<TableId> tables) throws SQLException {
+        List<TableId> missing = new ArrayList<>();
+        try (Connection connection = target.getConnection();
+                PreparedStatement statement = connection.prepareStatement(
+                        "SELECT to_regclass(format('%I.%I', ?, ?)) IS NULL")) {
+            for (TableId table : tables) {
+                statement.setString(1, table.schema());
+                statement.setString(2, table.table());
+                try (ResultSet rs = statement.executeQuery()) {
+                    if (rs.next() && rs.getBoolean(1)) {
+                        missing.add(table);
+                    }
+                }
+            }
+        }
+        return missing;
+    }
+
     public void invalidate(TableId id) {
         cache.remove(id);
     }

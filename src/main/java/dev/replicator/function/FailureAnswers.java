@@ -1,0 +1,98 @@
+package dev.replicator.function;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+
+import jakarta.inject.Singleton;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.vertx.ext.web.RoutingContext;
+
+import dev.replicator.apply.TargetWriter;
+import dev.replicator.config.ReplicatorConfig;
+import dev.replicator.observe.ReplicationMetrics;
+
+/**
+ * Answers a failed request. With {@code replicator.rejected.park=true}, an event that can never be applied (400 or
+ * 422) is kept in the target with its reason and answered 200, because some platforms redeliver every non-2xx
+ * answer; if it cannot be kept, the answer is 503 so that it is not lost.
+ */
+@Singleton
+public class FailureAnswers {
+
+    private static final Logger LOG = Logger.getLogger("dev.replicator.rejected");
+
+    private final boolean park;
+    private final TargetWriter writer;
+    private final ReplicationMetrics metrics;
+    private final ObjectMapper mapper;
+
+    public FailureAnswers(ReplicatorConfig config, TargetWriter writer, ReplicationMetrics metrics,
+            ObjectMapper mapper) {
+        this.park = config.rejected().park();
+        this.writer = writer;
+        this.metrics = metrics;
+        this.mapper = mapper;
+    }
+
+    void send(RoutingContext ctx, Throwable failure) {
+        ErrorResponses.Failure result = ErrorResponses.classify(failure);
+        if (park && (result.status() == 400 || result.status() == 422)) {
+            parkAndAcknowledge(ctx, result);
+            return;
+        }
+        ErrorResponses.send(ctx, failure);
+    }
+
+    private void parkAndAcknowledge(RoutingContext ctx, ErrorResponses.Failure result) {
+        ObjectNode request = request(ctx);
+        String id = ctx.request().getHeader("ce-id");
+        String type = ctx.request().getHeader("ce-type");
+        JsonNode body = request.get("body");
+        if (id == null && body != null && body.isObject()) {
+            id = body.path("id").asText(null);
+            type = body.path("type").asText(null);
+        }
+        // parking talks to the database: not on the event loop
+        String eventId = id;
+        String eventType = type;
+        ctx.vertx().executeBlocking(() -> writer.park(eventId, eventType, result.status(), result.message(),
+                request.toString()), false).onComplete(parked -> {
+                    if (parked.succeeded()) {
+                        metrics.parked(result.status());
+                        LOG.warnf("%d %s (parked as %d)", result.status(), result.message(), parked.result());
+                        ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+                                .end("{\"parked\":" + parked.result() + ",\"status\":" + result.status() + "}");
+                    } else {
+                        ErrorResponses.send(ctx, parked.cause());
+                    }
+                });
+    }
+
+    /** The request as it came, to replay later: CloudEvent and Debezium headers, and the body. */
+    private ObjectNode request(RoutingContext ctx) {
+        ObjectNode request = mapper.createObjectNode();
+        ObjectNode headers = request.putObject("headers");
+        for (Map.Entry<String, String> header : ctx.request().headers()) {
+            String name = header.getKey().toLowerCase(Locale.ROOT);
+            if (name.startsWith("ce-") || name.startsWith("x-debezium-") || name.equals("content-type")) {
+                headers.put(name, header.getValue());
+            }
+        }
+        byte[] body = ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        try {
+            JsonNode json = mapper.readTree(body);
+            request.set("body", json == null ? mapper.nullNode() : json);
+        } catch (IOException e) {
+            request.put("body", new String(body, StandardCharsets.UTF_8));
+        }
+        return request;
+    }
+}
