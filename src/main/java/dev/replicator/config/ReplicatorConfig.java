@@ -28,6 +28,10 @@ public interface ReplicatorConfig {
     @WithDefault("true")
     boolean applyTruncate();
 
+    /** Console logs as one JSON object per line (for Cloud Logging and other collectors). */
+    @WithDefault("false")
+    boolean logJson();
+
     Debezium debezium();
 
     Ordering ordering();
