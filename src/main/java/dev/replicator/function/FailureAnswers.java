@@ -44,14 +44,6 @@ public class FailureAnswers {
 
     void send(RoutingContext ctx, Throwable failure) {
         ErrorResponses.Failure result = ErrorResponses.classify(failure);
-        if (park && (result.status() == 400 || result.status() == 422)) {
-            parkAndAcknowledge(ctx, result);
-            return;
-        }
-        ErrorResponses.send(ctx, failure);
-    }
-
-    private void parkAndAcknowledge(RoutingContext ctx, ErrorResponses.Failure result) {
         ObjectNode request = request(ctx);
         String id = ctx.request().getHeader("ce-id");
         String type = ctx.request().getHeader("ce-type");
@@ -60,14 +52,28 @@ public class FailureAnswers {
             id = body.path("id").asText(null);
             type = body.path("type").asText(null);
         }
+        if (park && (result.status() == 400 || result.status() == 422)) {
+            parkAndAcknowledge(ctx, result, id, type, request);
+            return;
+        }
+        if (result.status() == 500) {
+            LOG.error("request failed", failure);
+        } else {
+            // once per rejected request: id, type and reason, never row contents
+            LOG.warnf("%d %s [id %s, type %s]", result.status(), result.message(), id, type);
+        }
+        ErrorResponses.send(ctx, result.status(), result.message());
+    }
+
+    private void parkAndAcknowledge(RoutingContext ctx, ErrorResponses.Failure result, String eventId,
+            String eventType, ObjectNode request) {
         // parking talks to the database: not on the event loop
-        String eventId = id;
-        String eventType = type;
         ctx.vertx().executeBlocking(() -> writer.park(eventId, eventType, result.status(), result.message(),
                 request.toString()), false).onComplete(parked -> {
                     if (parked.succeeded()) {
                         metrics.parked(result.status());
-                        LOG.warnf("%d %s (parked as %d)", result.status(), result.message(), parked.result());
+                        LOG.warnf("%d %s [id %s, type %s] parked as %d", result.status(), result.message(), eventId,
+                                eventType, parked.result());
                         ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
                                 .end("{\"parked\":" + parked.result() + ",\"status\":" + result.status() + "}");
                     } else {
