@@ -3,8 +3,6 @@ package dev.replicator.function;
 import java.io.UncheckedIOException;
 import java.util.Map;
 
-import org.jboss.logging.Logger;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -17,11 +15,10 @@ import dev.replicator.decode.BadEventException;
 /**
  * Answers a failed request with the status a broker acts on correctly: 400 for events that can never succeed (the
  * broker sends them to its dead-letter sink), 422 for changes the target refuses, 409/503 for trouble that a retry
- * can fix. The body is one JSON object with a one-line message; row contents never appear in it or in the log.
+ * can fix. The body is one JSON object with a one-line message; row contents never appear in it.
  */
 final class ErrorResponses {
 
-    private static final Logger LOG = Logger.getLogger("dev.replicator.rejected");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ErrorResponses() {
@@ -49,16 +46,6 @@ final class ErrorResponses {
             }
         }
         return new Failure(500, "internal error: " + failure.getClass().getSimpleName());
-    }
-
-    static void send(RoutingContext ctx, Throwable failure) {
-        Failure result = classify(failure);
-        if (result.status() == 500) {
-            LOG.error("request failed", failure);
-        } else {
-            LOG.warnf("%d %s", result.status(), result.message());
-        }
-        send(ctx, result.status(), result.message());
     }
 
     static void send(RoutingContext ctx, int status, String message) {

@@ -77,7 +77,9 @@ public class FailureAnswers {
                         ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
                                 .end("{\"parked\":" + parked.result() + ",\"status\":" + result.status() + "}");
                     } else {
-                        ErrorResponses.send(ctx, parked.cause());
+                        ErrorResponses.Failure unparked = ErrorResponses.classify(parked.cause());
+                        LOG.warnf("%d %s [id %s, type %s]", unparked.status(), unparked.message(), eventId, eventType);
+                        ErrorResponses.send(ctx, unparked.status(), unparked.message());
                     }
                 });
     }

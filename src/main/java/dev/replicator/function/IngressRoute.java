@@ -119,9 +119,9 @@ public class IngressRoute {
             if (!element.isObject()) {
                 throw new BadEventException(null, "batch element " + index + " is not a JSON object");
             }
-            IncomingEvent event = Events.isStructuredEvent(element) ? Events.structured(element, Map.of())
-                    : Events.plain(element, Map.of());
-            if (event.isCloudEvent() || Events.isStructuredEvent(element)) {
+            boolean cloudEvent = Events.isStructuredEvent(element);
+            IncomingEvent event = cloudEvent ? Events.structured(element, Map.of()) : Events.plain(element, Map.of());
+            if (cloudEvent) {
                 checkType(event);
             }
             events.add(event);
