@@ -134,6 +134,28 @@ class TargetWriterTest {
     }
 
     @Test
+    void unsentColumnsKeepTheirValueAndAMissingRowWaitsForItsCreate() {
+        writer.write(List.of(upsert(1, "kept", 1)));
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "1");
+        values.put("note", "n2");
+        TargetChange toast = new TargetChange("u2", items, Operation.UPDATE, new Position(2, 2), List.of("1"), values,
+                Set.of("name"), null, "public.items", -1);
+        writer.write(List.of(toast));
+        assertEquals("1\tkept\tn2\n", TestDatabases.copy(db, "SELECT id, name, note FROM items"));
+
+        Map<String, String> orphan = new LinkedHashMap<>();
+        orphan.put("id", "9");
+        orphan.put("note", "x");
+        TargetChange early = new TargetChange("u9", items, Operation.UPDATE, new Position(3, 3), List.of("9"), orphan,
+                Set.of("name"), null, "public.items", -1);
+        TargetUnavailableException wait = assertThrows(TargetUnavailableException.class,
+                () -> writer.write(List.of(early)));
+        assertEquals(409, wait.status(), "retryable: the create of row 9 may still be on its way");
+        assertTrue(wait.getMessage().contains("[name]"), wait.getMessage());
+    }
+
+    @Test
     void tombstonesOlderThanTheRetentionArePruned() throws SQLException {
         writer.write(List.of(upsert(5, "x", 1), delete(5, 2), upsert(6, "y", 3)));
         TestDatabases.execute(db, "UPDATE replicator.row_position SET updated_at = now() - interval '8 days'");
