@@ -2,7 +2,7 @@ package dev.replicator.function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.net.URI;
+import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -22,7 +22,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
-import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,6 +30,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 import dev.replicator.testing.PostgresResource;
@@ -50,6 +50,9 @@ class ConvergenceTest {
     private static final int CLIENTS = 8;
 
     DataSource target = PostgresResource.target();
+
+    @TestHTTPResource("/")
+    URL root;
 
     @BeforeAll
     static void tables() {
@@ -101,7 +104,6 @@ class ConvergenceTest {
     }
 
     private void post(List<String> bodies) throws Exception {
-        int port = ConfigProvider.getConfig().getValue("quarkus.http.test-port", Integer.class);
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(bodies);
         AtomicInteger failures = new AtomicInteger();
@@ -111,7 +113,7 @@ class ConvergenceTest {
             clients.add(pool.submit(() -> {
                 String body;
                 while ((body = queue.poll()) != null) {
-                    HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/"))
+                    HttpRequest request = HttpRequest.newBuilder(root.toURI())
                             .header("Content-Type", "application/cloudevents+json")
                             .POST(HttpRequest.BodyPublishers.ofString(body)).build();
                     // a broker retries retryable answers; so does this client, a bounded number of times
