@@ -44,15 +44,17 @@ public class FailureAnswers {
 
     void send(RoutingContext ctx, Throwable failure) {
         ErrorResponses.Failure result = ErrorResponses.classify(failure);
-        ObjectNode request = request(ctx);
+        boolean rejected = result.status() == 400 || result.status() == 422;
         String id = ctx.request().getHeader("ce-id");
         String type = ctx.request().getHeader("ce-type");
-        JsonNode body = request.get("body");
+        // the body is read again only for what a rejection needs (its id, or the copy to park), not for 5xx
+        ObjectNode request = rejected && (park || id == null) ? request(ctx) : null;
+        JsonNode body = request == null ? null : request.get("body");
         if (id == null && body != null && body.isObject()) {
             id = body.path("id").asText(null);
             type = body.path("type").asText(null);
         }
-        if (park && (result.status() == 400 || result.status() == 422)) {
+        if (park && rejected) {
             parkAndAcknowledge(ctx, result, id, type, request);
             return;
         }
