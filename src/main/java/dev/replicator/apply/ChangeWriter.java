@@ -92,6 +92,11 @@ final class ChangeWriter {
             if (truncate != null && !position.isAfter(truncate)) {
                 return false;
             }
+            // Deletes stay two statements: in one statement the DELETE would use the snapshot taken before the
+            // claim waited for a concurrent writer of the row, and miss the row that writer just committed.
+            if (change.op() != Operation.DELETE && change.unavailable().isEmpty()) {
+                return claimAndUpsert(change);
+            }
             if (!claimRow(change)) {
                 return false;
             }
@@ -104,15 +109,35 @@ final class ChangeWriter {
         return true;
     }
 
-    private boolean claimRow(TargetChange change) throws SQLException {
-        TargetTable table = change.table();
-        PreparedStatement claim = statement(sql.claimRow(table));
+    /**
+     * The common case in one round trip: claim the position and write the row only if the change is newer. Safe in
+     * one statement because INSERT .. ON CONFLICT finds a conflicting row even when a concurrent writer committed it
+     * after this statement's snapshot.
+     */
+    private boolean claimAndUpsert(TargetChange change) throws SQLException {
+        List<String> columns = new ArrayList<>(change.values().keySet());
+        PreparedStatement statement = statement(sql.claimAndUpsert(change.table(), columns));
+        bindValues(statement, bindClaim(statement, change), change, columns);
+        try (ResultSet rs = statement.executeQuery()) {
+            rs.next();
+            return rs.getLong(1) > 0;
+        }
+    }
+
+    private int bindClaim(PreparedStatement claim, TargetChange change) throws SQLException {
         int i = 1;
-        claim.setString(i++, table.id().toString());
+        claim.setString(i++, change.table().id().toString());
         i = bindAll(claim, i, change.key());
         claim.setLong(i++, change.position().commit());
         claim.setLong(i++, change.position().change());
-        claim.setBoolean(i, change.op() == Operation.DELETE);
+        claim.setBoolean(i++, change.op() == Operation.DELETE);
+        return i;
+    }
+
+    private boolean claimRow(TargetChange change) throws SQLException {
+        TargetTable table = change.table();
+        PreparedStatement claim = statement(sql.claimRow(table));
+        bindClaim(claim, change);
         try (ResultSet rs = claim.executeQuery()) {
             return rs.next();
         }

@@ -109,6 +109,22 @@ public final class Sql {
     }
 
     /**
+     * Claims the row's position and, only if the change is newer, writes the row, in one round trip (parameters:
+     * as {@link #claimRow}, then the values). Returns one row with 1 when the change was applied, 0 when stale.
+     */
+    public String claimAndUpsert(TargetTable table, List<String> columns) {
+        String values = columns.stream().map(c -> parameter(table.column(c))).collect(Collectors.joining(", "));
+        List<String> nonKey = columns.stream().filter(c -> !table.primaryKey().contains(c)).toList();
+        String conflict = nonKey.isEmpty() ? "DO NOTHING"
+                : "DO UPDATE SET " + nonKey.stream().map(c -> quote(c) + " = EXCLUDED." + quote(c))
+                        .collect(Collectors.joining(", "));
+        return "WITH claim AS (" + claimRow(table) + "), written AS (INSERT INTO " + qualified(table.id()) + " ("
+                + columnList(columns) + ")" + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "")
+                + " SELECT " + values + " WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT ("
+                + columnList(table.primaryKey()) + ") " + conflict + ") SELECT count(*) FROM claim";
+    }
+
+    /**
      * Locks a row's position record and returns it (parameters: table name, key). A missing record is created at the
      * lowest position, so that a concurrent change of that row waits for this transaction instead of racing it.
      */

@@ -85,6 +85,15 @@ class SqlTest {
     }
 
     @Test
+    void claimAndUpsertWritesOnlyWhenTheClaimSucceeded() {
+        assertEquals("WITH claim AS (" + SQL.claimRow(ORDERS) + "), written AS (INSERT INTO \"public\".\"order_lines\""
+                + " (\"order_id\", \"line_no\", \"sku\") SELECT ?::integer, ?::smallint, ?::character(8)"
+                + " WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT (\"order_id\", \"line_no\")"
+                + " DO UPDATE SET \"sku\" = EXCLUDED.\"sku\") SELECT count(*) FROM claim",
+                SQL.claimAndUpsert(ORDERS, List.of("order_id", "line_no", "sku")));
+    }
+
+    @Test
     void truncateKeepsRowsWrittenByNewerChanges() {
         assertEquals("DELETE FROM \"public\".\"order_lines\" r WHERE NOT EXISTS (SELECT 1 FROM \"replicator\".row_position p"
                 + " WHERE p.table_name = ? AND p.row_key = ARRAY[r.\"order_id\"::text, r.\"line_no\"::text]::text"
