@@ -2,18 +2,35 @@ package dev.replicator.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.io.StringReader;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.net.URI;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -24,137 +41,626 @@ import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+import dev.replicator.config.ReplicatorConfig;
+
 /**
- * The deployment manifests parse and agree with each other and with the application: names, ports, probe paths,
- * secret keys, the environment the app reads, and the CloudEvent types it accepts.
+ * The deployment files parse and agree with each other and with the application: names, references, ports, probe
+ * paths, secret keys, the environment the app reads and the CloudEvent types it accepts. There is no cluster in the
+ * build, so this is what keeps k8s/, the Dockerfiles and the code from drifting apart.
  */
 class ManifestsTest {
 
     static final Path K8S = Path.of("k8s");
-    static final List<JsonNode> DOCUMENTS = new ArrayList<>();
+    static final Path KUSTOMIZATION = K8S.resolve("kustomization.yaml");
+    /** Deployed with gcloud, not kustomize: its secretKeyRefs name Secret Manager secrets. */
+    static final Path CLOUD_RUN = K8S.resolve("cloudrun/service.yaml");
+    /** Manifests for planned features, kept out of kustomization.yaml. */
+    static final String EXAMPLE_SUFFIX = ".example.yaml";
+    static final String REPLICATOR = "replicator";
+    static final String BROKER_INGRESS_HOST = "broker-ingress.knative-eventing.svc.cluster.local";
+    static final String PLACEHOLDER_PASSWORD = "change-me";
+
+    /**
+     * ReplicatorConfig's settings as environment variables, kept by hand so a manifest cannot pick up a name by
+     * accident; {@link #allowListMirrorsReplicatorConfig()} keeps it equal to the interface.
+     */
+    static final Set<String> REPLICATOR_ENV = Set.of(
+            "REPLICATOR_ALLOW_ALL_TABLES",
+            "REPLICATOR_APPLY_TRUNCATE",
+            "REPLICATOR_LOG_JSON",
+            "REPLICATOR_DEBEZIUM_EVENT_TYPES",
+            "REPLICATOR_DEBEZIUM_DECIMAL_HANDLING_MODE",
+            "REPLICATOR_DEBEZIUM_TIME_PRECISION_MODE",
+            "REPLICATOR_DEBEZIUM_BINARY_HANDLING_MODE",
+            "REPLICATOR_ORDERING_SCHEMA",
+            "REPLICATOR_ORDERING_ACCEPT_UNPOSITIONED",
+            "REPLICATOR_ORDERING_TOMBSTONE_RETENTION",
+            "REPLICATOR_REJECTED_PARK");
+    /**
+     * Settings a manifest may already set before ReplicatorConfig declares them. Empty now: REPLICATOR_REJECTED_PARK,
+     * once planned, is ReplicatorConfig.Rejected#park.
+     */
+    static final Set<String> PLANNED_ENV = Set.of();
+    static final Pattern DATASOURCE_ENV =
+            Pattern.compile("QUARKUS_DATASOURCE_(SOURCE|TARGET)_(JDBC_URL|USERNAME|PASSWORD)");
+    /** Only read when the quarkus-logging-json extension is in the build; replicator.log-json does it without. */
+    static final String QUARKUS_JSON_LOGS_ENV = "QUARKUS_LOG_CONSOLE_JSON_ENABLED";
+
+    static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    record Doc(Path file, JsonNode node) {
+        String kind() {
+            return node.path("kind").asText();
+        }
+
+        String name() {
+            return node.path("metadata").path("name").asText();
+        }
+
+        boolean is(String apiGroup, String kind) {
+            return kind.equals(kind()) && node.path("apiVersion").asText().startsWith(apiGroup);
+        }
+
+        JsonNode spec() {
+            return node.path("spec");
+        }
+
+        @Override
+        public String toString() {
+            return file + " " + kind() + "/" + name();
+        }
+    }
+
+    static JsonNode kustomization;
+    static final List<Path> YAML_FILES = new ArrayList<>();
+    static final List<Doc> APPLIED = new ArrayList<>();
+    static final List<Doc> EXAMPLES = new ArrayList<>();
+    static final List<Doc> CLOUD_RUN_DOCS = new ArrayList<>();
     static final Properties APPLICATION = new Properties();
-    /** Settings of ReplicatorConfig as environment variables. */
-    static final Set<String> REPLICATOR_ENV = Set.of("REPLICATOR_ALLOW_ALL_TABLES", "REPLICATOR_APPLY_TRUNCATE",
-            "REPLICATOR_DEBEZIUM_EVENT_TYPES", "REPLICATOR_DEBEZIUM_DECIMAL_HANDLING_MODE",
-            "REPLICATOR_DEBEZIUM_TIME_PRECISION_MODE", "REPLICATOR_DEBEZIUM_BINARY_HANDLING_MODE",
-            "REPLICATOR_ORDERING_SCHEMA", "REPLICATOR_ORDERING_ACCEPT_UNPOSITIONED",
-            "REPLICATOR_ORDERING_TOMBSTONE_RETENTION", "REPLICATOR_REJECTED_PARK", "REPLICATOR_LOG_JSON");
-    /** ReplicatorConfig's default for replicator.debezium.event-types. */
-    static final String DEFAULT_DEBEZIUM_TYPE = "io.debezium.connector.postgresql.DataChangeEvent";
 
     @BeforeAll
     static void load() throws IOException {
-        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
         try (Stream<Path> files = Files.walk(K8S)) {
-            for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
-                try (MappingIterator<JsonNode> docs = yaml.readerFor(JsonNode.class).readValues(file.toFile())) {
-                    while (docs.hasNext()) {
-                        JsonNode doc = docs.next();
-                        if (doc != null && !doc.isNull() && !doc.isEmpty()) {
-                            ((com.fasterxml.jackson.databind.node.ObjectNode) doc).put("_file", file.toString());
-                            DOCUMENTS.add(doc);
-                        }
-                    }
-                }
+            files.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).sorted()
+                    .forEach(YAML_FILES::add);
+        }
+        kustomization = parse(KUSTOMIZATION).get(0).node();
+        for (String resource : resources()) {
+            APPLIED.addAll(parse(K8S.resolve(resource)));
+        }
+        for (Path file : YAML_FILES) {
+            if (file.toString().endsWith(EXAMPLE_SUFFIX)) {
+                EXAMPLES.addAll(parse(file));
             }
         }
+        CLOUD_RUN_DOCS.addAll(parse(CLOUD_RUN));
         try (Reader reader = Files.newBufferedReader(Path.of("src/main/resources/application.properties"))) {
             APPLICATION.load(reader);
         }
     }
 
-    static List<JsonNode> kind(String kind) {
-        return DOCUMENTS.stream().filter(d -> kind.equals(d.path("kind").asText())).toList();
+    /** Every non-empty YAML document of a file; a file that does not parse fails the test naming it. */
+    static List<Doc> parse(Path file) {
+        assertTrue(Files.isRegularFile(file), file + " does not exist");
+        List<Doc> docs = new ArrayList<>();
+        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(file.toFile())) {
+            while (it.hasNext()) {
+                JsonNode node = it.next();
+                if (node != null && node.isObject() && !node.isEmpty()) {
+                    docs.add(new Doc(file, node));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            fail(file + " is not valid YAML: " + e.getMessage());
+        }
+        assertFalse(docs.isEmpty(), file + " holds no YAML document");
+        return docs;
     }
 
-    static Set<String> names(String kind) {
-        Set<String> names = new TreeSet<>();
-        kind(kind).forEach(d -> names.add(d.path("metadata").path("name").asText()));
-        return names;
+    static List<String> resources() {
+        List<String> resources = new ArrayList<>();
+        kustomization.path("resources").forEach(r -> resources.add(r.asText()));
+        return resources;
     }
+
+    static List<Doc> applied(Predicate<Doc> filter) {
+        return APPLIED.stream().filter(filter).toList();
+    }
+
+    static Set<String> names(List<Doc> docs, Predicate<Doc> filter) {
+        return docs.stream().filter(filter).map(Doc::name).collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    static Predicate<Doc> knativeService() {
+        return d -> d.is("serving.knative.dev/", "Service");
+    }
+
+    static Predicate<Doc> broker() {
+        return d -> d.is("eventing.knative.dev/", "Broker");
+    }
+
+    static Predicate<Doc> trigger() {
+        return d -> d.is("eventing.knative.dev/", "Trigger");
+    }
+
+    /** The replicator Service that kustomization.yaml applies. */
+    static Doc knativeReplicator() {
+        List<Doc> services = applied(knativeService().and(d -> d.name().equals(REPLICATOR)));
+        assertEquals(1, services.size(),
+                "kustomization.yaml must apply exactly one Knative Service named " + REPLICATOR);
+        return services.get(0);
+    }
+
+    static Doc cloudRunReplicator() {
+        List<Doc> services = CLOUD_RUN_DOCS.stream().filter(knativeService()).toList();
+        assertEquals(1, services.size(), CLOUD_RUN + " must hold exactly one serving.knative.dev Service");
+        return services.get(0);
+    }
+
+    static JsonNode onlyContainer(Doc service) {
+        JsonNode containers = service.spec().path("template").path("spec").path("containers");
+        assertEquals(1, containers.size(), service + ": expected one container");
+        return containers.get(0);
+    }
+
+    static Map<String, JsonNode> env(JsonNode container) {
+        Map<String, JsonNode> env = new HashMap<>();
+        container.path("env").forEach(e -> env.put(e.path("name").asText(), e));
+        return env;
+    }
+
+    static String annotation(JsonNode node, String key) {
+        return node.path("metadata").path("annotations").path(key).asText(null);
+    }
+
+    // ---- the file set -------------------------------------------------------------------------------------------
 
     @Test
-    void kustomizationListsFilesThatExist() {
-        JsonNode kustomization = kind("Kustomization").get(0);
-        for (JsonNode resource : kustomization.get("resources")) {
-            assertTrue(Files.exists(K8S.resolve(resource.asText())), "kustomization lists missing " + resource);
+    void kustomizationListsExistingFilesAndEveryManifestIsAccountedFor() {
+        Set<Path> listed = new HashSet<>();
+        for (String resource : resources()) {
+            Path file = K8S.resolve(resource).normalize();
+            assertTrue(Files.isRegularFile(file), "kustomization.yaml lists " + resource + ", which does not exist");
+            assertFalse(resource.endsWith(EXAMPLE_SUFFIX), "kustomization.yaml applies " + resource
+                    + ": examples are for planned features; rename it when the app handles what it sends");
+            assertTrue(listed.add(file), "kustomization.yaml lists " + resource + " twice");
+        }
+        for (Doc doc : APPLIED) {
+            assertFalse(
+                    doc.kind().isBlank() || doc.name().isBlank() || doc.node().path("apiVersion").asText().isBlank(),
+                    doc.file() + ": a document without apiVersion, kind or metadata.name");
+        }
+        for (Path file : YAML_FILES) {
+            Path normal = file.normalize();
+            boolean accounted = normal.equals(KUSTOMIZATION.normalize()) || listed.contains(normal)
+                    || normal.startsWith(CLOUD_RUN.getParent().normalize()) || file.toString().endsWith(EXAMPLE_SUFFIX);
+            assertTrue(accounted, file + " is neither listed in kustomization.yaml, nor under cloudrun/, nor named *"
+                    + EXAMPLE_SUFFIX);
+            parse(file);
         }
     }
 
     @Test
-    void triggersPointAtTheServiceTheBrokerAndADeadLetterSink() {
-        Set<String> services = names("Service");
-        for (JsonNode trigger : kind("Trigger")) {
-            String name = trigger.path("metadata").path("name").asText();
-            JsonNode spec = trigger.get("spec");
-            assertTrue(names("Broker").contains(spec.path("broker").asText()), name + ": unknown broker");
-            assertEquals("replicator", spec.path("subscriber").path("ref").path("name").asText(), name);
-            assertTrue(services.contains(spec.path("delivery").path("deadLetterSink").path("ref").path("name").asText()),
-                    name + ": dead-letter sink is not a Service here");
-            assertTrue(spec.path("delivery").path("retry").asInt() > 0, name + ": no retries");
+    void kustomizeImageOverrideMatchesTheReplicatorImage() {
+        String image = onlyContainer(knativeReplicator()).path("image").asText();
+        String imageName = image.replaceFirst("[@:][^/]*$", "");
+        Set<String> overridden = new TreeSet<>();
+        kustomization.path("images").forEach(i -> overridden.add(i.path("name").asText()));
+        assertTrue(overridden.contains(imageName), "kustomization.yaml images " + overridden
+                + " does not name the replicator container's image '" + imageName + "', so it cannot be overridden");
+    }
+
+    // ---- eventing: triggers, broker, dead-letter sink, accepted types ------------------------------------------
+
+    @Test
+    void triggersReferenceTheBrokerTheServiceAndADeadLetterSink() {
+        List<Doc> triggers = new ArrayList<>(applied(trigger()));
+        assertFalse(triggers.isEmpty(), "kustomization.yaml applies no Trigger");
+        triggers.addAll(EXAMPLES.stream().filter(trigger()).toList());
+        Set<String> brokers = names(APPLIED, broker());
+        Set<String> services = names(APPLIED, knativeService());
+        for (Doc trigger : triggers) {
+            JsonNode spec = trigger.spec();
+            assertTrue(brokers.contains(spec.path("broker").asText()), trigger + ": broker '"
+                    + spec.path("broker").asText() + "' is not a Broker applied by kustomization.yaml " + brokers);
+            JsonNode subscriber = spec.path("subscriber").path("ref");
+            assertEquals("Service", subscriber.path("kind").asText(),
+                    trigger + ": subscriber must be a Knative Service");
+            assertEquals(REPLICATOR, subscriber.path("name").asText(),
+                    trigger + ": subscriber is not the replicator Service");
+            JsonNode delivery = spec.path("delivery");
+            String deadLetter = delivery.path("deadLetterSink").path("ref").path("name").asText();
+            assertTrue(services.contains(deadLetter) && !deadLetter.equals(REPLICATOR), trigger + ": deadLetterSink '"
+                    + deadLetter + "' is not a Service other than replicator applied by kustomization.yaml "
+                    + services);
+            assertTrue(delivery.path("retry").asInt() > 0, trigger + ": delivery.retry must be positive");
+            assertTrue(Set.of("linear", "exponential").contains(delivery.path("backoffPolicy").asText()),
+                    trigger + ": backoffPolicy must be linear or exponential");
+            try {
+                assertTrue(Duration.parse(delivery.path("backoffDelay").asText()).isPositive(),
+                        trigger + ": backoffDelay must be positive");
+            } catch (DateTimeParseException e) {
+                fail(trigger + ": backoffDelay '" + delivery.path("backoffDelay").asText()
+                        + "' is not an ISO-8601 duration");
+            }
         }
     }
 
+    /** A type without a Trigger is never delivered; a Trigger for a type the app rejects only produces 400s. */
     @Test
     void triggerTypesAreExactlyTheTypesTheAppAccepts() {
-        Set<String> accepted = new HashSet<>(List.of(APPLICATION.getProperty("replicator.debezium.event-types",
-                DEFAULT_DEBEZIUM_TYPE).split(",")));
-        APPLICATION.stringPropertyNames().stream()
-                .filter(k -> k.startsWith("quarkus.funqy.knative-events.mapping.") && k.endsWith(".trigger"))
-                .map(APPLICATION::getProperty).filter(t -> !t.equals("*")).forEach(accepted::add);
-        Set<String> filtered = new HashSet<>();
-        kind("Trigger").forEach(t -> filtered.add(t.path("spec").path("filter").path("attributes").path("type").asText()));
-        assertEquals(new TreeSet<>(accepted), new TreeSet<>(filtered), "Trigger filters vs accepted ce-types");
+        Map<String, String> filtered = new HashMap<>();
+        for (Doc trigger : applied(trigger())) {
+            String type = trigger.spec().path("filter").path("attributes").path("type").asText();
+            assertFalse(type.isBlank(), trigger + ": no filter on type, it would send every event in the broker");
+            String other = filtered.put(type, trigger.name());
+            assertTrue(other == null, "Triggers " + other + " and " + trigger.name() + " both filter type " + type
+                    + ": every such event would be applied twice");
+        }
+        Set<String> accepted = new TreeSet<>(debeziumTypes(onlyContainer(knativeReplicator())));
+        accepted.addAll(funqyMappedTypes());
+        assertEquals(accepted, new TreeSet<>(filtered.keySet()), "ce-types the app accepts (left: "
+                + "replicator.debezium.event-types + quarkus.funqy.knative-events.mapping.*.trigger) "
+                + "vs Trigger filters in the files kustomization.yaml applies (right)");
+    }
+
+    /** The replicator container's REPLICATOR_DEBEZIUM_EVENT_TYPES, else application.properties, else the default. */
+    static List<String> debeziumTypes(JsonNode container) {
+        JsonNode fromEnv = env(container).get("REPLICATOR_DEBEZIUM_EVENT_TYPES");
+        String value = fromEnv != null ? fromEnv.path("value").asText()
+                : APPLICATION.getProperty("replicator.debezium.event-types", debeziumDefault());
+        return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+
+    static String debeziumDefault() {
+        try {
+            WithDefault value =
+                    ReplicatorConfig.Debezium.class.getMethod("eventTypes").getAnnotation(WithDefault.class);
+            assertNotNull(value, "ReplicatorConfig.Debezium#eventTypes lost its @WithDefault");
+            return value.value();
+        } catch (NoSuchMethodException e) {
+            throw new AssertionError("ReplicatorConfig.Debezium#eventTypes is gone; update this test", e);
+        }
+    }
+
+    /** Types bound to a function in application.properties; {@code *} is the Debezium catch-all. */
+    static Set<String> funqyMappedTypes() {
+        Pattern key = Pattern.compile("quarkus\\.funqy\\.knative-events\\.mapping\\.[^.]+\\.trigger");
+        Set<String> types = new TreeSet<>();
+        for (String name : APPLICATION.stringPropertyNames()) {
+            String type = APPLICATION.getProperty(name).trim();
+            if (key.matcher(name).matches() && !type.equals("*")) {
+                types.add(type);
+            }
+        }
+        return types;
     }
 
     @Test
-    void replicatorContainersUseTheAppsPortProbesEnvironmentAndSecretKeys() {
-        String port = APPLICATION.getProperty("quarkus.http.port");
-        Set<String> secretKeys = new HashSet<>();
-        kind("Secret").forEach(s -> s.path("stringData").fieldNames().forEachRemaining(secretKeys::add));
-        Set<String> secrets = names("Secret");
-        int checked = 0;
-        for (JsonNode service : kind("Service")) {
-            if (!"replicator".equals(service.path("metadata").path("name").asText())) {
-                continue;
+    void pingSourceExampleSendsToTheBroker() {
+        List<Doc> pings = EXAMPLES.stream().filter(d -> d.is("sources.knative.dev/", "PingSource")).toList();
+        assertFalse(pings.isEmpty(), "the PingSource example for the planned verify event is gone");
+        Set<String> brokers = names(APPLIED, broker());
+        for (Doc ping : pings) {
+            JsonNode sink = ping.spec().path("sink").path("ref");
+            assertTrue("Broker".equals(sink.path("kind").asText()) && brokers.contains(sink.path("name").asText()),
+                    ping + ": sink is not a Broker applied by kustomization.yaml " + brokers);
+            JsonNode extensions = ping.spec().path("ceOverrides").path("extensions");
+            for (Doc trigger : EXAMPLES.stream().filter(trigger()).toList()) {
+                JsonNode filter = trigger.spec().path("filter").path("attributes");
+                filter.fieldNames().forEachRemaining(attribute -> {
+                    if (!attribute.equals("type")) {
+                        assertEquals(extensions.path(attribute).asText(), filter.path(attribute).asText(), trigger
+                                + ": filters " + attribute + " on a value " + ping + " does not send");
+                    }
+                });
             }
-            boolean cloudRun = service.path("_file").asText().contains("cloudrun");
-            for (JsonNode container : service.path("spec").path("template").path("spec").path("containers")) {
-                checked++;
-                assertEquals(port, container.path("ports").get(0).path("containerPort").asText(), "container port");
-                for (String probe : List.of("readinessProbe", "livenessProbe", "startupProbe")) {
-                    JsonNode get = container.path(probe).path("httpGet");
-                    if (!get.isMissingNode()) {
-                        assertTrue(get.path("path").asText().matches("/q/health/(ready|live)"), probe);
-                        assertEquals(port, get.path("port").asText(), probe + " port");
-                    }
+        }
+    }
+
+    // ---- the replicator containers: port, probes, environment --------------------------------------------------
+
+    @Test
+    void replicatorContainersListenOnTheAppPortAndProbeTheHealthEndpoints() {
+        String port = APPLICATION.getProperty("quarkus.http.port");
+        assertNotNull(port, "application.properties sets no quarkus.http.port");
+        for (Doc service : List.of(knativeReplicator(), cloudRunReplicator())) {
+            JsonNode container = onlyContainer(service);
+            assertEquals(port, container.path("ports").path(0).path("containerPort").asText(),
+                    service + ": containerPort vs quarkus.http.port");
+            if (!service.file().equals(CLOUD_RUN)) {
+                // Knative routes only to ready pods; Cloud Run has startup and liveness probes instead
+                assertFalse(container.path("readinessProbe").isMissingNode(), service + ": no readinessProbe");
+            }
+            Map<String, String> expected =
+                    Map.of("readinessProbe", "/q/health/ready", "livenessProbe", "/q/health/live");
+            assertFalse(container.path("livenessProbe").isMissingNode(), service + ": no livenessProbe");
+            for (String probe : List.of("readinessProbe", "livenessProbe", "startupProbe")) {
+                JsonNode get = container.path(probe).path("httpGet");
+                if (container.path(probe).isMissingNode()) {
+                    continue;
                 }
-                assertFalse(container.path("livenessProbe").path("httpGet").path("path").asText().endsWith("ready"),
-                        "liveness must not depend on the databases");
-                for (JsonNode env : container.path("env")) {
-                    String name = env.path("name").asText();
-                    assertTrue(name.matches("QUARKUS_DATASOURCE_(SOURCE|TARGET)_(JDBC_URL|USERNAME|PASSWORD)")
-                            || REPLICATOR_ENV.contains(name), "the app does not read " + name);
-                    JsonNode ref = env.path("valueFrom").path("secretKeyRef");
-                    if (!ref.isMissingNode() && !cloudRun) {
-                        assertTrue(secrets.contains(ref.path("name").asText()), name + ": unknown secret");
-                        assertTrue(secretKeys.contains(ref.path("key").asText()), name + ": secret has no such key");
-                    }
+                String path = get.path("path").asText();
+                if (probe.equals("startupProbe")) {
+                    // started or live: start-up must not wait for the databases (ready does)
+                    assertTrue(path.equals("/q/health/started") || path.equals("/q/health/live"),
+                            service + ": startupProbe path " + path);
+                } else {
+                    assertEquals(expected.get(probe), path, service + ": " + probe + " path");
+                }
+                if (!get.path("port").isMissingNode()) {
+                    assertEquals(port, get.path("port").asText(),
+                            service + ": " + probe + " port vs quarkus.http.port");
                 }
             }
         }
-        assertEquals(2, checked, "the Knative and the Cloud Run service");
     }
 
     @Test
-    void debeziumServerPostsToTheBroker() {
-        JsonNode config = kind("ConfigMap").stream()
-                .filter(c -> c.path("metadata").path("name").asText().equals("debezium-server")).findFirst()
-                .orElseThrow();
-        String properties = config.path("data").path("application.properties").asText();
-        String broker = names("Broker").iterator().next();
-        assertTrue(properties.contains("debezium.sink.http.url=http://broker-ingress.knative-eventing.svc.cluster.local/")
-                && properties.contains("/" + broker + "\n"), "Debezium Server must post to the broker ingress");
-        assertTrue(properties.contains("debezium.format.value=cloudevents"));
+    void replicatorContainersSetOnlyEnvironmentTheAppReads() throws IOException {
+        boolean quarkusJsonLogs = Files.readString(Path.of("pom.xml")).contains("<artifactId>quarkus-logging-json<");
+        Set<String> datasourceEnv = new TreeSet<>();
+        for (String ds : List.of("SOURCE", "TARGET")) {
+            for (String key : List.of("JDBC_URL", "USERNAME", "PASSWORD")) {
+                datasourceEnv.add("QUARKUS_DATASOURCE_" + ds + "_" + key);
+            }
+        }
+        for (Doc service : List.of(knativeReplicator(), cloudRunReplicator())) {
+            Map<String, JsonNode> env = env(onlyContainer(service));
+            for (String name : env.keySet()) {
+                boolean read = DATASOURCE_ENV.matcher(name).matches() || REPLICATOR_ENV.contains(name)
+                        || PLANNED_ENV.contains(name) || (quarkusJsonLogs && name.equals(QUARKUS_JSON_LOGS_ENV));
+                assertTrue(read, service + " sets " + name + ", which the app does not read"
+                        + (name.equals(QUARKUS_JSON_LOGS_ENV) ? " (no quarkus-logging-json: use REPLICATOR_LOG_JSON)"
+                                : name.startsWith("REPLICATOR_") ? " (not a ReplicatorConfig setting)" : ""));
+            }
+            Set<String> missing = new TreeSet<>(datasourceEnv);
+            missing.removeAll(env.keySet());
+            assertTrue(missing.isEmpty(), service + " does not set " + missing
+                    + " (readiness checks both datasources)");
+        }
+    }
+
+    /** The hand-kept allow-list names exactly the settings ReplicatorConfig declares (keyed maps aside). */
+    @Test
+    void allowListMirrorsReplicatorConfig() {
+        Set<String> declared = new TreeSet<>();
+        collectSettings(ReplicatorConfig.class, "replicator.", declared);
+        Set<String> asEnv = declared.stream().map(p -> p.toUpperCase().replaceAll("[^A-Z0-9]", "_"))
+                .collect(Collectors.toCollection(TreeSet::new));
+        assertEquals(asEnv, new TreeSet<>(REPLICATOR_ENV), "ReplicatorConfig settings (left) vs REPLICATOR_ENV in "
+                + "this test (right): add or remove the names so the env check follows the code");
+        Set<String> planned = new TreeSet<>(PLANNED_ENV);
+        planned.retainAll(asEnv);
+        assertTrue(planned.isEmpty(), planned + " are declared in ReplicatorConfig now: move them out of PLANNED_ENV");
+    }
+
+    static void collectSettings(Class<?> type, String prefix, Set<String> out) {
+        for (Method method : type.getMethods()) {
+            if (method.isDefault() || Modifier.isStatic(method.getModifiers()) || method.getParameterCount() > 0) {
+                continue;
+            }
+            WithName renamed = method.getAnnotation(WithName.class);
+            String name = prefix + (renamed != null ? renamed.value()
+                    : method.getName().replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase());
+            Class<?> returned = method.getReturnType();
+            if (Map.class.isAssignableFrom(returned)) {
+                continue; // keyed by table name: no fixed environment variable
+            }
+            if (returned.isInterface() && returned.getName().startsWith(ReplicatorConfig.class.getName())) {
+                collectSettings(returned, name + ".", out);
+            } else {
+                out.add(name);
+            }
+        }
+    }
+
+    // ---- secrets ------------------------------------------------------------------------------------------------
+
+    @Test
+    void secretKeyRefsNameAnAppliedSecretAndOneOfItsKeys() {
+        Map<String, Set<String>> keys = new HashMap<>();
+        for (Doc secret : applied(d -> d.kind().equals("Secret"))) {
+            Set<String> own = new TreeSet<>();
+            secret.node().path("stringData").fieldNames().forEachRemaining(own::add);
+            secret.node().path("data").fieldNames().forEachRemaining(own::add);
+            keys.put(secret.name(), own);
+        }
+        int refs = 0;
+        for (Doc workload : applied(d -> d.node().path("spec").path("template").path("spec").has("containers"))) {
+            for (JsonNode container : workload.spec().path("template").path("spec").path("containers")) {
+                for (JsonNode env : container.path("env")) {
+                    JsonNode ref = env.path("valueFrom").path("secretKeyRef");
+                    if (ref.isMissingNode()) {
+                        continue;
+                    }
+                    refs++;
+                    String where = workload + " env " + env.path("name").asText() + ": ";
+                    String secret = ref.path("name").asText();
+                    assertTrue(keys.containsKey(secret), where + "Secret '" + secret + "' is not applied by "
+                            + "kustomization.yaml " + keys.keySet());
+                    assertTrue(keys.get(secret).contains(ref.path("key").asText()), where + "Secret '" + secret
+                            + "' has no key '" + ref.path("key").asText() + "' " + keys.get(secret));
+                }
+                for (JsonNode from : container.path("envFrom")) {
+                    String secret = from.path("secretRef").path("name").asText(null);
+                    assertTrue(secret == null || keys.containsKey(secret), workload + ": envFrom Secret " + secret
+                            + " is not applied by kustomization.yaml");
+                }
+            }
+        }
+        assertTrue(refs >= 6, "expected the datasource credentials to come from a Secret, found " + refs + " refs");
+    }
+
+    @Test
+    void secretTemplateHoldsOnlyPlaceholderPasswords() {
+        for (Doc secret : applied(d -> d.kind().equals("Secret"))) {
+            assertTrue(secret.node().path("data").isMissingNode(), secret + ": use stringData placeholders, not data");
+            secret.node().path("stringData").properties().forEach(e -> {
+                if (e.getKey().contains("password")) {
+                    assertEquals(PLACEHOLDER_PASSWORD, e.getValue().asText(), secret + " " + e.getKey()
+                            + ": the committed Secret is a template; real credentials must not be in the repository");
+                }
+            });
+        }
+    }
+
+    @Test
+    void cloudRunSecretsAreSecretManagerVersions() {
+        Doc service = cloudRunReplicator();
+        for (JsonNode env : onlyContainer(service).path("env")) {
+            JsonNode ref = env.path("valueFrom").path("secretKeyRef");
+            if (!ref.isMissingNode()) {
+                String name = env.path("name").asText();
+                assertTrue(ref.path("name").asText().matches("[A-Za-z0-9_-]+"), service + " " + name
+                        + ": secretKeyRef.name must be a Secret Manager secret id");
+                assertTrue(ref.path("key").asText().matches("latest|[1-9][0-9]*"), service + " " + name
+                        + ": secretKeyRef.key must be a Secret Manager version (latest or a number)");
+            }
+        }
+    }
+
+    // ---- scaling ------------------------------------------------------------------------------------------------
+
+    @Test
+    void scalingSettingsAreConsistent() {
+        Doc knative = knativeReplicator();
+        JsonNode template = knative.spec().path("template");
+        int concurrency = template.path("spec").path("containerConcurrency").asInt();
+        String target = annotation(template, "autoscaling.knative.dev/target");
+        if (concurrency > 0 && target != null) {
+            assertTrue(Integer.parseInt(target) <= concurrency, knative + ": autoscaling target " + target
+                    + " above containerConcurrency " + concurrency + " can never be reached");
+        }
+        String min = annotation(template, "autoscaling.knative.dev/min-scale");
+        String max = annotation(template, "autoscaling.knative.dev/max-scale");
+        if (min != null && max != null && !max.equals("0")) {
+            assertTrue(Integer.parseInt(min) <= Integer.parseInt(max), knative + ": min-scale above max-scale");
+        }
+
+        Doc cloudRun = cloudRunReplicator();
+        JsonNode runTemplate = cloudRun.spec().path("template");
+        assertEquals("true", annotation(runTemplate, "run.googleapis.com/startup-cpu-boost"),
+                cloudRun + ": startup CPU boost is the template annotation run.googleapis.com/startup-cpu-boost");
+        assertTrue(annotation(runTemplate, "autoscaling.knative.dev/minScale") == null
+                        || annotation(cloudRun.node(), "run.googleapis.com/minScale") == null,
+                cloudRun + ": minimum instances set at both service and revision level");
+        String runMin = annotation(cloudRun.node(), "run.googleapis.com/minScale");
+        String runMax = annotation(runTemplate, "autoscaling.knative.dev/maxScale");
+        if (runMin != null && runMax != null) {
+            assertTrue(Integer.parseInt(runMin) <= Integer.parseInt(runMax), cloudRun + ": minScale above maxScale");
+        }
+        JsonNode park = env(onlyContainer(cloudRun)).get("REPLICATOR_REJECTED_PARK");
+        assertTrue(park != null && park.path("value").asText().equals("true"), cloudRun
+                + ": Pub/Sub push redelivers every non-2xx, so events that can never be applied must be parked "
+                + "(REPLICATOR_REJECTED_PARK=true)");
+    }
+
+    // ---- Debezium Server ----------------------------------------------------------------------------------------
+
+    @Test
+    void debeziumServerPostsCloudEventsToTheBrokerIngress() throws IOException {
+        List<Doc> deployments = applied(d -> d.kind().equals("Deployment") && d.name().startsWith("debezium"));
+        assertEquals(1, deployments.size(), "kustomization.yaml must apply one Debezium Server Deployment");
+        Doc deployment = deployments.get(0);
+        JsonNode pod = deployment.spec().path("template").path("spec");
+        String configMapName = null;
+        for (JsonNode volume : pod.path("volumes")) {
+            String volumeName = volume.path("name").asText();
+            boolean mounted = false;
+            for (JsonNode mount : pod.path("containers").path(0).path("volumeMounts")) {
+                mounted |= mount.path("name").asText().equals(volumeName)
+                        && mount.path("mountPath").asText().equals("/debezium/config");
+            }
+            if (mounted) {
+                configMapName = volume.path("configMap").path("name").asText(null);
+            }
+        }
+        assertNotNull(configMapName, deployment + ": no ConfigMap mounted at /debezium/config");
+        String wanted = configMapName;
+        List<Doc> configMaps = applied(d -> d.kind().equals("ConfigMap") && d.name().equals(wanted));
+        assertEquals(1, configMaps.size(),
+                deployment + " mounts ConfigMap " + wanted + ", not applied by kustomization.yaml");
+        String text = configMaps.get(0).node().path("data").path("application.properties").asText();
+        Properties debezium = new Properties();
+        debezium.load(new StringReader(text));
+
+        assertEquals("io.debezium.connector.postgresql.PostgresConnector",
+                debezium.getProperty("debezium.source.connector.class"), "Debezium connector");
+        assertEquals("pgoutput", debezium.getProperty("debezium.source.plugin.name"), "Debezium plugin.name");
+        assertEquals("http", debezium.getProperty("debezium.sink.type"), "Debezium sink type");
+        assertEquals("cloudevents", debezium.getProperty("debezium.format.value"),
+                "Debezium must send CloudEvents (debezium.format.value)");
+        String url = debezium.getProperty("debezium.sink.http.url");
+        assertNotNull(url, "debezium.sink.http.url is not set");
+        URI uri = URI.create(url.trim());
+        assertEquals(BROKER_INGRESS_HOST, uri.getHost(), "debezium.sink.http.url must post to the broker ingress");
+        String[] path = uri.getPath().replaceFirst("^/", "").split("/");
+        assertEquals(2, path.length, "debezium.sink.http.url path must be /<namespace>/<broker>, got " + uri.getPath());
+        Set<String> brokers = names(APPLIED, broker());
+        assertTrue(brokers.contains(path[1]), "debezium.sink.http.url posts to broker '" + path[1]
+                + "', not a Broker applied by kustomization.yaml " + brokers);
+        String namespace = kustomization.path("namespace").asText("default");
+        assertEquals(namespace, path[0], "debezium.sink.http.url namespace vs kustomization.yaml namespace");
+        assertEquals("Recreate", deployment.spec().path("strategy").path("type").asText(), deployment
+                + ": a replication slot takes one connection, so the old pod must stop before the new one starts");
+    }
+
+    // ---- images -------------------------------------------------------------------------------------------------
+
+    @Test
+    void dockerfilesExposeTheAppPortRunAsNonRootAndCopyOnlyWhatDockerignoreLetsThrough() throws IOException {
+        String port = APPLICATION.getProperty("quarkus.http.port");
+        List<String[]> ignore = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of(".dockerignore"))) {
+            line = line.trim();
+            if (!line.isEmpty() && !line.startsWith("#")) {
+                boolean keep = line.startsWith("!");
+                ignore.add(new String[] { keep ? "keep" : "drop", keep ? line.substring(1) : line });
+            }
+        }
+        Pattern copy = Pattern.compile("(?m)^COPY\\s+(?:--\\S+\\s+)*(\\S+)\\s+\\S+\\s*$");
+        for (String name : List.of("Dockerfile.jvm", "Dockerfile.native")) {
+            Path file = Path.of("src/main/docker", name);
+            String text = Files.readString(file);
+            assertTrue(text.contains("EXPOSE " + port), file + ": EXPOSE does not match quarkus.http.port " + port);
+            Matcher user = Pattern.compile("(?m)^USER\\s+(\\S+)").matcher(text);
+            String last = null;
+            while (user.find()) {
+                last = user.group(1);
+            }
+            assertTrue(last != null && !last.equals("0") && !last.startsWith("root"),
+                    file + ": must end as a non-root USER");
+            Matcher sources = copy.matcher(text);
+            Set<String> copied = new LinkedHashSet<>();
+            while (sources.find()) {
+                copied.add(sources.group(1));
+            }
+            assertFalse(copied.isEmpty(), file + ": copies nothing");
+            for (String source : copied) {
+                // a file the build would produce there: * stands for a name, a directory for something inside it
+                String sample = source.replace("*", "replicator-1.0") + (source.endsWith("/") ? "file" : "");
+                assertTrue(sentToDocker(sample, ignore), file + " copies " + source
+                        + ", which .dockerignore leaves out of the build context");
+            }
+        }
+    }
+
+    /** Docker's rule: the last pattern matching the path or one of its parents decides. */
+    static boolean sentToDocker(String path, List<String[]> patterns) {
+        boolean sent = true;
+        for (String[] pattern : patterns) {
+            var matcher = FileSystems.getDefault().getPathMatcher("glob:" + pattern[1].replaceFirst("/$", ""));
+            for (Path p = Path.of(path); p != null; p = p.getParent()) {
+                if (matcher.matches(p)) {
+                    sent = pattern[0].equals("keep");
+                    break;
+                }
+            }
+        }
+        return sent;
     }
 }
