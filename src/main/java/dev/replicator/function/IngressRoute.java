@@ -28,8 +28,8 @@ import dev.replicator.decode.IncomingEvent;
 
 /**
  * Sits in front of the Funqy functions and handles what Funqy does not: batches (a JSON array, as Debezium's HTTP
- * sink sends with {@code batch.enabled=true}), plain Debezium envelopes without CloudEvent attributes, and bad input,
- * which must be a 400 (not Funqy's 404/500, which brokers retry). Well-formed single CloudEvents of an accepted type
+ * sink sends with {@code batch.enabled=true}), plain Debezium envelopes without CloudEvent attributes, events that
+ * Eventarc delivers wrapped in a Pub/Sub message, and bad input, which must be a 400 (not Funqy's 404/500, which brokers retry). Well-formed single CloudEvents of an accepted type
  * go on to the function mapped to their type.
  */
 @Singleton
@@ -65,6 +65,12 @@ public class IngressRoute {
         String contentType = request.getHeader("Content-Type");
         String ceId = request.getHeader("ce-id");
         try {
+            if (ceId != null && PubSubMessages.MESSAGE_PUBLISHED.equals(request.getHeader("ce-type"))) {
+                // Eventarc on a Pub/Sub topic: the event Debezium published is inside the message
+                PubSubMessages.Message message = PubSubMessages.unwrap(ceId, parse(ctx, ceId), mapper);
+                respond(ctx, pipeline.process(events(message.body(), message.headers(), ceId)));
+                return;
+            }
             if (ceId != null) {
                 checkBinary(request, ceId, contentType, ctx);
                 ctx.next();
@@ -72,25 +78,35 @@ public class IngressRoute {
             }
             JsonNode body = parse(ctx, null);
             Map<String, String> headers = Events.debeziumHeaders(request.headers());
-            if (body.isArray()) {
-                respond(ctx, pipeline.process(batch(body, headers)));
-            } else if (!body.isObject()) {
-                throw new BadEventException(null, "body must be a JSON object or array, got " + body.getNodeType());
-            } else if (Events.isStructuredEvent(body)) {
-                IncomingEvent event = Events.structured(body, headers);
-                checkType(event);
-                if (contentType != null && contentType.startsWith("application/cloudevents+json")) {
-                    ctx.next();
-                } else {
-                    // a structured event sent as application/json, which Funqy would not see as a CloudEvent
-                    respond(ctx, pipeline.process(List.of(event)));
-                }
-            } else {
-                respond(ctx, pipeline.process(List.of(Events.plain(body, headers))));
+            if (Events.isStructuredEvent(body) && contentType != null
+                    && contentType.startsWith("application/cloudevents+json")) {
+                checkType(Events.structured(body, headers));
+                ctx.next();
+                return;
             }
+            respond(ctx, pipeline.process(events(body, headers, null)));
         } catch (RuntimeException e) {
             failures.send(ctx, e);
         }
+    }
+
+    /**
+     * The events a JSON body holds: a batch, one structured CloudEvent (also when sent as {@code application/json},
+     * which Funqy would not see as a CloudEvent) or one plain Debezium envelope.
+     */
+    private List<IncomingEvent> events(JsonNode body, Map<String, String> headers, String eventId) {
+        if (body.isArray()) {
+            return batch(body, headers);
+        }
+        if (!body.isObject()) {
+            throw new BadEventException(eventId, "body must be a JSON object or array, got " + body.getNodeType());
+        }
+        if (Events.isStructuredEvent(body)) {
+            IncomingEvent event = Events.structured(body, headers);
+            checkType(event);
+            return List.of(event);
+        }
+        return List.of(Events.plain(body, headers));
     }
 
     /** Binary mode: attributes in ce-* headers, data in the body, which must be JSON. */

@@ -80,6 +80,57 @@ class ReplicationHttpTest {
     }
 
     @Test
+    void eventarcPubSubMessagesReplicateTheWorkload() {
+        // structured CloudEvents and plain envelopes as Debezium Server's Pub/Sub sink publishes them; the key change
+        // needs the __debezium.newkey attribute
+        int n = 0;
+        for (String request : Requests.folder(SMALL + "cloudevents/", 31)) {
+            Requests.replayPubSub(request, "msg-" + ++n).then().statusCode(200);
+        }
+        assertTargetEqualsSource();
+        emptyTarget();
+        for (String request : Requests.folder(SMALL + "json-schema/", 31)) {
+            Requests.replayPubSub(request, "msg-" + ++n).then().statusCode(200);
+        }
+        assertTargetEqualsSource();
+    }
+
+    @Test
+    void pubSubAttributesCarryTheNewKeyOfAKeyChange() {
+        // the create leaves out the unchanged TOASTed value: only the delete's __debezium.newkey attribute lets the
+        // row move with its value kept (without it the create would be answered 409)
+        TestDatabases.execute(target, "INSERT INTO scratch VALUES (1, 'kept')");
+        String source = "\"source\":{\"schema\":\"public\",\"table\":\"scratch\",\"lsn\":500,"
+                + "\"sequence\":\"[\\\"400\\\",\\\"500\\\"]\",\"ts_ms\":1795486999432}";
+        String delete = "{\"before\":{\"k\":1,\"v\":null},\"after\":null," + source + ",\"op\":\"d\"}";
+        String create = "{\"before\":null,\"after\":{\"k\":2,\"v\":\"__debezium_unavailable_value\"}," + source
+                + ",\"op\":\"c\"}";
+        Requests.pubSub("mv-1", pubSubMessage(delete, "{\"__debezium.newkey\":\"{\\\"k\\\":2}\"}")).then()
+                .statusCode(200).body("applied", equalTo(1));
+        Requests.pubSub("mv-2", pubSubMessage(create, "{}")).then().statusCode(200);
+        assertEquals("2\tkept\n", TestDatabases.copy(target, "SELECT * FROM scratch ORDER BY k"));
+    }
+
+    @Test
+    void brokenPubSubMessagesAre400NamingTheMessage() {
+        Requests.pubSub("ps-1", "{\"subscription\":\"s\"}").then().statusCode(400)
+                .body("error", containsString("ps-1")).body("error", containsString("no 'message'"));
+        Requests.pubSub("ps-2", "{\"message\":{\"messageId\":\"ps-2\"}}").then().statusCode(400)
+                .body("error", containsString("ps-2")).body("error", containsString("no data"));
+        Requests.pubSub("ps-3", "{\"message\":{\"data\":\"%%%\"}}").then().statusCode(400)
+                .body("error", containsString("not base64"));
+        String notJson = java.util.Base64.getEncoder().encodeToString("{oops".getBytes());
+        Requests.pubSub("ps-4", "{\"message\":{\"data\":\"" + notJson + "\"}}").then().statusCode(400)
+                .body("error", containsString("malformed JSON"));
+        String otherType = java.util.Base64.getEncoder().encodeToString(("{\"specversion\":\"1.0\",\"id\":\"x-1\","
+                + "\"source\":\"/t\",\"type\":\"com.example.Other\",\"data\":{}}").getBytes());
+        Requests.pubSub("ps-5", "{\"message\":{\"data\":\"" + otherType + "\"}}").then().statusCode(400)
+                .body("error", containsString("com.example.Other"));
+        Requests.pubSub("ps-6", "not json").then().statusCode(400).body("error", containsString("ps-6"));
+        assertEquals("", TestDatabases.copy(target, "SELECT * FROM customers"));
+    }
+
+    @Test
     void redeliveryChangesNothing() {
         Requests.replay(SMALL + "cloudevents-noschema-batch/0001.json").then().statusCode(200);
         Requests.replay(SMALL + "cloudevents-noschema-batch/0001.json").then().statusCode(200)
@@ -225,5 +276,10 @@ class ReplicationHttpTest {
     static String structuredNative(String id, String data) {
         return "{\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"source\":\"/test\",\"type\":\"replicator.change.v1\","
                 + "\"datacontenttype\":\"application/json\",\"data\":" + data + "}";
+    }
+
+    static String pubSubMessage(String body, String attributes) {
+        return "{\"message\":{\"data\":\"" + java.util.Base64.getEncoder().encodeToString(body.getBytes())
+                + "\",\"attributes\":" + attributes + "}}";
     }
 }
