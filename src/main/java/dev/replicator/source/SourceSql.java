@@ -42,8 +42,8 @@ public final class SourceSql {
      * key values after which to start, if any, then the limit).
      */
     public static String chunk(KeyedTable table, boolean after) {
-        return "SELECT " + asText(table.columns()) + " FROM " + qualified(table.id())
-                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY " + keyList(table) + " LIMIT ?";
+        return "SELECT " + asText(table.columns()) + " FROM " + qualified(table.id()) + " t"
+                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY " + orderByKey(table) + " LIMIT ?";
     }
 
     /** One row by its key, every read column as text (parameters: the key values). */
@@ -58,8 +58,8 @@ public final class SourceSql {
      * follow (parameters: the key values after which to count, if any, then chunk - 1).
      */
     public static String rangeEnd(KeyedTable table, boolean after) {
-        return "SELECT " + asText(table.keyNames()) + " FROM " + qualified(table.id())
-                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY " + keyList(table) + " OFFSET ? LIMIT 1";
+        return "SELECT " + asText(table.keyNames()) + " FROM " + qualified(table.id()) + " t"
+                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY " + orderByKey(table) + " OFFSET ? LIMIT 1";
     }
 
     /**
@@ -77,8 +77,8 @@ public final class SourceSql {
      * checksums differ (parameters as {@link #checksum}).
      */
     public static String rowHashes(KeyedTable table, boolean lower, boolean upper) {
-        return "SELECT " + asText(table.keyNames()) + ", " + rowHash(table) + " FROM " + qualified(table.id())
-                + range(table, lower, upper) + " ORDER BY " + keyList(table);
+        return "SELECT " + asText(table.keyNames()) + ", " + rowHash(table) + " FROM " + qualified(table.id()) + " t"
+                + range(table, lower, upper) + " ORDER BY " + orderByKey(table);
     }
 
     /** md5 of the row's columns as text, in the fixed column order (NULL and empty text differ). */
@@ -100,6 +100,14 @@ public final class SourceSql {
 
     private static String keyList(KeyedTable table) {
         return table.keyNames().stream().map(dev.replicator.apply.Sql::quote).collect(Collectors.joining(", "));
+    }
+
+    /**
+     * The key columns qualified by the table's alias: a bare name in ORDER BY would mean the output column of that
+     * name, which is the column's text (and text order is not the key's order).
+     */
+    private static String orderByKey(KeyedTable table) {
+        return table.keyNames().stream().map(c -> "t." + quote(c)).collect(Collectors.joining(", "));
     }
 
     private static String keyParameters(KeyedTable table) {

@@ -63,9 +63,14 @@ public class SourceTables {
     public SourceTable resolve(String eventId, TableId id) {
         TableMappings.Mapping mapping = mappings.lookup(id).orElseThrow(() -> new BadEventException(eventId,
                 "table " + id + " is not replicated (not listed in replicator.tables)"));
+        TargetTable source;
         try {
-            TargetTable source = sourceCatalog.find(id).orElseThrow(() -> new BadEventException(eventId,
+            source = sourceCatalog.find(id).orElseThrow(() -> new BadEventException(eventId,
                     "source table " + id + " does not exist"));
+        } catch (SQLException e) {
+            throw SourceReader.unavailable(eventId, e);
+        }
+        try {
             targetCatalog.invalidate(mapping.target());
             TargetTable target = targetCatalog.find(mapping.target()).orElseThrow(() -> new BadEventException(
                     eventId, "target table " + mapping.target() + " does not exist (source table " + id + ")"));
@@ -105,15 +110,19 @@ public class SourceTables {
         TreeSet<String> names = new TreeSet<>();
         mappings.configured().keySet().forEach(id -> names.add(id.toString()));
         if (mappings.allowAllTables()) {
+            List<TableId> candidates = new ArrayList<>();
             try (Connection connection = sourceDb.getConnection();
                     PreparedStatement statement = connection.prepareStatement(USER_TABLES_SQL);
                     ResultSet rs = statement.executeQuery()) {
-                List<TableId> candidates = new ArrayList<>();
                 while (rs.next()) {
                     if (!rs.getString(1).equals(ownSchema)) {
                         candidates.add(new TableId(rs.getString(1), rs.getString(2)));
                     }
                 }
+            } catch (SQLException e) {
+                throw SourceReader.unavailable(eventId, e);
+            }
+            try {
                 List<TableId> missing = targetCatalog.missing(candidates);
                 candidates.stream().filter(c -> !missing.contains(c)).forEach(c -> names.add(c.toString()));
             } catch (SQLException e) {
@@ -145,7 +154,7 @@ public class SourceTables {
 
     static TargetUnavailableException unavailable(String eventId, SQLException e) {
         return new TargetUnavailableException((eventId == null ? "" : "event " + eventId + ": ")
-                + "database unavailable reading the catalog: " + TargetWriter.withoutValues(e), e);
+                + "target database unavailable reading the catalog: " + TargetWriter.withoutValues(e), e);
     }
 
     static String shorten(String text) {
