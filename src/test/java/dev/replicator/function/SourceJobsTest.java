@@ -103,7 +103,7 @@ class SourceJobsTest {
         AtomicBoolean backfillDone = new AtomicBoolean();
         ExecutorService pool = Executors.newSingleThreadExecutor();
         Future<Integer> stream = pool.submit(() -> streamChanges("seed_items", backfillDone));
-        List<JsonNode> answers = backfillChain("{\"tables\":[\"public.seed_items\"],\"chunkSize\":300}");
+        List<JsonNode> answers = backfillChain("{\"tables\":[\"public.seed_items\"],\"chunkSize\":150}");
         backfillDone.set(true);
         int changes = stream.get(120, TimeUnit.SECONDS);
         pool.shutdown();
