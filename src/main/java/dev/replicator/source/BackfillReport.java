@@ -2,6 +2,8 @@ package dev.replicator.source;
 
 import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * What one backfill invocation did, and where each table stands.
  *
@@ -12,6 +14,7 @@ import java.util.List;
  * @param finished every requested table is done
  * @param next     the request to continue with while not finished; null when finished
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record BackfillReport(List<TableProgress> tables, long applied, long stale, int chunks, boolean finished,
         BackfillRequest next) {
 

@@ -2,6 +2,8 @@ package dev.replicator.source;
 
 import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * What to backfill.
  *
@@ -9,6 +11,7 @@ import java.util.List;
  * @param chunkSize rows per chunk
  * @param restart   forget earlier progress of these tables and copy them from their first key
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record BackfillRequest(List<String> tables, int chunkSize, boolean restart) {
 
     public BackfillRequest {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.config.ReplicatorConfig;
 
@@ -12,6 +14,9 @@ import dev.replicator.config.ReplicatorConfig;
  * and data) out. An unfinished job answers with its own request type, carrying where to continue, so a Trigger
  * routes it back; a finished one answers with a report type that nothing routes back.
  */
+@RegisterForReflection(targets = { BackfillReport.class, BackfillReport.TableProgress.class, BackfillRequest.class,
+        VerifyReport.class, VerifyReport.TableResult.class, VerifyReport.SampleKey.class, VerifyRequest.class,
+        VerifyRequest.Resume.class })
 public class SourceJobs {
 
     /** The answer event: its type and data. */

@@ -3,6 +3,8 @@ package dev.replicator.source;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * What one verify invocation found. Counts are of this invocation; sample keys name differing rows (keys only,
  * never other column values).
@@ -19,6 +21,7 @@ import java.util.Map;
  * @param finished        every requested table was compared to its end
  * @param next            the request to continue with while not finished; null when finished
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record VerifyReport(List<TableResult> tables, long rowsCompared, long ranges, long differingRanges,
         long changed, long missing, long extra, long repaired, List<SampleKey> sampleKeys, boolean finished,
         VerifyRequest next) {

@@ -2,6 +2,8 @@ package dev.replicator.source;
 
 import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * What to verify.
  *
@@ -11,6 +13,7 @@ import java.util.List;
  * @param sampleKeys at most this many differing keys in the report
  * @param resume     where an unfinished verify stopped: continue there; null: from the start
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record VerifyRequest(List<String> tables, int chunkSize, boolean repair, int sampleKeys, Resume resume) {
 
     public VerifyRequest {
