@@ -33,8 +33,9 @@ import dev.replicator.source.SourceJobs;
 /**
  * Sits in front of the Funqy functions and handles what Funqy does not: batches (a JSON array, as Debezium's HTTP
  * sink sends with {@code batch.enabled=true}), plain Debezium envelopes without CloudEvent attributes, and bad input,
- * which must be a 400 (not Funqy's 404/500, which brokers retry). Well-formed single CloudEvents of an accepted type
- * go on to the function mapped to their type.
+ * which must be a 400 (not Funqy's 404/500, which brokers retry), and source-side requests that Funqy cannot take
+ * (plain HTTP posts to {@code /backfill}, {@code /verify}, {@code /rowref}, or a structured event sent as
+ * application/json). Well-formed single CloudEvents of an accepted type go on to the function mapped to their type.
  */
 @Singleton
 public class IngressRoute {

@@ -59,7 +59,9 @@ class SourceJobsTest {
     public static class OneChunkPerCall implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("replicator.backfill.time-budget", "1ms", "replicator.verify.time-budget", "1ms");
+            // a random HTTP port: this profile restarts the application, and the port of the one before may linger
+            return Map.of("replicator.backfill.time-budget", "1ms", "replicator.verify.time-budget", "1ms",
+                    "quarkus.http.test-port", "0");
         }
     }
 
