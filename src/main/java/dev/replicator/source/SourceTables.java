@@ -6,10 +6,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.TreeSet;
 
 import javax.sql.DataSource;
+
+import org.jboss.logging.Logger;
 
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.apply.TargetWriter;
@@ -26,6 +27,8 @@ import dev.replicator.route.TargetTable;
  * same primary key on both sides. Names are checked against both catalogs, never trusted.
  */
 public class SourceTables {
+
+    private static final Logger LOG = Logger.getLogger(SourceTables.class);
 
     /** Source tables that could be replicated under allow-all-tables: ordinary tables outside system schemas. */
     private static final String USER_TABLES_SQL = """
@@ -49,13 +52,23 @@ public class SourceTables {
         this.ownSchema = ownSchema;
     }
 
-    /** The named tables, or every replicated table when {@code names} is empty. */
+    /**
+     * The named tables, or every replicated table when {@code names} is empty. A named table that cannot be read
+     * and written is a 400; of all tables, those are left out with a warning (a table without a primary key, say,
+     * is not replicated anyway), so that one of them does not stop a scheduled verify of the others.
+     */
     public List<SourceTable> resolve(String eventId, List<String> names) {
-        List<TableId> ids = names.isEmpty() ? allReplicated(eventId) : names.stream().map(n -> parse(eventId, n))
-                .toList();
         List<SourceTable> tables = new ArrayList<>();
-        for (TableId id : ids) {
-            tables.add(resolve(eventId, id));
+        if (!names.isEmpty()) {
+            names.forEach(name -> tables.add(resolve(eventId, parse(eventId, name))));
+            return tables;
+        }
+        for (TableId id : allReplicated(eventId)) {
+            try {
+                tables.add(resolve(eventId, id));
+            } catch (BadEventException e) {
+                LOG.warnf("event %s: table %s left out: %s", eventId, id, e.getMessage());
+            }
         }
         return tables;
     }
@@ -159,10 +172,5 @@ public class SourceTables {
 
     static String shorten(String text) {
         return text == null ? "null" : text.length() > 100 ? text.substring(0, 100) + "..." : text;
-    }
-
-    /** For callers that already hold a table id. */
-    public Optional<TableMappings.Mapping> mapping(TableId id) {
-        return mappings.lookup(id);
     }
 }

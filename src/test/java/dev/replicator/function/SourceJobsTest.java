@@ -241,6 +241,11 @@ class SourceJobsTest {
         assertEquals(Set.of("changed:3", "changed:404", "changed:999", "missing:1", "missing:650", "extra:100",
                 "extra:500", "extra:5000"), sampleKeys(report));
 
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("replicator_verify_rows_total{")
+                && l.contains("result=\"extra\"") && l.contains("table=\"public.verify_items\"") && l.endsWith(" 3.0")),
+                "verify counts reach the metrics");
+
         JsonNode repair = verifyChain("{\"tables\":[\"public.verify_items\"],\"chunkSize\":150,\"repair\":true}");
         assertEquals(8, repair.path("repaired").asLong(), repair.toString());
         TableComparison.assertSameRows(source, target, "verify_items");
