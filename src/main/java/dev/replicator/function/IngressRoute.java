@@ -41,7 +41,8 @@ import dev.replicator.source.SourceJobs;
 public class IngressRoute {
 
     /** Paths events are posted to: the root (Knative, Debezium Server) and the functions' own paths. */
-    static final List<String> PATHS = List.of("/", "/debezium", "/change", "/backfill", "/verify", "/rowref");
+    static final List<String> PATHS = List.of("/", "/debezium", "/change", "/backfill", "/verify", "/rowref",
+            "/scheduledVerify");
 
     private final ReplicationPipeline pipeline;
     private final SourceJobs jobs;
@@ -182,7 +183,7 @@ public class IngressRoute {
     private static String jobOfPath(String path) {
         return switch (path) {
             case "/backfill" -> SourceEventTypes.BACKFILL;
-            case "/verify" -> SourceEventTypes.VERIFY;
+            case "/verify", "/scheduledVerify" -> SourceEventTypes.VERIFY;
             case "/rowref" -> SourceEventTypes.ROWREF;
             default -> null;
         };
