@@ -3,6 +3,7 @@ package dev.replicator.source;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.jboss.logging.Logger;
 
@@ -56,16 +57,16 @@ public class Backfill {
                 SourceReader.Chunk chunk = reader.chunk(eventId, table, at.lastKey(), request.chunkSize());
                 boolean last = chunk.rows().size() < request.chunkSize();
                 BackfillCheckpoints.Progress from = at;
-                boolean[] counted = { false };
-                List<ChangeOutcome> outcomes = writer.write(chunk.rows(), connection -> counted[0] = checkpoints
-                        .advance(connection, name, from.lastKey(), chunk.lastKey(), chunk.rows().size(), last));
+                AtomicBoolean counted = new AtomicBoolean();
+                List<ChangeOutcome> outcomes = writer.write(chunk.rows(), connection -> counted.set(checkpoints
+                        .advance(connection, name, from.lastKey(), chunk.lastKey(), chunk.rows().size(), last)));
                 long written = outcomes.stream().filter(ChangeOutcome::applied).count();
                 applied += written;
                 stale += outcomes.size() - written;
                 chunks++;
                 metrics.backfilled(name, written, outcomes.size() - written);
                 // another invocation advanced this table from the same key first: take up its progress
-                at = counted[0] ? new BackfillCheckpoints.Progress(chunk.lastKey(), from.rows() + chunk.rows().size(),
+                at = counted.get() ? new BackfillCheckpoints.Progress(chunk.lastKey(), from.rows() + chunk.rows().size(),
                         last) : checkpoints.read(name);
             }
             finished &= at.done();

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 
 import dev.replicator.config.ConfigValidator;
 import dev.replicator.decode.BadEventException;
@@ -89,7 +90,7 @@ public final class SourceRequests {
 
     private static JsonNode object(String eventId, JsonNode data, String type) {
         if (data == null || data.isNull() || data.isMissingNode()) {
-            return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+            return JsonNodeFactory.instance.objectNode();
         }
         if (!data.isObject()) {
             throw new BadEventException(eventId, type + " data must be a JSON object, got " + data.getNodeType());

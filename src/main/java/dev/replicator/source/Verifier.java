@@ -18,6 +18,7 @@ import org.jboss.logging.Logger;
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.apply.TargetWriter;
+import dev.replicator.decode.BadEventException;
 import dev.replicator.observe.ReplicationMetrics;
 
 /**
@@ -51,6 +52,10 @@ public class Verifier {
 
     /** A range's row count and checksum on one side. */
     record Checksum(long rows, String sum) {
+    }
+
+    /** A range of the source, read in one snapshot: its upper key (null: to the end) and its checksum. */
+    record SourceRange(List<String> upper, Checksum checksum) {
     }
 
     /** Counts of one table while it is compared. */
@@ -98,14 +103,15 @@ public class Verifier {
                 after = upper;
             }
             if (!done) {
-                stoppedAt = new VerifyRequest.Resume(name, after);
+                // no range of this table compared yet: resume at its first key
+                stoppedAt = new VerifyRequest.Resume(name, after == null ? List.of() : after);
             }
             results.add(new VerifyReport.TableResult(name, tally.rows, tally.ranges, tally.differingRanges,
                     tally.changed, tally.missing, tally.extra, tally.repaired, done));
             record(name, tally);
         }
         if (!started) {
-            throw new dev.replicator.decode.BadEventException(eventId, "\"resume.table\" " + resume.table()
+            throw new BadEventException(eventId, "\"resume.table\" " + resume.table()
                     + " is not among the tables being verified");
         }
         VerifyReport report = report(results, samples, stoppedAt == null ? null : request.resumeAt(stoppedAt));
@@ -122,13 +128,12 @@ public class Verifier {
      */
     private List<String> compareRange(String eventId, SourceTable table, List<String> after, VerifyRequest request,
             Tally tally, List<VerifyReport.SampleKey> samples) {
-        Object[] sourceSide = reader.inSnapshot(eventId, connection -> {
-            List<String> upper = rangeEnd(connection, table.source(), after, request.chunkSize());
-            return new Object[] { upper, checksum(connection, table.source(), after, upper) };
+        SourceRange sourceRange = reader.inSnapshot(eventId, connection -> {
+            List<String> end = rangeEnd(connection, table.source(), after, request.chunkSize());
+            return new SourceRange(end, checksum(connection, table.source(), after, end));
         });
-        @SuppressWarnings("unchecked")
-        List<String> upper = (List<String>) sourceSide[0];
-        Checksum source = (Checksum) sourceSide[1];
+        List<String> upper = sourceRange.upper();
+        Checksum source = sourceRange.checksum();
         Checksum target = onTarget(eventId, connection -> checksum(connection, table.target(), after, upper));
         tally.rows += source.rows();
         tally.ranges++;

@@ -75,7 +75,7 @@ class SourceJobsTest {
 
     @BeforeAll
     static void tables() {
-        for (String table : List.of("seed_items", "seed_resume", "verify_items", "ref_items")) {
+        for (String table : List.of("seed_items", "seed_resume", "verify_items", "ref_items", "multi_a", "multi_b")) {
             for (DataSource db : List.of(PostgresResource.source(), PostgresResource.target())) {
                 TestDatabases.execute(db, "DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " " + TABLE_DDL);
             }
@@ -255,6 +255,22 @@ class SourceJobsTest {
         ReplicationHttpTest.nativeChange("after-repair", "{\"table\":\"public.verify_items\",\"op\":\"upsert\","
                 + "\"position\":[1,0],\"after\":{\"id\":3,\"name\":\"streamed\"}}").then().statusCode(204);
         assertEquals("streamed", TestDatabases.copy(target, "SELECT name FROM verify_items WHERE id = 3").trim());
+    }
+
+    @Test
+    void aVerifyOfSeveralTablesContinuesFromOneTableToTheNext() throws Exception {
+        for (DataSource db : List.of(source, target)) {
+            fill(db, "multi_a", "SELECT generate_series(1, 5)");
+            fill(db, "multi_b", "SELECT generate_series(1, 4)");
+        }
+        TestDatabases.execute(target, "DELETE FROM multi_b WHERE id = 4");
+        JsonNode report = verifyChain("{\"tables\":[\"public.multi_a\",\"public.multi_b\"],\"chunkSize\":2,"
+                + "\"sampleKeys\":5}");
+        assertEquals(9, report.path("rowsCompared").asLong(), report.toString());
+        assertEquals(1, report.path("missing").asLong(), report.toString());
+        assertEquals(0, report.path("changed").asLong() + report.path("extra").asLong(), report.toString());
+        assertEquals("[{\"table\":\"public.multi_b\",\"difference\":\"missing\",\"key\":{\"id\":\"4\"}}]",
+                report.path("sampleKeys").toString());
     }
 
     /** Follows verify continuations and adds up their reports into one. */
