@@ -25,6 +25,7 @@ import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.observe.ReplicationMetrics.Outcome;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
+import dev.replicator.source.RowRefresher;
 
 /**
  * The one path every change takes: decode the events, route them to target tables, write them in one transaction.
@@ -41,16 +42,18 @@ public class ReplicationPipeline {
     private final NativeDecoder nativeFormat = new NativeDecoder();
     private final TableRouter router;
     private final TargetWriter writer;
+    private final RowRefresher refresher;
     private final ReplicationMetrics metrics;
     private final Set<String> debeziumTypes;
     private final boolean applyTruncate;
     private final boolean acceptUnpositioned;
 
     @Inject
-    public ReplicationPipeline(TableRouter router, TargetWriter writer, ReplicationMetrics metrics,
-            ReplicatorConfig config) {
+    public ReplicationPipeline(TableRouter router, TargetWriter writer, RowRefresher refresher,
+            ReplicationMetrics metrics, ReplicatorConfig config) {
         this.router = router;
         this.writer = writer;
+        this.refresher = refresher;
         this.metrics = metrics;
         this.debeziumTypes = Set.copyOf(config.debezium().eventTypes());
         this.applyTruncate = config.applyTruncate();
@@ -90,11 +93,21 @@ public class ReplicationPipeline {
         }
         metrics.batch(changes.size());
         List<TargetChange> routed = new ArrayList<>(changes.size());
+        List<TargetChange> incomplete = new ArrayList<>();
         for (RowChange change : changes) {
-            routed.add(route(change));
+            TargetChange target = route(change);
+            (RowRefresher.isIncomplete(target) ? incomplete : routed).add(target);
         }
         List<ChangeOutcome> outcomes = write(routed);
         int applied = 0;
+        int stale = 0;
+        for (TargetChange change : incomplete) {
+            // the event carries nothing but the key: the source's current row stands in for it
+            boolean written = refresher.refresh(change).stale() == 0;
+            applied += written ? 1 : 0;
+            stale += written ? 0 : 1;
+            metrics.record(written ? Outcome.APPLIED : Outcome.STALE, change.sourceTable(), change.op().code());
+        }
         for (ChangeOutcome outcome : outcomes) {
             TargetChange change = outcome.change();
             if (outcome.applied()) {
@@ -102,10 +115,11 @@ public class ReplicationPipeline {
                 metrics.record(Outcome.APPLIED, change.sourceTable(), change.op().code());
                 metrics.appliedAt(change.sourceTable(), change.sourceMillis());
             } else {
+                stale++;
                 metrics.record(Outcome.STALE, change.sourceTable(), change.op().code());
             }
         }
-        return new ApplyResult(applied, outcomes.size() - applied, skipped);
+        return new ApplyResult(applied, stale, skipped);
     }
 
     private List<RowChange> decode(IncomingEvent event) {

@@ -18,12 +18,14 @@ public final class Sql {
     private final String positions;
     private final String tablePositions;
     private final String rejected;
+    private final String backfillProgress;
 
     /** @param ordering the schema holding replicator's own tables */
     public Sql(String ordering) {
         this.positions = quote(ordering) + ".row_position";
         this.tablePositions = quote(ordering) + ".table_position";
         this.rejected = quote(ordering) + ".rejected";
+        this.backfillProgress = quote(ordering) + ".backfill_progress";
     }
 
     public static String quote(String identifier) {
@@ -191,7 +193,40 @@ public final class Sql {
                         + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, updated_at timestamptz NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS " + rejected + " (id bigserial PRIMARY KEY,"
                         + " received_at timestamptz NOT NULL DEFAULT now(), event_id text, event_type text,"
-                        + " status int NOT NULL, reason text NOT NULL, event jsonb NOT NULL)");
+                        + " status int NOT NULL, reason text NOT NULL, event jsonb NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS " + backfillProgress + " (table_name text PRIMARY KEY, last_key text[],"
+                        + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)");
+    }
+
+    /**
+     * Sets a row's recorded position, which the caller holds locked ({@link #lockRowPosition}) (parameters: commit,
+     * change, deleted, table name, key).
+     */
+    public String setRowPosition(TargetTable table) {
+        return "UPDATE " + positions + " SET commit_pos = ?, change_pos = ?, deleted = ?, updated_at = now()"
+                + " WHERE table_name = ? AND row_key = " + rowKeyParameters(table);
+    }
+
+    /** A table's backfill checkpoint: the last key copied (text of each key column), rows copied, done. */
+    public String backfillProgress() {
+        return "SELECT last_key, rows, done FROM " + backfillProgress + " WHERE table_name = ?";
+    }
+
+    /**
+     * Advances a table's backfill checkpoint, only from the key this chunk started after, so two invocations that
+     * copied the same chunk count it once (parameters: table name, last key text[], rows, done, the starting key).
+     */
+    public String advanceBackfill() {
+        return "INSERT INTO " + backfillProgress + " AS b (table_name, last_key, rows, done, updated_at)"
+                + " VALUES (?, ?, ?, ?, now())"
+                + " ON CONFLICT (table_name) DO UPDATE SET last_key = EXCLUDED.last_key, rows = b.rows + EXCLUDED.rows,"
+                + " done = EXCLUDED.done, updated_at = now()"
+                + " WHERE b.last_key IS NOT DISTINCT FROM ? AND NOT b.done";
+    }
+
+    /** Forgets a table's backfill checkpoint, so the next backfill starts from its first key (parameter: name). */
+    public String resetBackfill() {
+        return "DELETE FROM " + backfillProgress + " WHERE table_name = ?";
     }
 
     /** Keeps an event that cannot be applied (parameters: id, type, status, reason, event JSON). */

@@ -163,6 +163,55 @@ public class TargetWriter {
         }
     }
 
+    /** Work that must commit or roll back together with a write: checkpoints of the changes written. */
+    @FunctionalInterface
+    public interface InTransaction {
+        void run(Connection connection) throws SQLException;
+    }
+
+    /**
+     * Like {@link #write(List)}, and runs {@code alsoInTransaction} in the same transaction after the changes, so
+     * what it records (a backfill checkpoint) commits exactly when the changes do. Retried as a whole.
+     */
+    public List<ChangeOutcome> write(List<TargetChange> changes, InTransaction alsoInTransaction) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                ensureSchema();
+                try (Connection connection = target.getConnection()) {
+                    connection.setAutoCommit(false);
+                    try {
+                        List<ChangeOutcome> outcomes = changes.isEmpty() ? List.of()
+                                : new ChangeWriter(sql, connection).write(changes);
+                        alsoInTransaction.run(connection);
+                        connection.commit();
+                        return outcomes;
+                    } catch (SQLException | RuntimeException e) {
+                        rollbackQuietly(connection);
+                        throw e;
+                    }
+                }
+            } catch (SQLException e) {
+                TargetChange change = e instanceof FailedChangeException failed ? failed.change() : null;
+                SQLException cause = e instanceof FailedChangeException failed ? failed.cause() : e;
+                if (isTransient(cause) && attempt < ATTEMPTS) {
+                    pause(attempt);
+                    continue;
+                }
+                if ("42P01".equals(cause.getSQLState()) && attempt == 1) {
+                    schemaReady = false; // replicator's own tables were dropped: create them again, once
+                    continue;
+                }
+                throw classify(change, cause);
+            }
+        }
+    }
+
+    /** Serialization failures, deadlocks and dropped connections: worth another attempt. */
+    public static boolean isTransient(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        return state.equals("40001") || state.equals("40P01") || state.startsWith("08") || state.equals("57P01");
+    }
+
     private List<ChangeOutcome> writeOnce(List<TargetChange> changes) throws SQLException {
         ensureSchema();
         try (Connection connection = target.getConnection()) {

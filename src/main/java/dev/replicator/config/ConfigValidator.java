@@ -1,5 +1,6 @@
 package dev.replicator.config;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,6 +18,11 @@ import dev.replicator.decode.TableId;
  */
 @Singleton
 public class ConfigValidator {
+
+    /** Largest chunk a request may ask for: one chunk is held in memory. */
+    public static final int MAX_CHUNK_SIZE = 100_000;
+    public static final int MAX_SAMPLE_KEYS = 1_000;
+    static final Duration MAX_TIME_BUDGET = Duration.ofMinutes(4);
 
     void onStart(@Observes @Priority(1) StartupEvent event, ReplicatorConfig config) {
         List<String> problems = problems(config);
@@ -45,11 +51,29 @@ public class ConfigValidator {
                 problems.add("replicator.debezium.event-types must list Debezium CloudEvent types, got '" + type + "'");
             }
         }
+        checkBudget(problems, "replicator.backfill.time-budget", config.backfill().timeBudget());
+        checkBudget(problems, "replicator.verify.time-budget", config.verify().timeBudget());
+        checkRange(problems, "replicator.backfill.chunk-size", config.backfill().chunkSize(), 1, MAX_CHUNK_SIZE);
+        checkRange(problems, "replicator.verify.chunk-size", config.verify().chunkSize(), 1, MAX_CHUNK_SIZE);
+        checkRange(problems, "replicator.verify.sample-keys", config.verify().sampleKeys(), 0, MAX_SAMPLE_KEYS);
         if (config.tables().isEmpty() && !config.allowAllTables()) {
             problems.add("no table is replicated: list tables under replicator.tables.\"schema.table\" "
                     + "or set replicator.allow-all-tables=true");
         }
         return problems;
+    }
+
+    /** A budget must leave the invocation time to answer before the platform's request timeout (5 minutes). */
+    private static void checkBudget(List<String> problems, String setting, Duration budget) {
+        if (budget.isNegative() || budget.isZero() || budget.compareTo(MAX_TIME_BUDGET) > 0) {
+            problems.add(setting + " must be positive and at most " + MAX_TIME_BUDGET.toSeconds() + "s, got " + budget);
+        }
+    }
+
+    private static void checkRange(List<String> problems, String setting, int value, int min, int max) {
+        if (value < min || value > max) {
+            problems.add(setting + " must be between " + min + " and " + max + ", got " + value);
+        }
     }
 
     private static void checkTableName(List<String> problems, String setting, String name) {

@@ -38,6 +38,37 @@ public interface ReplicatorConfig {
 
     Rejected rejected();
 
+    Backfill backfill();
+
+    Verify verify();
+
+    interface Backfill {
+        /**
+         * How long one backfill invocation copies before it answers with a continuation event; well under the
+         * request timeout of Knative (5 minutes by default) and Cloud Run.
+         */
+        @WithDefault("60s")
+        Duration timeBudget();
+
+        /** Rows copied per chunk (one source read, one target transaction) when the request does not say. */
+        @WithDefault("1000")
+        int chunkSize();
+    }
+
+    interface Verify {
+        /** How long one verify invocation compares before it answers with a continuation event. */
+        @WithDefault("60s")
+        Duration timeBudget();
+
+        /** Source rows per compared key range when the request does not say. */
+        @WithDefault("1000")
+        int chunkSize();
+
+        /** At most this many differing keys are listed in a verify report when the request does not say. */
+        @WithDefault("20")
+        int sampleKeys();
+    }
+
     interface Rejected {
         /**
          * Keep events that can never be applied (400, 422) in the target's {@code replicator.rejected} table and

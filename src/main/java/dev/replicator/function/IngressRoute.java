@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
@@ -23,29 +24,36 @@ import io.vertx.ext.web.handler.BodyHandler;
 
 import dev.replicator.ReplicationPipeline;
 import dev.replicator.apply.ApplyResult;
+import dev.replicator.apply.RefreshWriter;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.IncomingEvent;
+import dev.replicator.source.SourceEventTypes;
+import dev.replicator.source.SourceJobs;
 
 /**
  * Sits in front of the Funqy functions and handles what Funqy does not: batches (a JSON array, as Debezium's HTTP
  * sink sends with {@code batch.enabled=true}), plain Debezium envelopes without CloudEvent attributes, events that
- * Eventarc delivers wrapped in a Pub/Sub message, and bad input, which must be a 400 (not Funqy's 404/500, which brokers retry). Well-formed single CloudEvents of an accepted type
- * go on to the function mapped to their type.
+ * Eventarc delivers wrapped in a Pub/Sub message, bad input, which must be a 400 (not Funqy's 404/500, which brokers
+ * retry), and source-side requests that Funqy cannot take (plain HTTP posts to {@code /backfill}, {@code /verify},
+ * {@code /rowref}, or a structured event sent as application/json). Well-formed single CloudEvents of an accepted type go on to the function mapped to their type.
  */
 @Singleton
 public class IngressRoute {
 
     /** Paths events are posted to: the root (Knative, Debezium Server) and the functions' own paths. */
-    static final List<String> PATHS = List.of("/", "/debezium", "/change");
+    static final List<String> PATHS = List.of("/", "/debezium", "/change", "/backfill", "/verify", "/rowref",
+            "/scheduledVerify");
 
     private final ReplicationPipeline pipeline;
+    private final SourceJobs jobs;
     private final FailureAnswers failures;
     private final ObjectMapper mapper;
     private final long maxBodyBytes;
 
-    public IngressRoute(ReplicationPipeline pipeline, FailureAnswers failures, ObjectMapper mapper,
+    public IngressRoute(ReplicationPipeline pipeline, SourceJobs jobs, FailureAnswers failures, ObjectMapper mapper,
             @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody) {
         this.pipeline = pipeline;
+        this.jobs = jobs;
         this.failures = failures;
         this.mapper = mapper;
         this.maxBodyBytes = maxBody.asLongValue();
@@ -78,11 +86,23 @@ public class IngressRoute {
             }
             JsonNode body = parse(ctx, null);
             Map<String, String> headers = Events.debeziumHeaders(request.headers());
-            if (Events.isStructuredEvent(body) && contentType != null
-                    && contentType.startsWith("application/cloudevents+json")) {
-                checkType(Events.structured(body, headers));
-                ctx.next();
+            String job = jobOfPath(request.path());
+            if (job != null && !Events.isStructuredEvent(body)) {
+                // a plain HTTP request to /backfill, /verify or /rowref: the body is the request's data
+                runJob(ctx, job, null, body);
                 return;
+            }
+            if (Events.isStructuredEvent(body)) {
+                IncomingEvent event = Events.structured(body, headers);
+                checkType(event, true);
+                if (contentType != null && contentType.startsWith("application/cloudevents+json")) {
+                    ctx.next();
+                    return;
+                }
+                if (SourceEventTypes.REQUESTS.contains(event.type())) {
+                    runJob(ctx, event.type(), event.id(), event.data());
+                    return;
+                }
             }
             respond(ctx, pipeline.process(events(body, headers, null)));
         } catch (RuntimeException e) {
@@ -103,7 +123,7 @@ public class IngressRoute {
         }
         if (Events.isStructuredEvent(body)) {
             IncomingEvent event = Events.structured(body, headers);
-            checkType(event);
+            checkType(event, false);
             return List.of(event);
         }
         return List.of(Events.plain(body, headers));
@@ -115,7 +135,7 @@ public class IngressRoute {
         if (type == null || type.isBlank()) {
             throw new BadEventException(ceId, "CloudEvent has no ce-type header");
         }
-        if (!pipeline.accepts(type)) {
+        if (!pipeline.accepts(type) && !SourceEventTypes.REQUESTS.contains(type)) {
             throw unsupported(ceId, type);
         }
         if (ctx.body().length() == 0) {
@@ -138,7 +158,7 @@ public class IngressRoute {
             boolean cloudEvent = Events.isStructuredEvent(element);
             IncomingEvent event = cloudEvent ? Events.structured(element, Map.of()) : Events.plain(element, Map.of());
             if (cloudEvent) {
-                checkType(event);
+                checkType(event, false);
             }
             events.add(event);
             index++;
@@ -151,11 +171,12 @@ public class IngressRoute {
         return events;
     }
 
-    private void checkType(IncomingEvent event) {
+    /** Source-side requests are single events; a batch holds changes only. */
+    private void checkType(IncomingEvent event, boolean sourceRequests) {
         if (event.type() == null || event.type().isBlank()) {
             throw new BadEventException(event.id(), "CloudEvent has no type");
         }
-        if (!pipeline.accepts(event.type())) {
+        if (!pipeline.accepts(event.type()) && !(sourceRequests && SourceEventTypes.REQUESTS.contains(event.type()))) {
             throw unsupported(event.describe(), event.type());
         }
     }
@@ -179,6 +200,41 @@ public class IngressRoute {
         } catch (IOException e) {
             throw new BadEventException(eventId, "unreadable body: " + e.getClass().getSimpleName());
         }
+    }
+
+    private static String jobOfPath(String path) {
+        return switch (path) {
+            case "/backfill" -> SourceEventTypes.BACKFILL;
+            case "/verify", "/scheduledVerify" -> SourceEventTypes.VERIFY;
+            case "/rowref" -> SourceEventTypes.ROWREF;
+            default -> null;
+        };
+    }
+
+    /**
+     * Runs a source-side request that Funqy does not see (plain HTTP, or a structured event sent as
+     * application/json) and answers like Funqy would in binary mode: the answer event's attributes as ce-* headers,
+     * its data as the body.
+     */
+    private void runJob(RoutingContext ctx, String type, String eventId, JsonNode data) {
+        String id = eventId != null ? eventId : "http-" + UUID.randomUUID();
+        if (SourceEventTypes.ROWREF.equals(type)) {
+            RefreshWriter.Outcome outcome = jobs.rowRef(id, data);
+            ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end("{\"written\":"
+                    + outcome.written() + ",\"deleted\":" + outcome.deleted() + ",\"stale\":" + outcome.stale() + "}");
+            return;
+        }
+        SourceJobs.Answer answer = SourceEventTypes.BACKFILL.equals(type) ? jobs.backfill(id, data)
+                : jobs.verify(id, data);
+        String body;
+        try {
+            body = mapper.writeValueAsString(answer.data());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+                .putHeader("ce-specversion", "1.0").putHeader("ce-id", UUID.randomUUID().toString())
+                .putHeader("ce-type", answer.type()).putHeader("ce-source", SourceEventTypes.SOURCE).end(body);
     }
 
     private void respond(RoutingContext ctx, ApplyResult result) {

@@ -75,6 +75,24 @@ public class ReplicationMetrics {
         registry.counter("replicator.parked", "status", String.valueOf(status)).increment();
     }
 
+    /** Rows a backfill chunk wrote, and rows it left alone because the target already held newer ones. */
+    public void backfilled(String table, long applied, long stale) {
+        registry.counter("replicator.backfill.rows", "table", table, "outcome", "applied").increment(applied);
+        registry.counter("replicator.backfill.rows", "table", table, "outcome", "stale").increment(stale);
+    }
+
+    /**
+     * Rows a verify compared or found differing ({@code result}: compared, changed, missing, extra, repaired).
+     */
+    public void verified(String table, String result, long rows) {
+        registry.counter("replicator.verify.rows", "table", table, "result", result).increment(rows);
+    }
+
+    /** Rows read from the source by key and applied (written, deleted) or left alone (stale). */
+    public void refreshed(String table, String outcome, long rows) {
+        registry.counter("replicator.refresh.rows", "table", table, "outcome", outcome).increment(rows);
+    }
+
     public Timer applyLatency() {
         return applyLatency;
     }

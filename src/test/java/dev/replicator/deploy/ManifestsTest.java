@@ -45,6 +45,8 @@ import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 
 import dev.replicator.config.ReplicatorConfig;
+import dev.replicator.source.SourceEventTypes;
+import dev.replicator.source.SourceRequests;
 
 /**
  * The deployment files parse and agree with each other and with the application: names, references, ports, probe
@@ -78,7 +80,12 @@ class ManifestsTest {
             "REPLICATOR_ORDERING_SCHEMA",
             "REPLICATOR_ORDERING_ACCEPT_UNPOSITIONED",
             "REPLICATOR_ORDERING_TOMBSTONE_RETENTION",
-            "REPLICATOR_REJECTED_PARK");
+            "REPLICATOR_REJECTED_PARK",
+            "REPLICATOR_BACKFILL_TIME_BUDGET",
+            "REPLICATOR_BACKFILL_CHUNK_SIZE",
+            "REPLICATOR_VERIFY_TIME_BUDGET",
+            "REPLICATOR_VERIFY_CHUNK_SIZE",
+            "REPLICATOR_VERIFY_SAMPLE_KEYS");
     /**
      * Settings a manifest may already set before ReplicatorConfig declares them. Empty now: REPLICATOR_REJECTED_PARK,
      * once planned, is ReplicatorConfig.Rejected#park.
@@ -340,24 +347,57 @@ class ManifestsTest {
     }
 
     @Test
-    void pingSourceExampleSendsToTheBroker() {
-        List<Doc> pings = EXAMPLES.stream().filter(d -> d.is("sources.knative.dev/", "PingSource")).toList();
-        assertFalse(pings.isEmpty(), "the PingSource example for the planned verify event is gone");
+    void pingSourceSendsAVerifyRequestThatItsTriggerSelects() {
+        List<Doc> pings = new ArrayList<>(applied(d -> d.is("sources.knative.dev/", "PingSource")));
+        pings.addAll(EXAMPLES.stream().filter(d -> d.is("sources.knative.dev/", "PingSource")).toList());
+        assertFalse(pings.isEmpty(), "the PingSource that schedules verification is gone");
+        assertTrue(funqyMappedTypes().contains(SourceEventTypes.PING), "no function is mapped to "
+                + SourceEventTypes.PING + ", so the scheduled verify would be answered 400");
         Set<String> brokers = names(APPLIED, broker());
         for (Doc ping : pings) {
             JsonNode sink = ping.spec().path("sink").path("ref");
             assertTrue("Broker".equals(sink.path("kind").asText()) && brokers.contains(sink.path("name").asText()),
                     ping + ": sink is not a Broker applied by kustomization.yaml " + brokers);
+            try {
+                SourceRequests.verify(ping.name(), YAML.readTree(ping.spec().path("data").asText()), 1000, 20);
+            } catch (IOException | RuntimeException e) {
+                fail(ping + ": data is not a verify request: " + e.getMessage());
+            }
             JsonNode extensions = ping.spec().path("ceOverrides").path("extensions");
-            for (Doc trigger : EXAMPLES.stream().filter(trigger()).toList()) {
+            List<Doc> triggers = Stream.concat(APPLIED.stream(), EXAMPLES.stream()).filter(trigger())
+                    .filter(t -> t.file().equals(ping.file())).toList();
+            assertFalse(triggers.isEmpty(), ping + ": no Trigger beside it routes its pings to replicator");
+            for (Doc trigger : triggers) {
                 JsonNode filter = trigger.spec().path("filter").path("attributes");
+                assertEquals(SourceEventTypes.PING, filter.path("type").asText(), trigger + ": filter type");
                 filter.fieldNames().forEachRemaining(attribute -> {
                     if (!attribute.equals("type")) {
                         assertEquals(extensions.path(attribute).asText(), filter.path(attribute).asText(), trigger
                                 + ": filters " + attribute + " on a value " + ping + " does not send");
                     }
                 });
+                assertFalse(filter.size() < 2, trigger + ": filters pings by type only, so every PingSource in the "
+                        + "namespace would start a verify");
             }
+        }
+    }
+
+    /**
+     * An unfinished backfill or verify answers with its own request type, which must come back to replicator; the
+     * finished answers must not, or a chain would never end.
+     */
+    @Test
+    void continuationsAreRoutedBackAndFinishedAnswersAreNot() {
+        Set<String> filtered = new TreeSet<>();
+        applied(trigger()).forEach(t -> filtered.add(t.spec().path("filter").path("attributes").path("type").asText()));
+        for (String continuation : List.of(SourceEventTypes.BACKFILL, SourceEventTypes.VERIFY)) {
+            assertTrue(filtered.contains(continuation), "no Trigger routes " + continuation + " back to replicator");
+        }
+        for (String finished : List.of(SourceEventTypes.BACKFILL_DONE, SourceEventTypes.VERIFY_REPORT)) {
+            assertFalse(filtered.contains(finished), "a Trigger routes " + finished + " to replicator: endless chain");
+        }
+        for (String request : SourceEventTypes.REQUESTS) {
+            assertTrue(funqyMappedTypes().contains(request), request + " is accepted but no function is mapped to it");
         }
     }
 

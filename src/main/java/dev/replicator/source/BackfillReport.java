@@ -1,0 +1,23 @@
+package dev.replicator.source;
+
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * What one backfill invocation did, and where each table stands.
+ *
+ * @param tables   per table: rows copied so far in total (all invocations), whether done
+ * @param applied  rows this invocation wrote
+ * @param stale    rows this invocation left alone because the stream (or a later read) already wrote them
+ * @param chunks   chunks this invocation copied
+ * @param finished every requested table is done
+ * @param next     the request to continue with while not finished; null when finished
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record BackfillReport(List<TableProgress> tables, long applied, long stale, int chunks, boolean finished,
+        BackfillRequest next) {
+
+    public record TableProgress(String table, long rows, boolean done) {
+    }
+}

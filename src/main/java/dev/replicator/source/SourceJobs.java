@@ -1,0 +1,83 @@
+package dev.replicator.source;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
+import dev.replicator.apply.RefreshWriter;
+import dev.replicator.config.ReplicatorConfig;
+
+/**
+ * The source-side requests as the functions and plain HTTP receive them: request JSON in, answer (CloudEvent type
+ * and data) out. An unfinished job answers with its own request type, carrying where to continue, so a Trigger
+ * routes it back; a finished one answers with a report type that nothing routes back.
+ */
+@RegisterForReflection(targets = { BackfillReport.class, BackfillReport.TableProgress.class, BackfillRequest.class,
+        VerifyReport.class, VerifyReport.TableResult.class, VerifyReport.SampleKey.class, VerifyRequest.class,
+        VerifyRequest.Resume.class })
+public class SourceJobs {
+
+    /** The answer event: its type and data. */
+    public record Answer(String type, JsonNode data) {
+    }
+
+    private final Backfill backfill;
+    private final Verifier verifier;
+    private final RowRefresher refresher;
+    private final ObjectMapper mapper;
+    private final ReplicatorConfig config;
+
+    public SourceJobs(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
+            ReplicatorConfig config) {
+        this.backfill = backfill;
+        this.verifier = verifier;
+        this.refresher = refresher;
+        this.mapper = mapper;
+        this.config = config;
+    }
+
+    public Answer backfill(String eventId, JsonNode data) {
+        BackfillRequest request = SourceRequests.backfill(eventId, data, config.backfill().chunkSize());
+        BackfillReport report = backfill.run(eventId, request);
+        if (report.finished()) {
+            return new Answer(SourceEventTypes.BACKFILL_DONE, mapper.valueToTree(report));
+        }
+        ObjectNode next = mapper.createObjectNode();
+        tables(next, report.next().tables());
+        next.put("chunkSize", report.next().chunkSize());
+        next.set("report", mapper.valueToTree(report.tables()));
+        return new Answer(SourceEventTypes.BACKFILL, next);
+    }
+
+    public Answer verify(String eventId, JsonNode data) {
+        VerifyRequest request = SourceRequests.verify(eventId, data, config.verify().chunkSize(),
+                config.verify().sampleKeys());
+        VerifyReport report = verifier.run(eventId, request);
+        if (report.finished()) {
+            return new Answer(SourceEventTypes.VERIFY_REPORT, mapper.valueToTree(report));
+        }
+        VerifyRequest next = report.next();
+        ObjectNode continuation = mapper.createObjectNode();
+        tables(continuation, next.tables());
+        continuation.put("chunkSize", next.chunkSize());
+        continuation.put("repair", next.repair());
+        continuation.put("sampleKeys", next.sampleKeys());
+        continuation.set("resume", mapper.valueToTree(next.resume()));
+        continuation.set("report", mapper.valueToTree(report));
+        return new Answer(SourceEventTypes.VERIFY, continuation);
+    }
+
+    public RefreshWriter.Outcome rowRef(String eventId, JsonNode data) {
+        return refresher.refresh(eventId, SourceRequests.rowRef(eventId, data));
+    }
+
+    private static void tables(ObjectNode request, java.util.List<String> tables) {
+        if (tables.isEmpty()) {
+            request.put("tables", "all");
+        } else {
+            tables.forEach(request.putArray("tables")::add);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package dev.replicator.source;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.POJONode;
+import com.fasterxml.jackson.databind.util.RawValue;
+
+import dev.replicator.apply.RefreshWriter;
+import dev.replicator.apply.TargetUnavailableException;
+import dev.replicator.apply.TargetWriter;
+import dev.replicator.decode.FieldValue;
+import dev.replicator.decode.Operation;
+import dev.replicator.decode.Position;
+import dev.replicator.decode.RowChange;
+import dev.replicator.decode.ValueEncoding;
+import dev.replicator.route.TableRouter;
+import dev.replicator.route.TargetChange;
+import dev.replicator.route.TargetColumn;
+
+/**
+ * Reads rows from the source in read-only REPEATABLE READ transactions, together with the WAL position the read
+ * stands at, and turns them into changes through the normal routing (mapping, catalog checks, value conversion) as
+ * native-format values: PostgreSQL text output is text input for the same type.
+ */
+public class SourceReader {
+
+    /** A chunk of rows in key order, read at one snapshot. */
+    public record Chunk(List<TargetChange> rows, List<String> lastKey, Position readAt) {
+    }
+
+    private final DataSource source;
+    private final TableRouter router;
+
+    public SourceReader(DataSource source, TableRouter router) {
+        this.source = source;
+        this.router = router;
+    }
+
+    /**
+     * Up to {@code limit} rows after {@code after} (null: from the first key), as snapshot-read upserts at position
+     * {@code (0, WAL position)}: every streamed change outranks them.
+     */
+    public Chunk chunk(String eventId, SourceTable table, List<String> after, int limit) {
+        return inSnapshot(eventId, connection -> {
+            Position readAt = walPosition(connection);
+            List<TargetChange> rows = new ArrayList<>();
+            List<String> lastKey = after;
+            try (PreparedStatement select = connection.prepareStatement(SourceSql.chunk(table.source(), after != null))) {
+                int i = after == null ? 1 : bindAll(select, 1, after);
+                select.setInt(i, limit);
+                select.setFetchSize(Math.min(limit, 1000));
+                try (ResultSet rs = select.executeQuery()) {
+                    while (rs.next()) {
+                        Map<String, String> row = row(rs, table);
+                        rows.add(route(eventId, table, row, readAt));
+                        lastKey = table.source().keyNames().stream().map(row::get).toList();
+                    }
+                }
+            }
+            return new Chunk(rows, lastKey, readAt);
+        });
+    }
+
+    /** The current rows for the keys (null where the source has none), read at one snapshot. */
+    public RefreshWriter.SourceRows rows(String eventId, SourceTable table, List<List<String>> keys) {
+        return inSnapshot(eventId, connection -> {
+            Position readAt = walPosition(connection);
+            List<TargetChange> rows = new ArrayList<>(keys.size());
+            try (PreparedStatement select = connection.prepareStatement(SourceSql.row(table.source()))) {
+                for (List<String> key : keys) {
+                    bindAll(select, 1, key);
+                    try (ResultSet rs = select.executeQuery()) {
+                        rows.add(rs.next() ? route(eventId, table, row(rs, table), readAt) : null);
+                    }
+                }
+            }
+            return new RefreshWriter.SourceRows(rows, readAt);
+        });
+    }
+
+    interface SnapshotWork<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    /** Runs reads in one read-only REPEATABLE READ transaction; a source that does not answer is a 503. */
+    <T> T inSnapshot(String eventId, SnapshotWork<T> work) {
+        try (Connection connection = source.getConnection()) {
+            connection.setAutoCommit(false);
+            connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            connection.setReadOnly(true);
+            try {
+                try (Statement settings = connection.createStatement()) {
+                    for (String setting : SourceSql.SESSION) {
+                        settings.execute(setting);
+                    }
+                }
+                T result = work.run(connection);
+                connection.commit();
+                connection.setReadOnly(false);
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    connection.rollback();
+                } catch (SQLException ignored) {
+                    // a broken connection: the pool discards it
+                }
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw unavailable(eventId, e);
+        }
+    }
+
+    static TargetUnavailableException unavailable(String eventId, SQLException e) {
+        String state = e.getSQLState() == null ? "" : " (SQLSTATE " + e.getSQLState() + ")";
+        return new TargetUnavailableException((eventId == null ? "" : "event " + eventId + ": ")
+                + "source database unavailable: " + TargetWriter.withoutValues(e) + state, e);
+    }
+
+    static Position walPosition(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery(SourceSql.WAL_POSITION)) {
+            rs.next();
+            return new Position(0, rs.getLong(1));
+        }
+    }
+
+    private static Map<String, String> row(ResultSet rs, SourceTable table) throws SQLException {
+        Map<String, String> row = new LinkedHashMap<>();
+        int i = 1;
+        for (String column : table.source().columns()) {
+            row.put(column, rs.getString(i++));
+        }
+        return row;
+    }
+
+    /** A source row as a native-format change, routed like any event (mapping, catalog checks, conversion). */
+    private TargetChange route(String eventId, SourceTable table, Map<String, String> row, Position readAt) {
+        Map<String, FieldValue> values = new LinkedHashMap<>();
+        row.forEach((name, text) -> values.put(name, value(text, table.written().column(name))));
+        RowChange change = new RowChange(eventId, table.sourceId(), Operation.READ, readAt, values, null, null,
+                ValueEncoding.NATIVE);
+        try {
+            return router.route(change);
+        } catch (SQLException e) {
+            throw new TargetUnavailableException("event " + eventId + ": cannot read the target catalog: "
+                    + TargetWriter.withoutValues(e), e);
+        }
+    }
+
+    /**
+     * Text output as a native-format value. A json or jsonb document goes as it is (raw), so a json column keeps
+     * its exact text: spacing, key order and duplicate keys.
+     */
+    static FieldValue value(String text, TargetColumn column) {
+        if (text == null) {
+            return FieldValue.of(JsonNodeFactory.instance.nullNode(), null);
+        }
+        boolean json = column != null && !column.array()
+                && (column.baseType().equals("json") || column.baseType().equals("jsonb"));
+        return FieldValue.of(json ? new POJONode(new RawValue(text)) : JsonNodeFactory.instance.textNode(text), null);
+    }
+
+    static int bindAll(PreparedStatement statement, int first, List<String> values) throws SQLException {
+        int i = first;
+        for (String value : values) {
+            if (value == null) {
+                statement.setNull(i++, Types.OTHER);
+            } else {
+                statement.setObject(i++, value, Types.OTHER);
+            }
+        }
+        return i;
+    }
+}

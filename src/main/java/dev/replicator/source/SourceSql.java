@@ -1,0 +1,124 @@
+package dev.replicator.source;
+
+import static dev.replicator.apply.Sql.qualified;
+import static dev.replicator.apply.Sql.quote;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+import dev.replicator.route.TargetColumn;
+
+/**
+ * The statements that read tables for backfill, refresh and verify, on the source and (for verify) on the target.
+ * Identifiers are checked against the catalogs before they get here and always quoted; values, key bounds included,
+ * are bound parameters cast to the key column's type. Values are read as PostgreSQL text output, which is valid
+ * text input for a column of the same type. Plain Java: the exact statements are asserted in tests.
+ */
+public final class SourceSql {
+
+    /**
+     * Settings that make text output identical on both servers (checksums compare text) and independent of the
+     * server's defaults; for one transaction.
+     */
+    public static final List<String> SESSION = List.of(
+            "SET LOCAL TimeZone = 'UTC'",
+            "SET LOCAL DateStyle = 'ISO, MDY'",
+            "SET LOCAL IntervalStyle = 'postgres'",
+            "SET LOCAL extra_float_digits = 3",
+            "SET LOCAL bytea_output = 'hex'");
+
+    /**
+     * The server's WAL position as a number: the read's place in the source's history (a standby reports how far it
+     * has replayed).
+     */
+    public static final String WAL_POSITION = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+            + " ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint";
+
+    private SourceSql() {
+    }
+
+    /**
+     * The next chunk in key order: every read column as text, after the given key if {@code after} (parameters: the
+     * key values after which to start, if any, then the limit).
+     */
+    public static String chunk(KeyedTable table, boolean after) {
+        return "SELECT " + asText(table.columns()) + " FROM " + qualified(table.id()) + " t"
+                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY " + orderByKey(table) + " LIMIT ?";
+    }
+
+    /** One row by its key, every read column as text (parameters: the key values). */
+    public static String row(KeyedTable table) {
+        return "SELECT " + asText(table.columns()) + " FROM " + qualified(table.id()) + " WHERE "
+                + table.key().stream().map(c -> quote(c.name()) + " = " + parameter(c))
+                        .collect(Collectors.joining(" AND "));
+    }
+
+    /**
+     * The key that ends a range of {@code chunk} rows: the chunk-th key after the given one, or none when fewer rows
+     * follow (parameters: the key values after which to count, if any, then chunk - 1).
+     */
+    public static String rangeEnd(KeyedTable table, boolean after) {
+        return "SELECT " + asText(table.keyNames()) + " FROM " + qualified(table.id()) + " t"
+                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY " + orderByKey(table) + " OFFSET ? LIMIT 1";
+    }
+
+    /**
+     * Row count and checksum of a key range, computed by the database: the sum of the first 64 bits of the md5 of
+     * each row's text, so no row leaves the database (parameters: the lower bound, exclusive, if any; the upper
+     * bound, inclusive, if any).
+     */
+    public static String checksum(KeyedTable table, boolean lower, boolean upper) {
+        return "SELECT count(*), coalesce(sum(('x' || left(" + rowHash(table) + ", 16))::bit(64)::bigint), 0)::text"
+                + " FROM " + qualified(table.id()) + range(table, lower, upper);
+    }
+
+    /**
+     * Key and row hash of every row of a key range, in key order, to find the differing rows of a range whose
+     * checksums differ (parameters as {@link #checksum}).
+     */
+    public static String rowHashes(KeyedTable table, boolean lower, boolean upper) {
+        return "SELECT " + asText(table.keyNames()) + ", " + rowHash(table) + " FROM " + qualified(table.id()) + " t"
+                + range(table, lower, upper) + " ORDER BY " + orderByKey(table);
+    }
+
+    /** md5 of the row's columns as text, in the fixed column order (NULL and empty text differ). */
+    static String rowHash(KeyedTable table) {
+        return "md5(ROW(" + asText(table.columns()) + ")::text)";
+    }
+
+    private static String range(KeyedTable table, boolean lower, boolean upper) {
+        if (!lower && !upper) {
+            return "";
+        }
+        return " WHERE " + (lower ? keyAbove(table) : "") + (lower && upper ? " AND " : "")
+                + (upper ? "(" + keyList(table) + ") <= (" + keyParameters(table) + ")" : "");
+    }
+
+    private static String keyAbove(KeyedTable table) {
+        return "(" + keyList(table) + ") > (" + keyParameters(table) + ")";
+    }
+
+    private static String keyList(KeyedTable table) {
+        return table.keyNames().stream().map(dev.replicator.apply.Sql::quote).collect(Collectors.joining(", "));
+    }
+
+    /**
+     * The key columns qualified by the table's alias: a bare name in ORDER BY would mean the output column of that
+     * name, which is the column's text (and text order is not the key's order).
+     */
+    private static String orderByKey(KeyedTable table) {
+        return table.keyNames().stream().map(c -> "t." + quote(c)).collect(Collectors.joining(", "));
+    }
+
+    private static String keyParameters(KeyedTable table) {
+        return table.key().stream().map(SourceSql::parameter).collect(Collectors.joining(", "));
+    }
+
+    private static String asText(List<String> columns) {
+        return columns.stream().map(c -> quote(c) + "::text").collect(Collectors.joining(", "));
+    }
+
+    private static String parameter(TargetColumn column) {
+        return "?::" + column.sqlType();
+    }
+}
