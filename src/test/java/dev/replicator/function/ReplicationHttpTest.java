@@ -97,18 +97,18 @@ class ReplicationHttpTest {
 
     @Test
     void pubSubAttributesCarryTheNewKeyOfAKeyChange() {
-        // the create leaves out the unchanged TOASTed value: only the delete's __debezium.newkey attribute lets the
-        // row move with its value kept (without it the create would be answered 409)
-        TestDatabases.execute(target, "INSERT INTO scratch VALUES (1, 'kept')");
-        String source = "\"source\":{\"schema\":\"public\",\"table\":\"scratch\",\"lsn\":500,"
+        // the create leaves out the unchanged TOASTed bio: only the delete's __debezium.newkey attribute lets the
+        // row move with its bio kept (without it the create would be answered 409)
+        TestDatabases.execute(target, "INSERT INTO customers (id, name, bio) VALUES (1, 'Ada', 'kept')");
+        String source = "\"source\":{\"schema\":\"public\",\"table\":\"customers\",\"lsn\":500,"
                 + "\"sequence\":\"[\\\"400\\\",\\\"500\\\"]\",\"ts_ms\":1795486999432}";
-        String delete = "{\"before\":{\"k\":1,\"v\":null},\"after\":null," + source + ",\"op\":\"d\"}";
-        String create = "{\"before\":null,\"after\":{\"k\":2,\"v\":\"__debezium_unavailable_value\"}," + source
-                + ",\"op\":\"c\"}";
-        Requests.pubSub("mv-1", pubSubMessage(delete, "{\"__debezium.newkey\":\"{\\\"k\\\":2}\"}")).then()
+        String delete = "{\"before\":{\"id\":1,\"name\":\"\"},\"after\":null," + source + ",\"op\":\"d\"}";
+        String create = "{\"before\":null,\"after\":{\"id\":2,\"name\":\"Ada\",\"bio\":\"__debezium_unavailable_value\"},"
+                + source + ",\"op\":\"c\"}";
+        Requests.pubSub("mv-1", pubSubMessage(delete, "{\"__debezium.newkey\":\"{\\\"id\\\":2}\"}")).then()
                 .statusCode(200).body("applied", equalTo(1));
         Requests.pubSub("mv-2", pubSubMessage(create, "{}")).then().statusCode(200);
-        assertEquals("2\tkept\n", TestDatabases.copy(target, "SELECT * FROM scratch ORDER BY k"));
+        assertEquals("2\tAda\tkept\n", TestDatabases.copy(target, "SELECT id, name, bio FROM customers ORDER BY id"));
     }
 
     @Test
