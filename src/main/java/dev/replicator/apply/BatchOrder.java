@@ -21,17 +21,31 @@ final class BatchOrder {
     private BatchOrder() {
     }
 
+    private static final Comparator<TargetChange> WRITE_ORDER = Comparator
+            .comparing((TargetChange c) -> c.table().id().toString())
+            .thenComparing(c -> c.op() == Operation.TRUNCATE ? 0 : 1)
+            .thenComparing(BatchOrder::lockKey)
+            .thenComparing(TargetChange::position, Comparator.nullsFirst(Comparator.naturalOrder()))
+            // the moving delete before the create it pairs with
+            .thenComparing(c -> c.op() == Operation.DELETE ? 0 : 1);
+
     static List<TargetChange> arrange(List<TargetChange> changes) {
-        List<TargetChange> paired = pairKeyMoves(changes);
-        List<TargetChange> ordered = new ArrayList<>(paired);
-        ordered.sort(Comparator
-                .comparing((TargetChange c) -> c.table().id().toString())
-                .thenComparing(c -> c.op() == Operation.TRUNCATE ? 0 : 1)
-                .thenComparing(BatchOrder::lockKey)
-                .thenComparing(TargetChange::position, Comparator.nullsFirst(Comparator.naturalOrder()))
-                // the moving delete before the create it pairs with
-                .thenComparing(c -> c.op() == Operation.DELETE ? 0 : 1));
+        List<TargetChange> ordered = new ArrayList<>(pairKeyMoves(changes));
+        ordered.sort(WRITE_ORDER);
         return ordered;
+    }
+
+    /**
+     * The write order as indexes into the given (already paired) changes, so that outcomes can be reported in the
+     * caller's order. Stable: equal changes keep their relative order.
+     */
+    static List<Integer> order(List<TargetChange> paired) {
+        List<Integer> indexes = new ArrayList<>(paired.size());
+        for (int i = 0; i < paired.size(); i++) {
+            indexes.add(i);
+        }
+        indexes.sort(Comparator.comparing(paired::get, WRITE_ORDER));
+        return indexes;
     }
 
     private static String lockKey(TargetChange change) {

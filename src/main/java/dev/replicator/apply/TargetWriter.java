@@ -127,13 +127,27 @@ public class TargetWriter {
         schemaReady = true;
     }
 
+    /**
+     * Writes the changes in one transaction and returns their outcomes in the order given, or throws
+     * {@link RejectedChangeException} or {@link TargetUnavailableException}.
+     */
     public List<ChangeOutcome> write(List<TargetChange> changes) {
+        try {
+            return writeOrFail(changes);
+        } catch (ChangeFailure failure) {
+            throw failure.answer();
+        }
+    }
+
+    /** As {@link #write}, but a failure also names the change that caused it, when one did. */
+    List<ChangeOutcome> writeOrFail(List<TargetChange> changes) {
         if (changes.isEmpty()) {
             return List.of();
         }
+        boolean multiRow = true;
         for (int attempt = 1;; attempt++) {
             try {
-                List<ChangeOutcome> outcomes = writeOnce(changes);
+                List<ChangeOutcome> outcomes = writeOnce(changes, multiRow);
                 pruneIfDue();
                 return outcomes;
             } catch (SQLException e) {
@@ -150,6 +164,13 @@ public class TargetWriter {
                     LOG.debugf("retrying on a new connection after SQLSTATE %s", state);
                     continue;
                 }
+                if (e instanceof ChangeWriter.MultiRowFailedException && multiRow) {
+                    // find the change at fault (or get past two spellings of one key) change by change
+                    LOG.debugf("multi-row write failed with SQLSTATE %s; writing change by change", state);
+                    multiRow = false;
+                    attempt--;
+                    continue;
+                }
                 if ((state.equals("42P01") || state.equals("42703")) && attempt == 1) {
                     // a table changed or replicator's own tables were dropped: look again, once
                     schemaReady = false;
@@ -158,17 +179,17 @@ public class TargetWriter {
                     }
                     continue;
                 }
-                throw classify(change, cause);
+                throw new ChangeFailure(change, classify(change, cause));
             }
         }
     }
 
-    private List<ChangeOutcome> writeOnce(List<TargetChange> changes) throws SQLException {
+    private List<ChangeOutcome> writeOnce(List<TargetChange> changes, boolean multiRow) throws SQLException {
         ensureSchema();
         try (Connection connection = target.getConnection()) {
             connection.setAutoCommit(false);
             try {
-                List<ChangeOutcome> outcomes = new ChangeWriter(sql, connection).write(changes);
+                List<ChangeOutcome> outcomes = new ChangeWriter(sql, connection, multiRow).write(changes);
                 connection.commit();
                 return outcomes;
             } catch (SQLException | RuntimeException e) {
@@ -229,6 +250,29 @@ public class TargetWriter {
             Thread.sleep(10L * attempt * attempt + (long) (Math.random() * 20));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A write failed for good: the answer for the request, and the change that caused it when one did (null when
+     * the failure belongs to no single change, such as a lost connection or a constraint checked at commit).
+     */
+    static final class ChangeFailure extends RuntimeException {
+        private final transient TargetChange change;
+        private final RuntimeException answer;
+
+        ChangeFailure(TargetChange change, RuntimeException answer) {
+            super(answer.getMessage(), answer, false, false);
+            this.change = change;
+            this.answer = answer;
+        }
+
+        TargetChange change() {
+            return change;
+        }
+
+        RuntimeException answer() {
+            return answer;
         }
     }
 

@@ -156,6 +156,49 @@ class TargetWriterTest {
     }
 
     @Test
+    void multiRowStatementsGiveTheSameRowsAndOutcomesAsChangeByChange() {
+        writer.write(List.of(upsert(1, "old", 10), upsert(3, "keep", 10)));
+        // several changes of one row, a stale one, a delete and re-create, out of order within the request
+        List<TargetChange> batch = List.of(upsert(2, "b1", 3), upsert(1, "stale", 5), delete(2, 4), upsert(1, "a2", 11),
+                upsert(2, "b2", 6), upsert(4, "d1", 7), delete(3, 12), upsert(1, "a3", 13), upsert(2, "b2", 6));
+        List<ChangeOutcome> outcomes = writer.write(batch);
+
+        assertEquals("1\ta3\n2\tb2\n4\td1\n", rows());
+        assertEquals(List.of(true, false, true, true, true, true, true, true, false),
+                outcomes.stream().map(ChangeOutcome::applied).toList(), "in the order given; the duplicate is stale");
+        assertEquals(batch, outcomes.stream().map(ChangeOutcome::change).toList());
+        assertEquals("public.items\t{1}\t13\tf\npublic.items\t{2}\t6\tf\npublic.items\t{3}\t12\tt\n"
+                + "public.items\t{4}\t7\tf\n", TestDatabases.copy(db,
+                        "SELECT table_name, row_key, commit_pos, deleted FROM replicator.row_position ORDER BY row_key"));
+    }
+
+    @Test
+    void aRefusedRowInAMultiRowStatementStillNamesItsEvent() {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "9");
+        values.put("name", null);
+        TargetChange bad = new TargetChange("bad-9", items, Operation.CREATE, new Position(2, 2), List.of("9"), values,
+                Set.of(), null, "public.items", -1);
+        RejectedChangeException e = assertThrows(RejectedChangeException.class,
+                () -> writer.write(List.of(upsert(1, "a", 1), bad, upsert(3, "c", 3))));
+        assertTrue(e.getMessage().contains("bad-9"), e.getMessage());
+        assertEquals("bad-9", e.eventId());
+        assertEquals("", rows());
+    }
+
+    @Test
+    void twoSpellingsOfOneKeyInAMultiRowStatementAreWrittenChangeByChange() {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "01");
+        values.put("name", "later");
+        TargetChange padded = new TargetChange("p2", items, Operation.UPDATE, new Position(2, 2), List.of("01"), values,
+                Set.of(), null, "public.items", -1);
+        List<ChangeOutcome> outcomes = writer.write(List.of(upsert(1, "first", 1), padded));
+        assertTrue(outcomes.get(1).applied(), "the newer change wins, whichever spelling it used");
+        assertEquals("1\tlater\n", rows());
+    }
+
+    @Test
     void tombstonesOlderThanTheRetentionArePruned() throws SQLException {
         writer.write(List.of(upsert(5, "x", 1), delete(5, 2), upsert(6, "y", 3)));
         TestDatabases.execute(db, "UPDATE replicator.row_position SET updated_at = now() - interval '8 days'");
