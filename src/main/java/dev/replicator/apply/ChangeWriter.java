@@ -58,7 +58,7 @@ final class ChangeWriter {
                 while (to < order.size() && paired.get(order.get(to)).table().id().equals(table.id())) {
                     to++;
                 }
-                writeTable(table, paired, order.subList(from, to), truncatedAt, applied);
+                writeTable(table, changes, paired, order.subList(from, to), truncatedAt, applied);
                 from = to;
             }
             List<ChangeOutcome> outcomes = new ArrayList<>(changes.size());
@@ -72,7 +72,7 @@ final class ChangeWriter {
     }
 
     /** The changes of one table, in write order: with multi-row statements when they allow it, else one by one. */
-    private void writeTable(TargetTable table, List<TargetChange> paired, List<Integer> run,
+    private void writeTable(TargetTable table, List<TargetChange> given, List<TargetChange> paired, List<Integer> run,
             Map<String, Position> truncatedAt, boolean[] applied) throws SQLException {
         List<TargetChange> changes = run.stream().map(paired::get).toList();
         if (multiRow && changes.size() >= MULTI_ROW_THRESHOLD && RowBatchWriter.canWrite(changes)) {
@@ -93,9 +93,10 @@ final class ChangeWriter {
             try {
                 applied[run.get(i)] = writeOne(change, truncatedAt);
             } catch (SQLException e) {
-                throw new TargetWriter.FailedChangeException(change, e);
+                // name the change as the caller gave it (a key move's delete is a paired copy here)
+                throw new TargetWriter.FailedChangeException(given.get(run.get(i)), e);
             } catch (TargetUnavailableException e) {
-                throw new TargetWriter.ChangeFailure(change, e);
+                throw new TargetWriter.ChangeFailure(given.get(run.get(i)), e);
             }
         }
     }

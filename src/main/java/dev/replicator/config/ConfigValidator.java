@@ -1,5 +1,6 @@
 package dev.replicator.config;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,6 +45,20 @@ public class ConfigValidator {
             if (type.isBlank() || type.equals(ReplicationPipeline.NATIVE_CHANGE_TYPE) || type.startsWith("replicator.")) {
                 problems.add("replicator.debezium.event-types must list Debezium CloudEvent types, got '" + type + "'");
             }
+        }
+        ReplicatorConfig.GroupCommit group = config.groupCommit();
+        if (group.writers() < 1) {
+            problems.add("replicator.group-commit.writers must be at least 1, got " + group.writers());
+        }
+        if (group.maxChanges() < 1) {
+            problems.add("replicator.group-commit.max-changes must be at least 1, got " + group.maxChanges());
+        }
+        if (group.maxWait().isNegative() || group.maxWait().compareTo(Duration.ofSeconds(1)) > 0) {
+            problems.add("replicator.group-commit.max-wait must be between 0 and 1 second, got " + group.maxWait());
+        }
+        if (group.maxChangesInFlight() < 1) {
+            problems.add("replicator.group-commit.max-changes-in-flight must be at least 1, got "
+                    + group.maxChangesInFlight());
         }
         if (config.tables().isEmpty() && !config.allowAllTables()) {
             problems.add("no table is replicated: list tables under replicator.tables.\"schema.table\" "
