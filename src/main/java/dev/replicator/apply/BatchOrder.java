@@ -40,12 +40,27 @@ final class BatchOrder {
      * caller's order. Stable: equal changes keep their relative order.
      */
     static List<Integer> order(List<TargetChange> paired) {
-        List<Integer> indexes = new ArrayList<>(paired.size());
+        // the comparison strings are built once per change, not once per comparison
+        List<SortKey> keys = new ArrayList<>(paired.size());
         for (int i = 0; i < paired.size(); i++) {
-            indexes.add(i);
+            TargetChange c = paired.get(i);
+            keys.add(new SortKey(i, c.table().id().toString(), c.op() == Operation.TRUNCATE ? 0 : 1, lockKey(c),
+                    c.position(), c.op() == Operation.DELETE ? 0 : 1));
         }
-        indexes.sort(Comparator.comparing(paired::get, WRITE_ORDER));
+        keys.sort(SortKey.ORDER);
+        List<Integer> indexes = new ArrayList<>(keys.size());
+        keys.forEach(key -> indexes.add(key.index()));
         return indexes;
+    }
+
+    /** {@link #WRITE_ORDER} with its parts computed ahead. */
+    private record SortKey(int index, String table, int truncateFirst, String lockKey, Position position,
+            int deleteFirst) {
+        static final Comparator<SortKey> ORDER = Comparator.comparing(SortKey::table)
+                .thenComparingInt(SortKey::truncateFirst)
+                .thenComparing(SortKey::lockKey)
+                .thenComparing(SortKey::position, Comparator.nullsFirst(Comparator.naturalOrder()))
+                .thenComparingInt(SortKey::deleteFirst);
     }
 
     private static String lockKey(TargetChange change) {

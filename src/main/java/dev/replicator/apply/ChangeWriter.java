@@ -120,11 +120,10 @@ final class ChangeWriter {
         for (TargetChange change : changes) {
             exclusive.merge(change.table().id().toString(), change.op() == Operation.TRUNCATE, Boolean::logicalOr);
         }
-        for (Map.Entry<String, Boolean> table : exclusive.entrySet()) {
-            PreparedStatement lock = statement(Sql.lockTable(table.getValue()));
-            lock.setString(1, table.getKey());
-            lock.execute();
-        }
+        PreparedStatement lock = statement(Sql.lockTables());
+        lock.setArray(1, connection.createArrayOf("text", exclusive.keySet().toArray()));
+        lock.setArray(2, connection.createArrayOf("bool", exclusive.values().toArray()));
+        lock.execute();
         Map<String, Position> truncatedAt = new HashMap<>();
         PreparedStatement select = statement(sql.tablePositions());
         Array names = connection.createArrayOf("text", exclusive.keySet().toArray());

@@ -226,9 +226,14 @@ public final class Sql {
         return "TRUNCATE " + qualified(table.id());
     }
 
-    /** Serialises truncates against row changes of one table (parameter: table name). */
-    public static String lockTable(boolean exclusive) {
-        return exclusive ? "SELECT pg_advisory_xact_lock(hashtext(?))" : "SELECT pg_advisory_xact_lock_shared(hashtext(?))";
+    /**
+     * Serialises truncates against row changes: takes the advisory locks of several tables in one round trip, in array
+     * order, exclusive where the flag is set (parameters: text[] of table names, boolean[] of flags).
+     */
+    public static String lockTables() {
+        return "SELECT count(CASE WHEN u.exclusive THEN pg_advisory_xact_lock(hashtext(u.name))"
+                + " ELSE pg_advisory_xact_lock_shared(hashtext(u.name)) END)"
+                + " FROM unnest(?::text[], ?::boolean[]) AS u(name, exclusive)";
     }
 
     /** Removes tombstones older than the retention (parameter: interval text). */

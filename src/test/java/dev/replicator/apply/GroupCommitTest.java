@@ -97,8 +97,11 @@ class GroupCommitTest {
             }
             first = submit(List.of(row(1, 1)));
             waitUntil(() -> groupCommit.writing() == 1);
+            // queued one after the other, so that "the second with code 7" is well defined
             requests.add(submit(List.of(row(2, 7), row(3, 8))));
+            waitUntil(() -> groupCommit.queued() == 1);
             requests.add(submit(List.of(row(4, 7)))); // the second row with code 7: refused at commit
+            waitUntil(() -> groupCommit.queued() == 2);
             requests.add(submit(List.of(row(5, 9))));
             waitUntil(() -> groupCommit.queued() == 3);
             holder.commit();

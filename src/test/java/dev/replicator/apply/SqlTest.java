@@ -132,4 +132,11 @@ class SqlTest {
                 + " WHERE r.\"order_id\" = u.k1::integer AND r.\"line_no\" = u.k2::smallint",
                 SQL.deleteRows(ORDERS));
     }
+
+    @Test
+    void tablesAreLockedInArrayOrderInOneStatement() {
+        assertEquals("SELECT count(CASE WHEN u.exclusive THEN pg_advisory_xact_lock(hashtext(u.name))"
+                + " ELSE pg_advisory_xact_lock_shared(hashtext(u.name)) END)"
+                + " FROM unnest(?::text[], ?::boolean[]) AS u(name, exclusive)", Sql.lockTables());
+    }
 }
