@@ -35,6 +35,19 @@ final class Events {
                 event.get("data"), headers);
     }
 
+    /** A binary-mode CloudEvent: attributes in {@code ce-*} headers (extensions as Funqy reads them), data in the body. */
+    static IncomingEvent binary(MultiMap headers, JsonNode data) {
+        Map<String, String> extensions = new HashMap<>();
+        for (Map.Entry<String, String> header : headers) {
+            String name = header.getKey().toLowerCase(java.util.Locale.ROOT);
+            if (name.startsWith("ce-") && !CONTEXT_ATTRIBUTES.contains(name.substring(3))) {
+                extensions.put(name.substring(3), header.getValue());
+            }
+        }
+        return new IncomingEvent(headers.get("ce-id"), headers.get("ce-type"), headers.get("ce-source"), extensions,
+                data, debeziumHeaders(headers));
+    }
+
     /** A Debezium envelope posted without CloudEvent attributes. */
     static IncomingEvent plain(JsonNode envelope, Map<String, String> headers) {
         return new IncomingEvent(null, null, null, Map.of(), envelope, headers);

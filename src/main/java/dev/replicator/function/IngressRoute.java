@@ -66,8 +66,14 @@ public class IngressRoute {
         String ceId = request.getHeader("ce-id");
         try {
             if (ceId != null) {
-                checkBinary(request, ceId, contentType, ctx);
-                ctx.next();
+                JsonNode data = checkBinary(request, ceId, contentType, ctx);
+                if (data == null) {
+                    ctx.next();
+                } else {
+                    // the data is parsed already: apply it here rather than parse it again behind another thread hop
+                    pipeline.process(List.of(Events.binary(request.headers(), data)));
+                    ctx.response().setStatusCode(204).end();
+                }
                 return;
             }
             JsonNode body = parse(ctx, null);
@@ -93,8 +99,8 @@ public class IngressRoute {
         }
     }
 
-    /** Binary mode: attributes in ce-* headers, data in the body, which must be JSON. */
-    private void checkBinary(HttpServerRequest request, String ceId, String contentType, RoutingContext ctx) {
+    /** Binary mode: attributes in ce-* headers, data in the body, which must be JSON. Returns the data, if any. */
+    private JsonNode checkBinary(HttpServerRequest request, String ceId, String contentType, RoutingContext ctx) {
         String type = request.getHeader("ce-type");
         if (type == null || type.isBlank()) {
             throw new BadEventException(ceId, "CloudEvent has no ce-type header");
@@ -103,13 +109,13 @@ public class IngressRoute {
             throw unsupported(ceId, type);
         }
         if (ctx.body().length() == 0) {
-            return;
+            return null;
         }
         if (contentType == null || !contentType.startsWith("application/json")) {
             throw new BadEventException(ceId, "binary-mode CloudEvent data must be application/json, got "
                     + (contentType == null ? "no Content-Type" : contentType));
         }
-        parse(ctx, ceId);
+        return parse(ctx, ceId);
     }
 
     private List<IncomingEvent> batch(JsonNode array, Map<String, String> headers) {

@@ -334,7 +334,8 @@ class ThroughputBenchmarkIT {
     static Process start(int port, String run) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         if (System.getProperty("bench.jfr") != null) {
-            command.add("-XX:StartFlightRecording=filename=../bench-" + run + ".jfr,settings=profile");
+            command.add("-XX:StartFlightRecording=filename=../bench-" + run + ".jfr,settings=profile,"
+                    + "jdk.ExecutionSample#period=1ms");
         }
         String appArgs = System.getProperty("bench.app-args", "").trim();
         if (!appArgs.isEmpty()) {
