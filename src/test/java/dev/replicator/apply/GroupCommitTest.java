@@ -89,12 +89,7 @@ class GroupCommitTest {
     void aFailureAtCommitIsPinnedOnItsRequestByWritingEachAlone() throws Exception {
         List<CompletableFuture<List<ChangeOutcome>>> requests = new ArrayList<>();
         CompletableFuture<List<ChangeOutcome>> first;
-        try (Connection holder = db.getConnection()) {
-            holder.setAutoCommit(false);
-            try (PreparedStatement lock = holder.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
-                lock.setString(1, "public.codes");
-                lock.execute();
-            }
+        try (Connection holder = lockTable()) {
             first = submit(List.of(row(1, 1)));
             waitUntil(() -> groupCommit.writing() == 1);
             // queued one after the other, so that "the second with code 7" is well defined
@@ -114,6 +109,43 @@ class GroupCommitTest {
         assertTrue(requests.get(2).get().get(0).applied());
         assertEquals("1\t1\n2\t7\n3\t8\n5\t9\n", TestDatabases.copy(db, "SELECT id, code FROM codes ORDER BY id"));
         assertEquals(3, committedGroups.get(), "the first alone, then the two good requests each alone");
+    }
+
+    @Test
+    void aChangeThatMustWaitForItsRowFailsOnlyItsOwnRequest() throws Exception {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "9");
+        // the code was not sent (an unchanged TOAST value) and row 9 does not exist yet: 409, retried later
+        TargetChange early = new TargetChange("early", codes, Operation.UPDATE, new Position(9, 1), List.of("9"), values,
+                Set.of("code"), null, "public.codes", -1);
+        List<CompletableFuture<List<ChangeOutcome>>> requests = new ArrayList<>();
+        CompletableFuture<List<ChangeOutcome>> first;
+        try (Connection holder = lockTable()) {
+            first = submit(List.of(row(1, 1)));
+            waitUntil(() -> groupCommit.writing() == 1);
+            requests.add(submit(List.of(row(2, 2))));
+            requests.add(submit(List.of(early)));
+            requests.add(submit(List.of(row(3, 3))));
+            waitUntil(() -> groupCommit.queued() == 3);
+            holder.commit();
+        }
+        assertTrue(first.get().get(0).applied());
+        assertTrue(requests.get(0).get().get(0).applied());
+        ExecutionException waiting = assertThrows(ExecutionException.class, () -> requests.get(1).get());
+        assertEquals(409, assertInstanceOf(TargetUnavailableException.class, waiting.getCause()).status());
+        assertTrue(requests.get(2).get().get(0).applied());
+        assertEquals("1\t1\n2\t2\n3\t3\n", TestDatabases.copy(db, "SELECT id, code FROM codes ORDER BY id"));
+        assertEquals(2, committedGroups.get(), "the first alone, then its two neighbours together without it");
+    }
+
+    private Connection lockTable() throws SQLException {
+        Connection holder = db.getConnection();
+        holder.setAutoCommit(false);
+        try (PreparedStatement lock = holder.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
+            lock.setString(1, "public.codes");
+            lock.execute();
+        }
+        return holder;
     }
 
     private CompletableFuture<List<ChangeOutcome>> submit(List<TargetChange> changes) {
