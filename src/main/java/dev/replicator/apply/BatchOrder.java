@@ -53,14 +53,23 @@ final class BatchOrder {
         return indexes;
     }
 
-    /** {@link #WRITE_ORDER} with its parts computed ahead. */
+    /** {@link #WRITE_ORDER} with its parts computed ahead and compared without boxing (large batches sort often). */
     private record SortKey(int index, String table, int truncateFirst, String lockKey, Position position,
             int deleteFirst) {
-        static final Comparator<SortKey> ORDER = Comparator.comparing(SortKey::table)
-                .thenComparingInt(SortKey::truncateFirst)
-                .thenComparing(SortKey::lockKey)
-                .thenComparing(SortKey::position, Comparator.nullsFirst(Comparator.naturalOrder()))
-                .thenComparingInt(SortKey::deleteFirst);
+        static final Comparator<SortKey> ORDER = (a, b) -> {
+            int c = a.table.compareTo(b.table);
+            if (c == 0) {
+                c = Integer.compare(a.truncateFirst, b.truncateFirst);
+            }
+            if (c == 0) {
+                c = a.lockKey.compareTo(b.lockKey);
+            }
+            if (c == 0) {
+                c = a.position == null ? (b.position == null ? 0 : -1)
+                        : b.position == null ? 1 : a.position.compareTo(b.position);
+            }
+            return c != 0 ? c : Integer.compare(a.deleteFirst, b.deleteFirst);
+        };
     }
 
     private static String lockKey(TargetChange change) {
