@@ -78,7 +78,11 @@ class ManifestsTest {
             "REPLICATOR_ORDERING_SCHEMA",
             "REPLICATOR_ORDERING_ACCEPT_UNPOSITIONED",
             "REPLICATOR_ORDERING_TOMBSTONE_RETENTION",
-            "REPLICATOR_REJECTED_PARK");
+            "REPLICATOR_REJECTED_PARK",
+            "REPLICATOR_GROUP_COMMIT_WRITERS",
+            "REPLICATOR_GROUP_COMMIT_MAX_CHANGES",
+            "REPLICATOR_GROUP_COMMIT_MAX_WAIT",
+            "REPLICATOR_GROUP_COMMIT_MAX_CHANGES_IN_FLIGHT");
     /**
      * Settings a manifest may already set before ReplicatorConfig declares them. Empty now: REPLICATOR_REJECTED_PARK,
      * once planned, is ReplicatorConfig.Rejected#park.
