@@ -16,8 +16,8 @@ import dev.replicator.decode.TableId;
 import dev.replicator.route.TargetChange;
 
 /**
- * Applies the changes of one request to the target in one transaction, all or nothing, and returns only after the
- * commit. Serialization failures and deadlocks are retried here a few times; other failures are sorted into
+ * Applies changes (of one request, or of a group of requests from {@link GroupCommit}) to the target in one
+ * transaction, all or nothing, and returns only after the commit. Serialization failures and deadlocks are retried here a few times; other failures are sorted into
  * "the target refuses this change" (422) and "try again later" (503).
  */
 public class TargetWriter {
