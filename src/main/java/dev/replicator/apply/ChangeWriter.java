@@ -75,7 +75,7 @@ final class ChangeWriter {
     private void writeTable(TargetTable table, List<TargetChange> given, List<TargetChange> paired, List<Integer> run,
             Map<String, Position> truncatedAt, boolean[] applied) throws SQLException {
         List<TargetChange> changes = run.stream().map(paired::get).toList();
-        if (multiRow && changes.size() >= MULTI_ROW_THRESHOLD && RowBatchWriter.canWrite(changes)) {
+        if (multiRow && changes.size() >= MULTI_ROW_THRESHOLD && RowBatchWriter.canWrite(table, changes)) {
             boolean[] written;
             try {
                 written = new RowBatchWriter(sql, statements).write(table, changes,

@@ -37,11 +37,14 @@ final class RowBatchWriter {
         this.statements = statements;
     }
 
-    /** Changes this writer can take: positioned upserts with every column and plain deletes (no truncate, no move). */
-    static boolean canWrite(List<TargetChange> changes) {
+    /**
+     * Changes this writer can take: positioned upserts with every column and plain deletes (no truncate, no move), all
+     * routed with the same description of the table (a group may span a catalog refresh).
+     */
+    static boolean canWrite(TargetTable table, List<TargetChange> changes) {
         for (TargetChange change : changes) {
-            if (change.position() == null || change.op() == Operation.TRUNCATE || change.newKey() != null
-                    || !change.unavailable().isEmpty()) {
+            if (change.table() != table || change.position() == null || change.op() == Operation.TRUNCATE
+                    || change.newKey() != null || !change.unavailable().isEmpty()) {
                 return false;
             }
         }

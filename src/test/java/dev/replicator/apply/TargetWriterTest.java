@@ -161,7 +161,15 @@ class TargetWriterTest {
         // several changes of one row, a stale one, a delete and re-create, out of order within the request
         List<TargetChange> batch = List.of(upsert(2, "b1", 3), upsert(1, "stale", 5), delete(2, 4), upsert(1, "a2", 11),
                 upsert(2, "b2", 6), upsert(4, "d1", 7), delete(3, 12), upsert(1, "a3", 13), upsert(2, "b2", 6));
-        List<ChangeOutcome> outcomes = writer.write(batch);
+        List<String> prepared = new ArrayList<>();
+        List<ChangeOutcome> outcomes = new TargetWriter(recording(db, prepared), new Sql("replicator"), "replicator",
+                id -> {
+                }).write(batch);
+
+        Sql sql = new Sql("replicator");
+        assertTrue(prepared.contains(sql.claimRows(items)), "multi-row statements were used");
+        assertTrue(!prepared.contains(sql.claimRow(items)) && prepared.stream().noneMatch(t -> t.startsWith("WITH claim")),
+                "and did not fall back to change by change: " + prepared);
 
         assertEquals("1\ta3\n2\tb2\n4\td1\n", rows());
         assertEquals(List.of(true, false, true, true, true, true, true, true, false),
@@ -211,6 +219,75 @@ class TargetWriterTest {
         List<TargetChange> copy = new ArrayList<>(list);
         java.util.Collections.reverse(copy);
         return copy;
+    }
+
+    /** A data source that records the text of every statement its connections prepare. */
+    static DataSource recording(DataSource real, List<String> prepared) {
+        return delegating(() -> {
+            Connection connection = real.getConnection();
+            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                    new Class<?>[] { Connection.class }, (proxy, method, args) -> {
+                        if (method.getName().equals("prepareStatement")) {
+                            prepared.add((String) args[0]);
+                        }
+                        try {
+                            return method.invoke(connection, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        });
+    }
+
+    interface ConnectionSource {
+        Connection get() throws SQLException;
+    }
+
+    static DataSource delegating(ConnectionSource connections) {
+        return new DataSource() {
+            @Override
+            public Connection getConnection() throws SQLException {
+                return connections.get();
+            }
+
+            @Override
+            public Connection getConnection(String user, String password) throws SQLException {
+                return getConnection();
+            }
+
+            @Override
+            public PrintWriter getLogWriter() {
+                return null;
+            }
+
+            @Override
+            public void setLogWriter(PrintWriter out) {
+            }
+
+            @Override
+            public void setLoginTimeout(int seconds) {
+            }
+
+            @Override
+            public int getLoginTimeout() {
+                return 0;
+            }
+
+            @Override
+            public Logger getParentLogger() {
+                return null;
+            }
+
+            @Override
+            public <T> T unwrap(Class<T> iface) {
+                return null;
+            }
+
+            @Override
+            public boolean isWrapperFor(Class<?> iface) {
+                return false;
+            }
+        };
     }
 
     /**
