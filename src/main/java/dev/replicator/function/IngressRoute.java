@@ -29,8 +29,9 @@ import dev.replicator.decode.IncomingEvent;
 /**
  * Sits in front of the Funqy functions and handles what Funqy does not: batches (a JSON array, as Debezium's HTTP
  * sink sends with {@code batch.enabled=true}), plain Debezium envelopes without CloudEvent attributes, and bad input,
- * which must be a 400 (not Funqy's 404/500, which brokers retry). Well-formed single CloudEvents of an accepted type
- * go on to the function mapped to their type.
+ * which must be a 400 (not Funqy's 404/500, which brokers retry). Binary-mode CloudEvents, whose data it parses to
+ * check anyway, it applies itself; structured single CloudEvents of an accepted type go on to the function mapped to
+ * their type.
  */
 @Singleton
 public class IngressRoute {
