@@ -11,6 +11,7 @@ import jakarta.inject.Inject;
 
 import dev.replicator.apply.ApplyResult;
 import dev.replicator.apply.ChangeOutcome;
+import dev.replicator.apply.GroupCommit;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.apply.TargetWriter;
@@ -28,8 +29,9 @@ import dev.replicator.route.TargetChange;
 import dev.replicator.source.RowRefresher;
 
 /**
- * The one path every change takes: decode the events, route them to target tables, write them in one transaction.
- * Returns after the commit, so an event is acknowledged only once its effect is durable.
+ * The one path every change takes: decode the events, route them to target tables, write them in one transaction
+ * (shared with concurrent requests by {@link GroupCommit}). Returns after the commit, so an event is acknowledged
+ * only once its effect is durable.
  */
 @ApplicationScoped
 public class ReplicationPipeline {
@@ -41,7 +43,7 @@ public class ReplicationPipeline {
     private final DebeziumDecoder debezium = new DebeziumDecoder();
     private final NativeDecoder nativeFormat = new NativeDecoder();
     private final TableRouter router;
-    private final TargetWriter writer;
+    private final GroupCommit writer;
     private final RowRefresher refresher;
     private final ReplicationMetrics metrics;
     private final Set<String> debeziumTypes;
@@ -49,7 +51,7 @@ public class ReplicationPipeline {
     private final boolean acceptUnpositioned;
 
     @Inject
-    public ReplicationPipeline(TableRouter router, TargetWriter writer, RowRefresher refresher,
+    public ReplicationPipeline(TableRouter router, GroupCommit writer, RowRefresher refresher,
             ReplicationMetrics metrics, ReplicatorConfig config) {
         this.router = router;
         this.writer = writer;

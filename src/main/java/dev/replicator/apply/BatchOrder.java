@@ -21,17 +21,55 @@ final class BatchOrder {
     private BatchOrder() {
     }
 
+    private static final Comparator<TargetChange> WRITE_ORDER = Comparator
+            .comparing((TargetChange c) -> c.table().id().toString())
+            .thenComparing(c -> c.op() == Operation.TRUNCATE ? 0 : 1)
+            .thenComparing(BatchOrder::lockKey)
+            .thenComparing(TargetChange::position, Comparator.nullsFirst(Comparator.naturalOrder()))
+            // the moving delete before the create it pairs with
+            .thenComparing(c -> c.op() == Operation.DELETE ? 0 : 1);
+
     static List<TargetChange> arrange(List<TargetChange> changes) {
-        List<TargetChange> paired = pairKeyMoves(changes);
-        List<TargetChange> ordered = new ArrayList<>(paired);
-        ordered.sort(Comparator
-                .comparing((TargetChange c) -> c.table().id().toString())
-                .thenComparing(c -> c.op() == Operation.TRUNCATE ? 0 : 1)
-                .thenComparing(BatchOrder::lockKey)
-                .thenComparing(TargetChange::position, Comparator.nullsFirst(Comparator.naturalOrder()))
-                // the moving delete before the create it pairs with
-                .thenComparing(c -> c.op() == Operation.DELETE ? 0 : 1));
+        List<TargetChange> ordered = new ArrayList<>(pairKeyMoves(changes));
+        ordered.sort(WRITE_ORDER);
         return ordered;
+    }
+
+    /**
+     * The write order as indexes into the given (already paired) changes, so that outcomes can be reported in the
+     * caller's order. Stable: equal changes keep their relative order.
+     */
+    static List<Integer> order(List<TargetChange> paired) {
+        // the comparison strings are built once per change, not once per comparison
+        List<SortKey> keys = new ArrayList<>(paired.size());
+        for (int i = 0; i < paired.size(); i++) {
+            TargetChange c = paired.get(i);
+            keys.add(new SortKey(i, c.table().id().toString(), c.op() == Operation.TRUNCATE ? 0 : 1, lockKey(c),
+                    c.position(), c.op() == Operation.DELETE ? 0 : 1));
+        }
+        keys.sort(SortKey.ORDER);
+        List<Integer> indexes = new ArrayList<>(keys.size());
+        keys.forEach(key -> indexes.add(key.index()));
+        return indexes;
+    }
+
+    /** {@link #WRITE_ORDER} with its parts computed ahead and compared without boxing (large batches sort often). */
+    private record SortKey(int index, String table, int truncateFirst, String lockKey, Position position,
+            int deleteFirst) {
+        static final Comparator<SortKey> ORDER = (a, b) -> {
+            int c = a.table.compareTo(b.table);
+            if (c == 0) {
+                c = Integer.compare(a.truncateFirst, b.truncateFirst);
+            }
+            if (c == 0) {
+                c = a.lockKey.compareTo(b.lockKey);
+            }
+            if (c == 0) {
+                c = a.position == null ? (b.position == null ? 0 : -1)
+                        : b.position == null ? 1 : a.position.compareTo(b.position);
+            }
+            return c != 0 ? c : Integer.compare(a.deleteFirst, b.deleteFirst);
+        };
     }
 
     private static String lockKey(TargetChange change) {

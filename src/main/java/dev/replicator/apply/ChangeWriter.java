@@ -25,32 +25,89 @@ import dev.replicator.route.TargetTable;
  */
 final class ChangeWriter {
 
+    /** Tables with fewer changes than this in one transaction are written change by change. */
+    static final int MULTI_ROW_THRESHOLD = 2;
+
     private final Sql sql;
     private final Connection connection;
-    private final Map<String, PreparedStatement> statements = new HashMap<>();
+    private final boolean multiRow;
+    private Statements statements;
 
     ChangeWriter(Sql sql, Connection connection) {
-        this.sql = sql;
-        this.connection = connection;
+        this(sql, connection, true);
     }
 
+    /** @param multiRow write runs of plain upserts and deletes of a table with multi-row statements */
+    ChangeWriter(Sql sql, Connection connection, boolean multiRow) {
+        this.sql = sql;
+        this.connection = connection;
+        this.multiRow = multiRow;
+    }
+
+    /** Writes the changes and returns their outcomes in the order given. */
     List<ChangeOutcome> write(List<TargetChange> changes) throws SQLException {
-        try {
-            List<TargetChange> ordered = BatchOrder.arrange(changes);
-            Map<String, Position> truncatedAt = lockTables(ordered);
-            List<ChangeOutcome> outcomes = new ArrayList<>(ordered.size());
-            for (TargetChange change : ordered) {
-                try {
-                    outcomes.add(new ChangeOutcome(change, writeOne(change, truncatedAt)));
-                } catch (SQLException e) {
-                    throw new TargetWriter.FailedChangeException(change, e);
+        try (Statements opened = new Statements(connection)) {
+            statements = opened;
+            List<TargetChange> paired = BatchOrder.pairKeyMoves(changes);
+            List<Integer> order = BatchOrder.order(paired);
+            Map<String, Position> truncatedAt = lockTables(paired);
+            boolean[] applied = new boolean[paired.size()];
+            for (int from = 0; from < order.size();) {
+                TargetTable table = paired.get(order.get(from)).table();
+                int to = from;
+                while (to < order.size() && paired.get(order.get(to)).table().id().equals(table.id())) {
+                    to++;
                 }
+                writeTable(table, changes, paired, order.subList(from, to), truncatedAt, applied);
+                from = to;
+            }
+            List<ChangeOutcome> outcomes = new ArrayList<>(changes.size());
+            for (int i = 0; i < changes.size(); i++) {
+                outcomes.add(new ChangeOutcome(changes.get(i), applied[i]));
             }
             return outcomes;
         } finally {
-            for (PreparedStatement statement : statements.values()) {
-                statement.close();
+            statements = null;
+        }
+    }
+
+    /** The changes of one table, in write order: with multi-row statements when they allow it, else one by one. */
+    private void writeTable(TargetTable table, List<TargetChange> given, List<TargetChange> paired, List<Integer> run,
+            Map<String, Position> truncatedAt, boolean[] applied) throws SQLException {
+        List<TargetChange> changes = run.stream().map(paired::get).toList();
+        if (multiRow && changes.size() >= MULTI_ROW_THRESHOLD && RowBatchWriter.canWrite(table, changes)) {
+            boolean[] written;
+            try {
+                written = new RowBatchWriter(sql, statements).write(table, changes,
+                        truncatedAt.get(table.id().toString()));
+            } catch (SQLException e) {
+                throw new MultiRowFailedException(e);
             }
+            for (int i = 0; i < run.size(); i++) {
+                applied[run.get(i)] = written[i];
+            }
+            return;
+        }
+        for (int i = 0; i < run.size(); i++) {
+            TargetChange change = changes.get(i);
+            try {
+                applied[run.get(i)] = writeOne(change, truncatedAt);
+            } catch (SQLException e) {
+                // name the change as the caller gave it (a key move's delete is a paired copy here)
+                throw new TargetWriter.FailedChangeException(given.get(run.get(i)), e);
+            } catch (TargetUnavailableException e) {
+                throw new TargetWriter.ChangeFailure(given.get(run.get(i)), e);
+            }
+        }
+    }
+
+    /**
+     * A multi-row statement failed; it cannot say which change caused it. The writer tries again change by change,
+     * which names the change (or succeeds, when the failure came from two spellings of one key).
+     */
+    static final class MultiRowFailedException extends SQLException {
+        MultiRowFailedException(SQLException cause) {
+            super(cause.getMessage(), cause.getSQLState(), cause);
         }
     }
 
@@ -63,11 +120,10 @@ final class ChangeWriter {
         for (TargetChange change : changes) {
             exclusive.merge(change.table().id().toString(), change.op() == Operation.TRUNCATE, Boolean::logicalOr);
         }
-        for (Map.Entry<String, Boolean> table : exclusive.entrySet()) {
-            PreparedStatement lock = statement(Sql.lockTable(table.getValue()));
-            lock.setString(1, table.getKey());
-            lock.execute();
-        }
+        PreparedStatement lock = statement(Sql.lockTables());
+        lock.setArray(1, connection.createArrayOf("text", exclusive.keySet().toArray()));
+        lock.setArray(2, connection.createArrayOf("bool", exclusive.values().toArray()));
+        lock.execute();
         Map<String, Position> truncatedAt = new HashMap<>();
         PreparedStatement select = statement(sql.tablePositions());
         Array names = connection.createArrayOf("text", exclusive.keySet().toArray());
@@ -267,11 +323,6 @@ final class ChangeWriter {
     }
 
     private PreparedStatement statement(String text) throws SQLException {
-        PreparedStatement statement = statements.get(text);
-        if (statement == null) {
-            statement = connection.prepareStatement(text);
-            statements.put(text, statement);
-        }
-        return statement;
+        return statements.get(text);
     }
 }

@@ -99,8 +99,9 @@ public final class RefreshWriter {
         try (Connection connection = target.getConnection()) {
             connection.setAutoCommit(false);
             try {
-                try (PreparedStatement lock = connection.prepareStatement(Sql.lockTable(false))) {
-                    lock.setString(1, name);
+                try (PreparedStatement lock = connection.prepareStatement(Sql.lockTables())) {
+                    lock.setArray(1, connection.createArrayOf("text", new String[] {name}));
+                    lock.setArray(2, connection.createArrayOf("bool", new Boolean[] {false}));
                     lock.execute();
                 }
                 List<Position> recorded = lockPositions(connection, table, keys);

@@ -42,11 +42,8 @@ public final class Sql {
 
     /** Insert, or on key conflict overwrite the given columns. */
     public String upsert(TargetTable table, List<String> columns) {
-        List<String> nonKey = columns.stream().filter(c -> !table.primaryKey().contains(c)).toList();
-        String conflict = nonKey.isEmpty() ? "DO NOTHING"
-                : "DO UPDATE SET " + nonKey.stream().map(c -> quote(c) + " = EXCLUDED." + quote(c))
-                        .collect(Collectors.joining(", "));
-        return insert(table, columns) + " ON CONFLICT (" + columnList(table.primaryKey()) + ") " + conflict;
+        return insert(table, columns) + " ON CONFLICT (" + columnList(table.primaryKey()) + ") "
+                + onConflict(table, columns);
     }
 
     public String insert(TargetTable table, List<String> columns) {
@@ -116,14 +113,73 @@ public final class Sql {
      */
     public String claimAndUpsert(TargetTable table, List<String> columns) {
         String values = columns.stream().map(c -> parameter(table.column(c))).collect(Collectors.joining(", "));
-        List<String> nonKey = columns.stream().filter(c -> !table.primaryKey().contains(c)).toList();
-        String conflict = nonKey.isEmpty() ? "DO NOTHING"
-                : "DO UPDATE SET " + nonKey.stream().map(c -> quote(c) + " = EXCLUDED." + quote(c))
-                        .collect(Collectors.joining(", "));
+        String conflict = onConflict(table, columns);
         return "WITH claim AS (" + claimRow(table) + "), written AS (INSERT INTO " + qualified(table.id()) + " ("
                 + columnList(columns) + ")" + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "")
                 + " SELECT " + values + " WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT ("
                 + columnList(table.primaryKey()) + ") " + conflict + ") SELECT count(*) FROM claim";
+    }
+
+    /**
+     * Claims the positions of many rows of one table in one statement (parameters: one text[] per key column, then
+     * bigint[] commits, bigint[] changes, boolean[] deleted flags, then the table name). Rows are claimed in array
+     * order, which the caller makes the stable lock order; each key may appear once. Returns the 1-based array index
+     * of every change that was newer than its row's recorded position, as {@link #claimRow} decides for one.
+     */
+    public String claimRows(TargetTable table) {
+        List<TargetColumn> key = table.keyColumns();
+        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        for (int i = 0; i < key.size(); i++) {
+            rowKey.add("(u.k" + (i + 1) + "::" + key.get(i).sqlType() + ")::text");
+            arrays.add("?::text[]");
+            names.add("k" + (i + 1));
+        }
+        return "WITH input AS (SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted"
+                + " FROM unnest(" + arrays + ", ?::bigint[], ?::bigint[], ?::boolean[]) WITH ORDINALITY"
+                + " AS u(" + names + ", commit_pos, change_pos, deleted, ord)),"
+                + " claim AS (INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted,"
+                + " updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input ORDER BY ord"
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
+                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
+                + " RETURNING row_key)"
+                + " SELECT input.ord FROM input JOIN claim USING (row_key)";
+    }
+
+    /**
+     * Inserts or overwrites many rows with the same columns in one statement (parameters: one text[] per column,
+     * in the given order; each element is the column's text input, cast here). Each key may appear once.
+     */
+    public String upsertRows(TargetTable table, List<String> columns) {
+        StringJoiner casts = new StringJoiner(", ");
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        for (int i = 0; i < columns.size(); i++) {
+            casts.add("u.c" + (i + 1) + "::" + table.column(columns.get(i)).sqlType());
+            arrays.add("?::text[]");
+            names.add("c" + (i + 1));
+        }
+        return "INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
+                + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
+                + " FROM unnest(" + arrays + ") AS u(" + names + ") ON CONFLICT (" + columnList(table.primaryKey())
+                + ") " + onConflict(table, columns);
+    }
+
+    /** Deletes many rows by key in one statement (parameters: one text[] per key column). */
+    public String deleteRows(TargetTable table) {
+        List<TargetColumn> key = table.keyColumns();
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        StringJoiner match = new StringJoiner(" AND ");
+        for (int i = 0; i < key.size(); i++) {
+            arrays.add("?::text[]");
+            names.add("k" + (i + 1));
+            match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).sqlType());
+        }
+        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ") AS u(" + names + ") WHERE "
+                + match;
     }
 
     /**
@@ -172,9 +228,14 @@ public final class Sql {
         return "TRUNCATE " + qualified(table.id());
     }
 
-    /** Serialises truncates against row changes of one table (parameter: table name). */
-    public static String lockTable(boolean exclusive) {
-        return exclusive ? "SELECT pg_advisory_xact_lock(hashtext(?))" : "SELECT pg_advisory_xact_lock_shared(hashtext(?))";
+    /**
+     * Serialises truncates against row changes: takes the advisory locks of several tables in one round trip, in array
+     * order, exclusive where the flag is set (parameters: text[] of table names, boolean[] of flags).
+     */
+    public static String lockTables() {
+        return "SELECT count(CASE WHEN u.exclusive THEN pg_advisory_xact_lock(hashtext(u.name))"
+                + " ELSE pg_advisory_xact_lock_shared(hashtext(u.name)) END)"
+                + " FROM unnest(?::text[], ?::boolean[]) AS u(name, exclusive)";
     }
 
     /** Removes tombstones older than the retention (parameter: interval text). */
@@ -233,6 +294,14 @@ public final class Sql {
     public String parkRejected() {
         return "INSERT INTO " + rejected + " (event_id, event_type, status, reason, event) VALUES (?, ?, ?, ?, ?::jsonb)"
                 + " RETURNING id";
+    }
+
+    /** Overwrite the non-key columns given, or keep the row when only the key is given. */
+    private static String onConflict(TargetTable table, List<String> columns) {
+        List<String> nonKey = columns.stream().filter(c -> !table.primaryKey().contains(c)).toList();
+        return nonKey.isEmpty() ? "DO NOTHING"
+                : "DO UPDATE SET " + nonKey.stream().map(c -> quote(c) + " = EXCLUDED." + quote(c))
+                        .collect(Collectors.joining(", "));
     }
 
     private static String keyMatch(TargetTable table, String alias) {

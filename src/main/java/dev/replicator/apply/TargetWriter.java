@@ -16,8 +16,8 @@ import dev.replicator.decode.TableId;
 import dev.replicator.route.TargetChange;
 
 /**
- * Applies the changes of one request to the target in one transaction, all or nothing, and returns only after the
- * commit. Serialization failures and deadlocks are retried here a few times; other failures are sorted into
+ * Applies changes (of one request, or of a group of requests from {@link GroupCommit}) to the target in one
+ * transaction, all or nothing, and returns only after the commit. Serialization failures and deadlocks are retried here a few times; other failures are sorted into
  * "the target refuses this change" (422) and "try again later" (503).
  */
 public class TargetWriter {
@@ -127,13 +127,27 @@ public class TargetWriter {
         schemaReady = true;
     }
 
+    /**
+     * Writes the changes in one transaction and returns their outcomes in the order given, or throws
+     * {@link RejectedChangeException} or {@link TargetUnavailableException}.
+     */
     public List<ChangeOutcome> write(List<TargetChange> changes) {
+        try {
+            return writeOrFail(changes);
+        } catch (ChangeFailure failure) {
+            throw failure.answer();
+        }
+    }
+
+    /** As {@link #write}, but a failure also names the change that caused it, when one did. */
+    List<ChangeOutcome> writeOrFail(List<TargetChange> changes) {
         if (changes.isEmpty()) {
             return List.of();
         }
+        boolean multiRow = true;
         for (int attempt = 1;; attempt++) {
             try {
-                List<ChangeOutcome> outcomes = writeOnce(changes);
+                List<ChangeOutcome> outcomes = writeOnce(changes, multiRow);
                 pruneIfDue();
                 return outcomes;
             } catch (SQLException e) {
@@ -150,6 +164,13 @@ public class TargetWriter {
                     LOG.debugf("retrying on a new connection after SQLSTATE %s", state);
                     continue;
                 }
+                if (e instanceof ChangeWriter.MultiRowFailedException && multiRow) {
+                    // find the change at fault (or get past two spellings of one key) change by change
+                    LOG.debugf("multi-row write failed with SQLSTATE %s; writing change by change", state);
+                    multiRow = false;
+                    attempt--;
+                    continue;
+                }
                 if ((state.equals("42P01") || state.equals("42703")) && attempt == 1) {
                     // a table changed or replicator's own tables were dropped: look again, once
                     schemaReady = false;
@@ -158,7 +179,7 @@ public class TargetWriter {
                     }
                     continue;
                 }
-                throw classify(change, cause);
+                throw new ChangeFailure(change, classify(change, cause));
             }
         }
     }
@@ -174,6 +195,7 @@ public class TargetWriter {
      * what it records (a backfill checkpoint) commits exactly when the changes do. Retried as a whole.
      */
     public List<ChangeOutcome> write(List<TargetChange> changes, InTransaction alsoInTransaction) {
+        boolean multiRow = true;
         for (int attempt = 1;; attempt++) {
             try {
                 ensureSchema();
@@ -181,7 +203,7 @@ public class TargetWriter {
                     connection.setAutoCommit(false);
                     try {
                         List<ChangeOutcome> outcomes = changes.isEmpty() ? List.of()
-                                : new ChangeWriter(sql, connection).write(changes);
+                                : new ChangeWriter(sql, connection, multiRow).write(changes);
                         alsoInTransaction.run(connection);
                         connection.commit();
                         return outcomes;
@@ -195,6 +217,11 @@ public class TargetWriter {
                 SQLException cause = e instanceof FailedChangeException failed ? failed.cause() : e;
                 if (isTransient(cause) && attempt < ATTEMPTS) {
                     pause(attempt);
+                    continue;
+                }
+                if (e instanceof ChangeWriter.MultiRowFailedException && multiRow) {
+                    multiRow = false; // again change by change, which names the change at fault
+                    attempt--;
                     continue;
                 }
                 if ("42P01".equals(cause.getSQLState()) && attempt == 1) {
@@ -212,12 +239,12 @@ public class TargetWriter {
         return state.equals("40001") || state.equals("40P01") || state.startsWith("08") || state.equals("57P01");
     }
 
-    private List<ChangeOutcome> writeOnce(List<TargetChange> changes) throws SQLException {
+    private List<ChangeOutcome> writeOnce(List<TargetChange> changes, boolean multiRow) throws SQLException {
         ensureSchema();
         try (Connection connection = target.getConnection()) {
             connection.setAutoCommit(false);
             try {
-                List<ChangeOutcome> outcomes = new ChangeWriter(sql, connection).write(changes);
+                List<ChangeOutcome> outcomes = new ChangeWriter(sql, connection, multiRow).write(changes);
                 connection.commit();
                 return outcomes;
             } catch (SQLException | RuntimeException e) {
@@ -278,6 +305,29 @@ public class TargetWriter {
             Thread.sleep(10L * attempt * attempt + (long) (Math.random() * 20));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A write failed for good: the answer for the request, and the change that caused it when one did (null when
+     * the failure belongs to no single change, such as a lost connection or a constraint checked at commit).
+     */
+    static final class ChangeFailure extends RuntimeException {
+        private final transient TargetChange change;
+        private final RuntimeException answer;
+
+        ChangeFailure(TargetChange change, RuntimeException answer) {
+            super(answer.getMessage(), answer, false, false);
+            this.change = change;
+            this.answer = answer;
+        }
+
+        TargetChange change() {
+            return change;
+        }
+
+        RuntimeException answer() {
+            return answer;
         }
     }
 

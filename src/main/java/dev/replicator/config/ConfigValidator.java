@@ -56,6 +56,20 @@ public class ConfigValidator {
         checkRange(problems, "replicator.backfill.chunk-size", config.backfill().chunkSize(), 1, MAX_CHUNK_SIZE);
         checkRange(problems, "replicator.verify.chunk-size", config.verify().chunkSize(), 1, MAX_CHUNK_SIZE);
         checkRange(problems, "replicator.verify.sample-keys", config.verify().sampleKeys(), 0, MAX_SAMPLE_KEYS);
+        ReplicatorConfig.GroupCommit group = config.groupCommit();
+        if (group.writers() < 1) {
+            problems.add("replicator.group-commit.writers must be at least 1, got " + group.writers());
+        }
+        if (group.maxChanges() < 1) {
+            problems.add("replicator.group-commit.max-changes must be at least 1, got " + group.maxChanges());
+        }
+        if (group.maxWait().isNegative() || group.maxWait().compareTo(Duration.ofSeconds(1)) > 0) {
+            problems.add("replicator.group-commit.max-wait must be between 0 and 1 second, got " + group.maxWait());
+        }
+        if (group.maxChangesInFlight() < 1) {
+            problems.add("replicator.group-commit.max-changes-in-flight must be at least 1, got "
+                    + group.maxChangesInFlight());
+        }
         if (config.tables().isEmpty() && !config.allowAllTables()) {
             problems.add("no table is replicated: list tables under replicator.tables.\"schema.table\" "
                     + "or set replicator.allow-all-tables=true");

@@ -5,16 +5,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.agroal.DataSource;
 
+import dev.replicator.apply.GroupCommit;
 import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.convert.ConversionOptions;
 import dev.replicator.convert.ValueConverter;
+import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetCatalog;
@@ -64,6 +67,20 @@ public class ReplicatorBeans {
             ReplicatorConfig config) {
         return new TargetWriter(target, sql, config.ordering().schema(), config.ordering().tombstoneRetention(),
                 catalog::invalidate);
+    }
+
+    @Produces
+    @Singleton
+    GroupCommit groupCommit(TargetWriter writer, ReplicatorConfig config, ReplicationMetrics metrics) {
+        ReplicatorConfig.GroupCommit settings = config.groupCommit();
+        GroupCommit groupCommit = new GroupCommit(writer, new GroupCommit.Settings(settings.writers(),
+                settings.maxChanges(), settings.maxWait(), settings.maxChangesInFlight()), metrics.groupListener());
+        metrics.inFlight(groupCommit::inFlight);
+        return groupCommit;
+    }
+
+    void closeGroupCommit(@Disposes GroupCommit groupCommit) {
+        groupCommit.close();
     }
 
     static ConversionOptions conversionOptions(ReplicatorConfig config) {

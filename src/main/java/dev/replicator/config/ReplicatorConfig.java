@@ -69,6 +69,29 @@ public interface ReplicatorConfig {
         int sampleKeys();
     }
 
+    GroupCommit groupCommit();
+
+    interface GroupCommit {
+        /** Groups written at once, each in its own transaction on its own target connection (keep below the pool size). */
+        @WithDefault("4")
+        int writers();
+
+        /** Most changes in one shared transaction; a request with more is written as a group of its own. */
+        @WithDefault("1000")
+        int maxChanges();
+
+        /** Longest a group waits for more requests, and only while other groups are being written. */
+        @WithDefault("PT0.001S")
+        Duration maxWait();
+
+        /**
+         * Changes admitted at once (waiting or being written). A request beyond the cap is answered 503 with
+         * {@code Retry-After} instead of queueing; a request alone is always admitted, whatever its size.
+         */
+        @WithDefault("10000")
+        int maxChangesInFlight();
+    }
+
     interface Rejected {
         /**
          * Keep events that can never be applied (400, 422) in the target's {@code replicator.rejected} table and

@@ -58,6 +58,10 @@ final class ErrorResponses {
         } catch (JsonProcessingException e) {
             body = "{\"status\":" + status + "}";
         }
+        if (status == 503) {
+            // brokers that honour it (Knative, Pub/Sub push) back off instead of redelivering at once
+            ctx.response().putHeader("Retry-After", "1");
+        }
         ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body);
     }
 

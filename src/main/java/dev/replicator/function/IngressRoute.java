@@ -35,7 +35,8 @@ import dev.replicator.source.SourceJobs;
  * sink sends with {@code batch.enabled=true}), plain Debezium envelopes without CloudEvent attributes, events that
  * Eventarc delivers wrapped in a Pub/Sub message, bad input, which must be a 400 (not Funqy's 404/500, which brokers
  * retry), and source-side requests that Funqy cannot take (plain HTTP posts to {@code /backfill}, {@code /verify},
- * {@code /rowref}, or a structured event sent as application/json). Well-formed single CloudEvents of an accepted type go on to the function mapped to their type.
+ * {@code /rowref}, or a structured event sent as application/json). Well-formed single CloudEvents of an accepted
+ * type go on to the function mapped to their type.
  */
 @Singleton
 public class IngressRoute {

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntSupplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -14,6 +15,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
+
+import dev.replicator.apply.GroupCommit;
 
 /**
  * Counts what replicator does, per table and operation, both for Prometheus ({@code /q/metrics}) and for code that
@@ -32,6 +35,8 @@ public class ReplicationMetrics {
     private final Map<String, AtomicLong> lastSourceMillis = new ConcurrentHashMap<>();
     private final Timer applyLatency;
     private final DistributionSummary batchSize;
+    private final DistributionSummary groupChanges;
+    private final DistributionSummary groupRequests;
 
     @Inject
     public ReplicationMetrics(MeterRegistry registry) {
@@ -43,6 +48,44 @@ public class ReplicationMetrics {
         this.batchSize = DistributionSummary.builder("replicator.batch.size")
                 .description("Changes per request")
                 .register(registry);
+        this.groupChanges = DistributionSummary.builder("replicator.group.size")
+                .description("Changes per target transaction (requests coalesced by group commit)")
+                .register(registry);
+        this.groupRequests = DistributionSummary.builder("replicator.group.requests")
+                .description("Requests per target transaction")
+                .register(registry);
+    }
+
+    /** Records committed groups and refused requests. */
+    public GroupCommit.Listener groupListener() {
+        return new GroupCommit.Listener() {
+            @Override
+            public void committed(int requests, int changes) {
+                groupRequests.record(requests);
+                groupChanges.record(changes);
+            }
+
+            @Override
+            public void refused(int changes) {
+                registry.counter("replicator.refused").increment();
+            }
+        };
+    }
+
+    /** Changes admitted and not yet answered. */
+    public void inFlight(IntSupplier changes) {
+        Gauge.builder("replicator.in.flight.changes", changes, IntSupplier::getAsInt)
+                .description("Changes admitted and not yet answered (capped by max-changes-in-flight)")
+                .register(registry);
+    }
+
+    /** Committed groups and the requests they held, since start. */
+    public long groups() {
+        return groupRequests.count();
+    }
+
+    public long groupedRequests() {
+        return (long) groupRequests.totalAmount();
     }
 
     public void record(Outcome outcome, String table, String op) {

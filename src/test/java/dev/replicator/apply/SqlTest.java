@@ -99,4 +99,44 @@ class SqlTest {
                 + " WHERE p.table_name = ? AND p.row_key = ARRAY[r.\"order_id\"::text, r.\"line_no\"::text]::text"
                 + " AND (p.commit_pos, p.change_pos) > (?, ?))", SQL.truncateBefore(ORDERS));
     }
+
+    @Test
+    void claimingManyRowsReturnsTheIndexesOfTheNewerChanges() {
+        assertEquals("WITH input AS (SELECT u.ord, ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text AS row_key,"
+                + " u.commit_pos, u.change_pos, u.deleted FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[],"
+                + " ?::boolean[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, ord)),"
+                + " claim AS (INSERT INTO \"replicator\".row_position AS p (table_name, row_key, commit_pos, change_pos,"
+                + " deleted, updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input ORDER BY ord"
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
+                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos) RETURNING row_key)"
+                + " SELECT input.ord FROM input JOIN claim USING (row_key)",
+                SQL.claimRows(ORDERS));
+    }
+
+    @Test
+    void upsertingManyRowsCastsEachArrayElementToItsColumn() {
+        assertEquals("INSERT INTO \"public\".\"order_lines\" (\"order_id\", \"line_no\", \"price\") SELECT"
+                + " u.c1::integer, u.c2::smallint, u.c3::numeric(12,4) FROM unnest(?::text[], ?::text[], ?::text[])"
+                + " AS u(c1, c2, c3) ON CONFLICT (\"order_id\", \"line_no\") DO UPDATE SET \"price\" = EXCLUDED.\"price\"",
+                SQL.upsertRows(ORDERS, List.of("order_id", "line_no", "price")));
+        TargetTable readings = table("public", "readings", true, List.of("id"), column("id", "bigint"));
+        assertEquals("INSERT INTO \"public\".\"readings\" (\"id\") OVERRIDING SYSTEM VALUE SELECT u.c1::bigint"
+                + " FROM unnest(?::text[]) AS u(c1) ON CONFLICT (\"id\") DO NOTHING",
+                SQL.upsertRows(readings, List.of("id")));
+    }
+
+    @Test
+    void deletingManyRowsMatchesTheWholeKey() {
+        assertEquals("DELETE FROM \"public\".\"order_lines\" r USING unnest(?::text[], ?::text[]) AS u(k1, k2)"
+                + " WHERE r.\"order_id\" = u.k1::integer AND r.\"line_no\" = u.k2::smallint",
+                SQL.deleteRows(ORDERS));
+    }
+
+    @Test
+    void tablesAreLockedInArrayOrderInOneStatement() {
+        assertEquals("SELECT count(CASE WHEN u.exclusive THEN pg_advisory_xact_lock(hashtext(u.name))"
+                + " ELSE pg_advisory_xact_lock_shared(hashtext(u.name)) END)"
+                + " FROM unnest(?::text[], ?::boolean[]) AS u(name, exclusive)", Sql.lockTables());
+    }
 }

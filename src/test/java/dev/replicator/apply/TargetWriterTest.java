@@ -156,6 +156,57 @@ class TargetWriterTest {
     }
 
     @Test
+    void multiRowStatementsGiveTheSameRowsAndOutcomesAsChangeByChange() {
+        writer.write(List.of(upsert(1, "old", 10), upsert(3, "keep", 10)));
+        // several changes of one row, a stale one, a delete and re-create, out of order within the request
+        List<TargetChange> batch = List.of(upsert(2, "b1", 3), upsert(1, "stale", 5), delete(2, 4), upsert(1, "a2", 11),
+                upsert(2, "b2", 6), upsert(4, "d1", 7), delete(3, 12), upsert(1, "a3", 13), upsert(2, "b2", 6));
+        List<String> prepared = new ArrayList<>();
+        List<ChangeOutcome> outcomes = new TargetWriter(recording(db, prepared), new Sql("replicator"), "replicator",
+                id -> {
+                }).write(batch);
+
+        Sql sql = new Sql("replicator");
+        assertTrue(prepared.contains(sql.claimRows(items)), "multi-row statements were used");
+        assertTrue(!prepared.contains(sql.claimRow(items)) && prepared.stream().noneMatch(t -> t.startsWith("WITH claim")),
+                "and did not fall back to change by change: " + prepared);
+
+        assertEquals("1\ta3\n2\tb2\n4\td1\n", rows());
+        assertEquals(List.of(true, false, true, true, true, true, true, true, false),
+                outcomes.stream().map(ChangeOutcome::applied).toList(), "in the order given; the duplicate is stale");
+        assertEquals(batch, outcomes.stream().map(ChangeOutcome::change).toList());
+        assertEquals("public.items\t{1}\t13\tf\npublic.items\t{2}\t6\tf\npublic.items\t{3}\t12\tt\n"
+                + "public.items\t{4}\t7\tf\n", TestDatabases.copy(db,
+                        "SELECT table_name, row_key, commit_pos, deleted FROM replicator.row_position ORDER BY row_key"));
+    }
+
+    @Test
+    void aRefusedRowInAMultiRowStatementStillNamesItsEvent() {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "9");
+        values.put("name", null);
+        TargetChange bad = new TargetChange("bad-9", items, Operation.CREATE, new Position(2, 2), List.of("9"), values,
+                Set.of(), null, "public.items", -1);
+        RejectedChangeException e = assertThrows(RejectedChangeException.class,
+                () -> writer.write(List.of(upsert(1, "a", 1), bad, upsert(3, "c", 3))));
+        assertTrue(e.getMessage().contains("bad-9"), e.getMessage());
+        assertEquals("bad-9", e.eventId());
+        assertEquals("", rows());
+    }
+
+    @Test
+    void twoSpellingsOfOneKeyInAMultiRowStatementAreWrittenChangeByChange() {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "01");
+        values.put("name", "later");
+        TargetChange padded = new TargetChange("p2", items, Operation.UPDATE, new Position(2, 2), List.of("01"), values,
+                Set.of(), null, "public.items", -1);
+        List<ChangeOutcome> outcomes = writer.write(List.of(upsert(1, "first", 1), padded));
+        assertTrue(outcomes.get(1).applied(), "the newer change wins, whichever spelling it used");
+        assertEquals("1\tlater\n", rows());
+    }
+
+    @Test
     void tombstonesOlderThanTheRetentionArePruned() throws SQLException {
         writer.write(List.of(upsert(5, "x", 1), delete(5, 2), upsert(6, "y", 3)));
         TestDatabases.execute(db, "UPDATE replicator.row_position SET updated_at = now() - interval '8 days'");
@@ -168,6 +219,75 @@ class TargetWriterTest {
         List<TargetChange> copy = new ArrayList<>(list);
         java.util.Collections.reverse(copy);
         return copy;
+    }
+
+    /** A data source that records the text of every statement its connections prepare. */
+    static DataSource recording(DataSource real, List<String> prepared) {
+        return delegating(() -> {
+            Connection connection = real.getConnection();
+            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                    new Class<?>[] { Connection.class }, (proxy, method, args) -> {
+                        if (method.getName().equals("prepareStatement")) {
+                            prepared.add((String) args[0]);
+                        }
+                        try {
+                            return method.invoke(connection, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        });
+    }
+
+    interface ConnectionSource {
+        Connection get() throws SQLException;
+    }
+
+    static DataSource delegating(ConnectionSource connections) {
+        return new DataSource() {
+            @Override
+            public Connection getConnection() throws SQLException {
+                return connections.get();
+            }
+
+            @Override
+            public Connection getConnection(String user, String password) throws SQLException {
+                return getConnection();
+            }
+
+            @Override
+            public PrintWriter getLogWriter() {
+                return null;
+            }
+
+            @Override
+            public void setLogWriter(PrintWriter out) {
+            }
+
+            @Override
+            public void setLoginTimeout(int seconds) {
+            }
+
+            @Override
+            public int getLoginTimeout() {
+                return 0;
+            }
+
+            @Override
+            public Logger getParentLogger() {
+                return null;
+            }
+
+            @Override
+            public <T> T unwrap(Class<T> iface) {
+                return null;
+            }
+
+            @Override
+            public boolean isWrapperFor(Class<?> iface) {
+                return false;
+            }
+        };
     }
 
     /**

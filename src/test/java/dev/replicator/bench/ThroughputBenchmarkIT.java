@@ -32,10 +32,11 @@ import dev.replicator.testing.TestDatabases;
 /**
  * Throughput of the packaged application against what plain JDBC can write into the same PostgreSQL: the same
  * mixed inserts, updates and deletes over three tables, as the limit (batched multi-row statements), as
- * single-event requests from C concurrent clients, and as batch requests. Prints changes/s, the ratio to the limit,
- * request latency percentiles and the function's peak RSS. Runs only when asked:
+ * single-event requests (binary-mode CloudEvents) from C concurrent clients, and as batch requests. Prints changes/s,
+ * the ratio to the limit, request latency percentiles and the function's peak RSS. Both the limit and the function
+ * are measured warm (the same work done once before). Runs only when asked:
  * {@code ./mvnw verify -Dbench -Dit.test=ThroughputBenchmarkIT -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false}
- * ({@code -Dbench.changes=N} for another size).
+ * ({@code -Dbench.changes=N} for another size; {@code -Dbench.soak=PT5M} adds the memory soak, see {@link #soak}).
  */
 @EnabledIfSystemProperty(named = "bench", matches = ".*")
 class ThroughputBenchmarkIT {
@@ -53,10 +54,12 @@ class ThroughputBenchmarkIT {
         List<String> rows = new ArrayList<>();
 
         reset(target);
+        limit(target, changes); // once to warm up, so the limit is not held back by a cold JIT
+        reset(target);
         long start = System.nanoTime();
         limit(target, changes);
         double limitRate = CHANGES / ((System.nanoTime() - start) / 1e9);
-        rows.add(String.format("| plain JDBC, batched multi-row statements | %,.0f | 100%% | | | |", limitRate));
+        rows.add(String.format("| plain JDBC, batched multi-row statements | %,.0f | 100%% | | | | |", limitRate));
 
         for (int clients : new int[] { 1, 8, 32, 64 }) {
             rows.add(run(target, changes, clients, 1, limitRate));
@@ -66,8 +69,8 @@ class ThroughputBenchmarkIT {
         }
         System.out.printf("%nthroughput benchmark: %,d changes (inserts, updates, deletes over 3 tables), %d cores, %s%n",
                 CHANGES, Runtime.getRuntime().availableProcessors(), Runtime.version());
-        System.out.println("| writer | changes/s | of limit | p50 ms | p99 ms | peak RSS MiB |");
-        System.out.println("| --- | --- | --- | --- | --- | --- |");
+        System.out.println("| writer | changes/s | of limit | p50 ms | p99 ms | peak RSS MiB | requests per transaction |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- |");
         rows.forEach(System.out::println);
         System.out.println();
     }
@@ -149,43 +152,61 @@ class ThroughputBenchmarkIT {
         }
     }
 
-    static String event(Change c) {
-        String data = c.op().equals("delete")
+    /** A request as a client sends it: a binary-mode CloudEvent (ce-* headers) or a batch of structured ones. */
+    record Payload(String ceId, String body) {
+        HttpRequest request(int port) {
+            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/"));
+            if (ceId == null) {
+                request.header("Content-Type", "application/cloudevents-batch+json");
+            } else {
+                request.header("Content-Type", "application/json").header("ce-specversion", "1.0")
+                        .header("ce-id", ceId).header("ce-source", "/bench").header("ce-type", "replicator.change.v1");
+            }
+            return request.POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        }
+    }
+
+    static Payload single(Change c) {
+        return new Payload("b-" + c.position(), data(c));
+    }
+
+    static Payload batch(List<Change> changes) {
+        return new Payload(null, "[" + String.join(",", changes.stream().map(ThroughputBenchmarkIT::event).toList()) + "]");
+    }
+
+    static String data(Change c) {
+        return c.op().equals("delete")
                 ? "{\"table\":\"public.t" + c.table() + "\",\"op\":\"delete\",\"position\":" + c.position()
                         + ",\"key\":{\"id\":" + c.id() + "}}"
                 : "{\"table\":\"public.t" + c.table() + "\",\"op\":\"upsert\",\"position\":" + c.position()
                         + ",\"after\":{\"id\":" + c.id() + ",\"name\":\"" + c.name() + "\",\"qty\":" + c.qty()
                         + ",\"updated_at\":\"2024-01-01 00:00:00+00\"}}";
+    }
+
+    static String event(Change c) {
+        String data = data(c);
         return "{\"specversion\":\"1.0\",\"id\":\"b-" + c.position() + "\",\"source\":\"/bench\","
                 + "\"type\":\"replicator.change.v1\",\"datacontenttype\":\"application/json\",\"data\":" + data + "}";
     }
 
-    /** Starts the packaged application, posts every change, and returns the result row. */
+    /**
+     * Starts the packaged application, posts every change once to warm it up, empties the tables, posts every change
+     * again while measuring, and returns the result row.
+     */
     static String run(DataSource target, List<Change> changes, int clients, int batch, double limitRate)
             throws Exception {
         reset(target);
         int port = freePort();
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dquarkus.http.port=" + port,
-                "-Dquarkus.datasource.target.jdbc.url=" + TestDatabases.jdbcUrl(TestDatabases.target(), DB),
-                "-Dquarkus.datasource.target.username=postgres",
-                "-Dquarkus.datasource.source.jdbc.url=" + TestDatabases.jdbcUrl(TestDatabases.target(), DB),
-                "-Dquarkus.datasource.source.username=postgres",
-                "-Dreplicator.allow-all-tables=true", "-Dquarkus.log.level=WARN", "-jar", "quarkus-run.jar");
-        Process process = new ProcessBuilder(command).directory(new File("target/quarkus-app")).redirectErrorStream(true)
-                .redirectOutput(new File("target/bench-throughput.log")).start();
+        Process process = start(port, "c" + clients + "-b" + batch);
         AtomicLong peakRss = new AtomicLong();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         try {
             waitUntilReady(http, port);
-            List<String> bodies = new ArrayList<>();
+            List<Payload> payloads = new ArrayList<>();
             for (int from = 0; from < changes.size(); from += batch) {
                 List<Change> group = changes.subList(from, Math.min(changes.size(), from + batch));
-                bodies.add(batch == 1 ? event(group.get(0))
-                        : "[" + String.join(",", group.stream().map(ThroughputBenchmarkIT::event).toList()) + "]");
+                payloads.add(batch == 1 ? single(group.get(0)) : batch(group));
             }
-            ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(bodies);
-            List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
             ExecutorService pool = Executors.newFixedThreadPool(clients + 1);
             Future<?> sampler = pool.submit(() -> {
                 while (!Thread.currentThread().isInterrupted()) {
@@ -197,42 +218,163 @@ class ThroughputBenchmarkIT {
                     }
                 }
             });
+            // the same workload once to warm the function up (JIT, pools), as a long-running instance is
+            post(pool, http, port, payloads, clients, Collections.synchronizedList(new ArrayList<>()));
+            TestDatabases.execute(target, "TRUNCATE t0, t1, t2, replicator.row_position, replicator.table_position");
+            List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
             long start = System.nanoTime();
-            List<Future<?>> senders = new ArrayList<>();
-            for (int c = 0; c < clients; c++) {
-                senders.add(pool.submit(() -> {
-                    String body;
-                    while ((body = queue.poll()) != null) {
-                        HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/"))
-                                .header("Content-Type", "application/cloudevents+json")
-                                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-                        long sent = System.nanoTime();
-                        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-                        latencies.add(System.nanoTime() - sent);
-                        if (response.statusCode() / 100 != 2) {
-                            throw new IllegalStateException(response.statusCode() + " " + response.body());
-                        }
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> sender : senders) {
-                sender.get();
-            }
+            post(pool, http, port, payloads, clients, latencies);
             double seconds = (System.nanoTime() - start) / 1e9;
+            double requestsPerTransaction = metric(http, port, "replicator_group_requests_sum")
+                    / metric(http, port, "replicator_group_requests_count"); // over both passes
             sampler.cancel(true);
             pool.shutdownNow();
             Collections.sort(latencies);
             double rate = changes.size() / seconds;
             String writer = batch == 1 ? "replicator, single events, " + clients + " clients"
                     : "replicator, batches of " + batch + ", " + clients + " clients";
-            return String.format("| %s | %,.0f | %.0f%% | %.1f | %.1f | %d |", writer, rate, 100 * rate / limitRate,
-                    latencies.get(latencies.size() / 2) / 1e6, latencies.get((int) (latencies.size() * 0.99)) / 1e6,
-                    peakRss.get() / 1024);
+            return String.format("| %s | %,.0f | %.0f%% | %.1f | %.1f | %d | %.1f |", writer, rate,
+                    100 * rate / limitRate, latencies.get(latencies.size() / 2) / 1e6,
+                    latencies.get((int) (latencies.size() * 0.99)) / 1e6, peakRss.get() / 1024, requestsPerTransaction);
         } finally {
             process.destroy();
             process.waitFor();
         }
+    }
+
+    /** Posts the payloads from the given number of concurrent clients, recording each request's latency. */
+    static void post(ExecutorService pool, HttpClient http, int port, List<Payload> payloads, int clients,
+            List<Long> latencies) throws Exception {
+        ConcurrentLinkedQueue<Payload> queue = new ConcurrentLinkedQueue<>(payloads);
+        List<Future<?>> senders = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            senders.add(pool.submit(() -> {
+                Payload payload;
+                while ((payload = queue.poll()) != null) {
+                    long sent = System.nanoTime();
+                    send(http, payload.request(port));
+                    latencies.add(System.nanoTime() - sent);
+                }
+                return null;
+            }));
+        }
+        for (Future<?> sender : senders) {
+            sender.get();
+        }
+    }
+
+    /**
+     * Posts a request as a broker would: a retryable answer (503 when too many changes are in flight, 409) is sent
+     * again after a moment; anything else but 2xx ends the run.
+     */
+    static int send(HttpClient http, HttpRequest request) throws Exception {
+        for (int retries = 0;; retries++) {
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() / 100 == 2) {
+                return retries;
+            }
+            if ((response.statusCode() != 503 && response.statusCode() != 409) || retries >= 100) {
+                throw new IllegalStateException(response.statusCode() + " " + response.body());
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /**
+     * Single-event requests from 32 clients at full rate for {@code -Dbench.soak} (an ISO duration such as PT5M),
+     * printing the function's RSS every 30 s: memory must stay flat. Rows are upserted and deleted over a bounded
+     * key space so the tables stop growing.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "bench.soak", matches = ".+")
+    void soak() throws Exception {
+        java.time.Duration duration = java.time.Duration.parse(System.getProperty("bench.soak"));
+        DataSource target = TestDatabases.freshDatabase(TestDatabases.target(), DB);
+        reset(target);
+        int port = freePort();
+        Process process = start(port, "soak");
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        int clients = 32;
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            waitUntilReady(http, port);
+            AtomicLong positions = new AtomicLong();
+            AtomicLong retried = new AtomicLong();
+            long end = System.nanoTime() + duration.toNanos();
+            List<Future<?>> senders = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                senders.add(pool.submit(() -> {
+                    Random random = new Random();
+                    while (System.nanoTime() < end) {
+                        long position = positions.incrementAndGet();
+                        int id = 1 + random.nextInt(30_000);
+                        Change change = random.nextInt(100) < 15
+                                ? new Change((int) (position % 3), "delete", id, position, null, 0)
+                                : new Change((int) (position % 3), "upsert", id, position, "s" + position, (int) (position % 100));
+                        retried.addAndGet(send(http, single(change).request(port)));
+                    }
+                    return null;
+                }));
+            }
+            System.out.printf("%nsoak: single events, %d clients, %s, %d cores, %s%n", clients, duration,
+                    Runtime.getRuntime().availableProcessors(), Runtime.version());
+            System.out.println("| elapsed s | changes | changes/s in interval | RSS MiB | retried (503/409) |");
+            System.out.println("| --- | --- | --- | --- | --- |");
+            long start = System.nanoTime();
+            long lastCount = 0;
+            long lastTime = start;
+            while (System.nanoTime() < end) {
+                Thread.sleep(Math.min(30_000, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+                long now = System.nanoTime();
+                long count = positions.get();
+                System.out.printf("| %.0f | %,d | %,.0f | %d | %d |%n", (now - start) / 1e9, count,
+                        (count - lastCount) / ((now - lastTime) / 1e9), rssKb(process.pid()) / 1024, retried.get());
+                lastCount = count;
+                lastTime = now;
+            }
+            for (Future<?> sender : senders) {
+                sender.get();
+            }
+            System.out.println();
+        } finally {
+            pool.shutdownNow();
+            process.destroy();
+            process.waitFor();
+        }
+    }
+
+    /** Starts the packaged application; {@code -Dbench.jfr} records a flight recording of each run. */
+    static Process start(int port, String run) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        if (System.getProperty("bench.jfr") != null) {
+            command.add("-XX:StartFlightRecording=filename=../bench-" + run + ".jfr,settings=profile,"
+                    + "jdk.ExecutionSample#period=1ms");
+        }
+        String appArgs = System.getProperty("bench.app-args", "").trim();
+        if (!appArgs.isEmpty()) {
+            command.addAll(List.of(appArgs.split("\\s+"))); // e.g. -Dreplicator.group-commit.writers=2
+        }
+        command.addAll(List.of(
+                "-Dquarkus.http.port=" + port,
+                "-Dquarkus.datasource.target.jdbc.url=" + TestDatabases.jdbcUrl(TestDatabases.target(), DB),
+                "-Dquarkus.datasource.target.username=postgres",
+                "-Dquarkus.datasource.source.jdbc.url=" + TestDatabases.jdbcUrl(TestDatabases.target(), DB),
+                "-Dquarkus.datasource.source.username=postgres",
+                "-Dreplicator.allow-all-tables=true", "-Dquarkus.log.level=WARN", "-jar", "quarkus-run.jar"));
+        return new ProcessBuilder(command).directory(new File("target/quarkus-app")).redirectErrorStream(true)
+                .redirectOutput(new File("target/bench-throughput.log")).start();
+    }
+
+    /** A value from the function's Prometheus endpoint (the first series of that name). */
+    static double metric(HttpClient http, int port, String name) throws Exception {
+        String text = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return Double.NaN;
     }
 
     static void waitUntilReady(HttpClient http, int port) throws Exception {

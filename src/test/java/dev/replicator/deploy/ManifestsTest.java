@@ -85,7 +85,11 @@ class ManifestsTest {
             "REPLICATOR_BACKFILL_CHUNK_SIZE",
             "REPLICATOR_VERIFY_TIME_BUDGET",
             "REPLICATOR_VERIFY_CHUNK_SIZE",
-            "REPLICATOR_VERIFY_SAMPLE_KEYS");
+            "REPLICATOR_VERIFY_SAMPLE_KEYS",
+            "REPLICATOR_GROUP_COMMIT_WRITERS",
+            "REPLICATOR_GROUP_COMMIT_MAX_CHANGES",
+            "REPLICATOR_GROUP_COMMIT_MAX_WAIT",
+            "REPLICATOR_GROUP_COMMIT_MAX_CHANGES_IN_FLIGHT");
     /**
      * Settings a manifest may already set before ReplicatorConfig declares them. Empty now: REPLICATOR_REJECTED_PARK,
      * once planned, is ReplicatorConfig.Rejected#park.

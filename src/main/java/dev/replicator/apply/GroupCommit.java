@@ -1,0 +1,276 @@
+package dev.replicator.apply;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.jboss.logging.Logger;
+
+import dev.replicator.route.TargetChange;
+
+/**
+ * Coalesces the changes of concurrent requests into shared target transactions. A request thread queues its changes
+ * and waits; a few writer threads each take what is queued (up to a maximum number of changes, waiting a moment for
+ * more only while other groups are being written) and write it in one transaction with {@link TargetWriter}, whose
+ * stable lock order holds across the whole group. Each request is answered only after the commit that holds all of
+ * its changes, and a request stays one unit: when a change of one request makes the group fail, that request gets
+ * the failure and the others are written again without it.
+ * <p>
+ * Changes in flight are capped: beyond the cap a request is refused at once with a retryable answer instead of
+ * queueing without bound.
+ */
+public final class GroupCommit implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(GroupCommit.class);
+
+    /**
+     * @param writers            groups written at once, each on its own target connection
+     * @param maxChanges         most changes in one group (a larger request is a group of its own)
+     * @param maxWait            longest a group waits for more requests while other groups are being written
+     * @param maxChangesInFlight changes admitted at once (queued or being written); a request alone is always admitted
+     */
+    public record Settings(int writers, int maxChanges, Duration maxWait, int maxChangesInFlight) {
+    }
+
+    /** What happens to groups, for metrics. */
+    public interface Listener {
+        /** A group committed, holding this many requests and changes. */
+        void committed(int requests, int changes);
+
+        /** A request was refused because the cap on changes in flight was reached. */
+        void refused(int changes);
+    }
+
+    private record Request(List<TargetChange> changes, CompletableFuture<List<ChangeOutcome>> answer) {
+    }
+
+    private final TargetWriter writer;
+    private final Settings settings;
+    private final Listener listener;
+    private final LinkedBlockingQueue<Request> queue = new LinkedBlockingQueue<>();
+    private final ReentrantLock gathering = new ReentrantLock();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger writing = new AtomicInteger();
+    private final List<Thread> threads = new ArrayList<>();
+    /** A request taken from the queue that did not fit into the group being gathered: it starts the next one. */
+    private volatile Request carried;
+    private volatile boolean closed;
+
+    public GroupCommit(TargetWriter writer, Settings settings, Listener listener) {
+        this.writer = writer;
+        this.settings = settings;
+        this.listener = listener;
+        for (int i = 1; i <= settings.writers(); i++) {
+            Thread thread = Thread.ofPlatform().daemon().name("replicator-group-commit-" + i).unstarted(this::run);
+            threads.add(thread);
+            thread.start();
+        }
+    }
+
+    /**
+     * Writes the request's changes in a shared transaction and returns their outcomes in the order given, after the
+     * commit; throws as {@link TargetWriter#write} does, or {@link TargetUnavailableException} (503) when too many
+     * changes are in flight.
+     */
+    public List<ChangeOutcome> write(List<TargetChange> changes) {
+        if (changes.isEmpty()) {
+            return List.of();
+        }
+        admit(changes.size());
+        try {
+            Request request = new Request(changes, new CompletableFuture<>());
+            queue.add(request);
+            if (closed) {
+                fail(List.of(request), new TargetUnavailableException("replicator is shutting down", null));
+            }
+            return await(request.answer());
+        } finally {
+            inFlight.addAndGet(-changes.size());
+        }
+    }
+
+    /** Requests waiting for a writer. */
+    public int queued() {
+        return queue.size() + (carried == null ? 0 : 1);
+    }
+
+    /** Groups being written now. */
+    public int writing() {
+        return writing.get();
+    }
+
+    /** Changes admitted and not yet answered. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    private void admit(int changes) {
+        int now = inFlight.addAndGet(changes);
+        if (now > settings.maxChangesInFlight() && now != changes) {
+            inFlight.addAndGet(-changes);
+            listener.refused(changes);
+            throw new TargetUnavailableException("replicator is busy: " + (now - changes) + " changes in flight, at most "
+                    + settings.maxChangesInFlight() + " (replicator.group-commit.max-changes-in-flight); try again", null);
+        }
+    }
+
+    private static List<ChangeOutcome> await(CompletableFuture<List<ChangeOutcome>> answer) {
+        try {
+            return answer.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            // the group may still commit; the redelivery will then be stale, which is harmless
+            throw new TargetUnavailableException("interrupted while waiting for the commit", e);
+        }
+    }
+
+    private void run() {
+        while (!closed) {
+            List<Request> group;
+            try {
+                group = gather();
+            } catch (InterruptedException e) {
+                break;
+            }
+            writing.incrementAndGet();
+            try {
+                commit(group);
+            } catch (RuntimeException | Error e) {
+                LOG.error("writing a group failed unexpectedly", e);
+                fail(group, e instanceof RuntimeException r ? r : new IllegalStateException(e));
+            } finally {
+                writing.decrementAndGet();
+            }
+        }
+    }
+
+    /** Takes the next group off the queue; one writer gathers at a time. */
+    private List<Request> gather() throws InterruptedException {
+        gathering.lockInterruptibly();
+        try {
+            Request first = carried != null ? carried : queue.take();
+            carried = null;
+            List<Request> group = new ArrayList<>();
+            group.add(first);
+            int changes = first.changes().size();
+            long deadline = System.nanoTime() + settings.maxWait().toNanos();
+            while (changes < settings.maxChanges()) {
+                Request next = queue.poll();
+                if (next == null) {
+                    long left = deadline - System.nanoTime();
+                    // alone, there is nothing to wait for: a single client's request is written at once
+                    if (writing.get() == 0 || left <= 0) {
+                        break;
+                    }
+                    next = queue.poll(left, TimeUnit.NANOSECONDS);
+                    if (next == null) {
+                        break;
+                    }
+                }
+                if (changes + next.changes().size() > settings.maxChanges()) {
+                    carried = next;
+                    break;
+                }
+                group.add(next);
+                changes += next.changes().size();
+            }
+            return group;
+        } finally {
+            gathering.unlock();
+        }
+    }
+
+    /**
+     * Writes the group in one transaction. If one request's change is refused, that request alone gets the failure
+     * and the rest is written again; a failure no single change explains (the database is gone) fails them all.
+     */
+    private void commit(List<Request> group) {
+        List<Request> pending = new ArrayList<>(group);
+        while (!pending.isEmpty()) {
+            List<TargetChange> all = new ArrayList<>();
+            pending.forEach(request -> all.addAll(request.changes()));
+            try {
+                List<ChangeOutcome> outcomes = writer.writeOrFail(all);
+                int from = 0;
+                for (Request request : pending) {
+                    int to = from + request.changes().size();
+                    request.answer().complete(List.copyOf(outcomes.subList(from, to)));
+                    from = to;
+                }
+                listener.committed(pending.size(), all.size());
+                return;
+            } catch (TargetWriter.ChangeFailure failure) {
+                if (pending.size() == 1) {
+                    fail(pending, failure.answer());
+                    return;
+                }
+                Request culprit = owner(pending, failure.change());
+                if (culprit != null && refusesTheChange(failure.answer())) {
+                    fail(List.of(culprit), failure.answer());
+                    pending.remove(culprit);
+                    continue;
+                }
+                if (refusesTheChange(failure.answer())) {
+                    // refused at commit (a deferred constraint): no change is named, so each request goes alone
+                    for (Request request : pending) {
+                        commit(List.of(request));
+                    }
+                    return;
+                }
+                fail(pending, failure.answer());
+                return;
+            }
+        }
+    }
+
+    /** The target refuses this change (422), or it needs a row another change has not created yet (409). */
+    private static boolean refusesTheChange(RuntimeException answer) {
+        return answer instanceof RejectedChangeException
+                || answer instanceof TargetUnavailableException unavailable && unavailable.status() == 409;
+    }
+
+    private static Request owner(List<Request> requests, TargetChange change) {
+        if (change == null) {
+            return null;
+        }
+        for (Request request : requests) {
+            for (TargetChange candidate : request.changes()) {
+                if (candidate == change) {
+                    return request;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static void fail(List<Request> requests, RuntimeException failure) {
+        for (Request request : requests) {
+            request.answer().completeExceptionally(failure);
+        }
+    }
+
+    /** Stops the writers; requests still queued are answered 503 and will be redelivered. */
+    @Override
+    public void close() {
+        closed = true;
+        threads.forEach(Thread::interrupt);
+        List<Request> left = new ArrayList<>();
+        Request taken = carried;
+        if (taken != null) {
+            left.add(taken);
+        }
+        queue.drainTo(left);
+        fail(left, new TargetUnavailableException("replicator is shutting down", null));
+    }
+}

@@ -1,0 +1,163 @@
+package dev.replicator.apply;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.replicator.decode.Operation;
+import dev.replicator.decode.Position;
+import dev.replicator.decode.TableId;
+import dev.replicator.route.TargetCatalog;
+import dev.replicator.route.TargetChange;
+import dev.replicator.route.TargetTable;
+import dev.replicator.testing.TestDatabases;
+
+/**
+ * Group commit against a real PostgreSQL, with one writer held behind the table's lock so that the requests queued
+ * meanwhile are known to form one group.
+ */
+class GroupCommitTest {
+
+    DataSource db;
+    TargetTable codes;
+    GroupCommit groupCommit;
+    AtomicInteger committedGroups = new AtomicInteger();
+    ExecutorService clients = Executors.newFixedThreadPool(4);
+
+    @BeforeEach
+    void setUp() throws SQLException {
+        db = TestDatabases.freshDatabase(TestDatabases.target(), "group_commit_test");
+        // a constraint checked only at commit: no statement can name the change that breaks it
+        TestDatabases.execute(db, "CREATE TABLE codes (id int PRIMARY KEY, code int NOT NULL,"
+                + " CONSTRAINT one_per_code UNIQUE (code) DEFERRABLE INITIALLY DEFERRED)");
+        try (Connection connection = db.getConnection()) {
+            codes = TargetCatalog.load(connection, new TableId("public", "codes")).orElseThrow();
+        }
+        TargetWriter writer = new TargetWriter(db, new Sql("replicator"), "replicator", id -> {
+        });
+        groupCommit = new GroupCommit(writer, new GroupCommit.Settings(1, 1000, Duration.ofMillis(1), 1000),
+                new GroupCommit.Listener() {
+                    @Override
+                    public void committed(int requests, int changes) {
+                        committedGroups.incrementAndGet();
+                    }
+
+                    @Override
+                    public void refused(int changes) {
+                    }
+                });
+    }
+
+    @AfterEach
+    void tearDown() {
+        groupCommit.close();
+        clients.shutdownNow();
+    }
+
+    TargetChange row(int id, int code) {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", String.valueOf(id));
+        values.put("code", String.valueOf(code));
+        return new TargetChange("e" + id, codes, Operation.CREATE, new Position(id, 1), List.of(String.valueOf(id)),
+                values, Set.of(), null, "public.codes", -1);
+    }
+
+    @Test
+    void aFailureAtCommitIsPinnedOnItsRequestByWritingEachAlone() throws Exception {
+        List<CompletableFuture<List<ChangeOutcome>>> requests = new ArrayList<>();
+        CompletableFuture<List<ChangeOutcome>> first;
+        try (Connection holder = lockTable()) {
+            first = submit(List.of(row(1, 1)));
+            waitUntil(() -> groupCommit.writing() == 1);
+            // queued one after the other, so that "the second with code 7" is well defined
+            requests.add(submit(List.of(row(2, 7), row(3, 8))));
+            waitUntil(() -> groupCommit.queued() == 1);
+            requests.add(submit(List.of(row(4, 7)))); // the second row with code 7: refused at commit
+            waitUntil(() -> groupCommit.queued() == 2);
+            requests.add(submit(List.of(row(5, 9))));
+            waitUntil(() -> groupCommit.queued() == 3);
+            holder.commit();
+        }
+        assertEquals(1, first.get().size());
+        assertTrue(requests.get(0).get().stream().allMatch(ChangeOutcome::applied));
+        ExecutionException refused = assertThrows(ExecutionException.class,
+                () -> requests.get(1).get());
+        assertInstanceOf(RejectedChangeException.class, refused.getCause());
+        assertTrue(requests.get(2).get().get(0).applied());
+        assertEquals("1\t1\n2\t7\n3\t8\n5\t9\n", TestDatabases.copy(db, "SELECT id, code FROM codes ORDER BY id"));
+        assertEquals(3, committedGroups.get(), "the first alone, then the two good requests each alone");
+    }
+
+    @Test
+    void aChangeThatMustWaitForItsRowFailsOnlyItsOwnRequest() throws Exception {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "9");
+        // the code was not sent (an unchanged TOAST value) and row 9 does not exist yet: 409, retried later
+        TargetChange early = new TargetChange("early", codes, Operation.UPDATE, new Position(9, 1), List.of("9"), values,
+                Set.of("code"), null, "public.codes", -1);
+        List<CompletableFuture<List<ChangeOutcome>>> requests = new ArrayList<>();
+        CompletableFuture<List<ChangeOutcome>> first;
+        try (Connection holder = lockTable()) {
+            first = submit(List.of(row(1, 1)));
+            waitUntil(() -> groupCommit.writing() == 1);
+            requests.add(submit(List.of(row(2, 2))));
+            requests.add(submit(List.of(early)));
+            requests.add(submit(List.of(row(3, 3))));
+            waitUntil(() -> groupCommit.queued() == 3);
+            holder.commit();
+        }
+        assertTrue(first.get().get(0).applied());
+        assertTrue(requests.get(0).get().get(0).applied());
+        ExecutionException waiting = assertThrows(ExecutionException.class, () -> requests.get(1).get());
+        assertEquals(409, assertInstanceOf(TargetUnavailableException.class, waiting.getCause()).status());
+        assertTrue(requests.get(2).get().get(0).applied());
+        assertEquals("1\t1\n2\t2\n3\t3\n", TestDatabases.copy(db, "SELECT id, code FROM codes ORDER BY id"));
+        assertEquals(2, committedGroups.get(), "the first alone, then its two neighbours together without it");
+    }
+
+    private Connection lockTable() throws SQLException {
+        Connection holder = db.getConnection();
+        holder.setAutoCommit(false);
+        try (PreparedStatement lock = holder.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
+            lock.setString(1, "public.codes");
+            lock.execute();
+        }
+        return holder;
+    }
+
+    private CompletableFuture<List<ChangeOutcome>> submit(List<TargetChange> changes) {
+        return CompletableFuture.supplyAsync(() -> groupCommit.write(changes), clients);
+    }
+
+    private static void waitUntil(BooleanSupplier state) throws InterruptedException {
+        for (int i = 0; i < 6000 && !state.getAsBoolean(); i++) {
+            Thread.sleep(5);
+        }
+        if (!state.getAsBoolean()) {
+            throw new AssertionError("the expected state was not reached within 30 s");
+        }
+    }
+}
