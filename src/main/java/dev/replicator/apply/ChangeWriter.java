@@ -1,11 +1,13 @@
 package dev.replicator.apply;
 
+import static dev.replicator.apply.TextParameters.bind;
+import static dev.replicator.apply.TextParameters.bindAll;
+
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -303,23 +305,6 @@ final class ChangeWriter {
             bind(statement, i++, change.values().get(column));
         }
         return i;
-    }
-
-    private static int bindAll(PreparedStatement statement, int first, List<String> values) throws SQLException {
-        int i = first;
-        for (String value : values) {
-            bind(statement, i++, value);
-        }
-        return i;
-    }
-
-    /** Values go as untyped text: the statement's cast makes PostgreSQL parse them as the column's type. */
-    private static void bind(PreparedStatement statement, int index, String value) throws SQLException {
-        if (value == null) {
-            statement.setNull(index, Types.OTHER);
-        } else {
-            statement.setObject(index, value, Types.OTHER);
-        }
     }
 
     private PreparedStatement statement(String text) throws SQLException {

@@ -1,10 +1,12 @@
 package dev.replicator.apply;
 
+import static dev.replicator.apply.TextParameters.bind;
+import static dev.replicator.apply.TextParameters.bindAll;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -183,22 +185,5 @@ public final class RefreshWriter {
 
     private static Position newest(Position a, Position b) {
         return b == null || a.compareTo(b) >= 0 ? a : b;
-    }
-
-    private static int bindAll(PreparedStatement statement, int first, List<String> values) throws SQLException {
-        int i = first;
-        for (String value : values) {
-            bind(statement, i++, value);
-        }
-        return i;
-    }
-
-    /** Untyped text, as {@link ChangeWriter} binds: the statement's cast makes PostgreSQL parse it. */
-    private static void bind(PreparedStatement statement, int index, String value) throws SQLException {
-        if (value == null) {
-            statement.setNull(index, Types.OTHER);
-        } else {
-            statement.setObject(index, value, Types.OTHER);
-        }
     }
 }

@@ -1,11 +1,12 @@
 package dev.replicator.source;
 
+import static dev.replicator.apply.TextParameters.bindAll;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -171,17 +172,5 @@ public class SourceReader {
         boolean json = column != null && !column.array()
                 && (column.baseType().equals("json") || column.baseType().equals("jsonb"));
         return FieldValue.of(json ? new POJONode(new RawValue(text)) : JsonNodeFactory.instance.textNode(text), null);
-    }
-
-    static int bindAll(PreparedStatement statement, int first, List<String> values) throws SQLException {
-        int i = first;
-        for (String value : values) {
-            if (value == null) {
-                statement.setNull(i++, Types.OTHER);
-            } else {
-                statement.setObject(i++, value, Types.OTHER);
-            }
-        }
-        return i;
     }
 }

@@ -1,5 +1,7 @@
 package dev.replicator.source;
 
+import static dev.replicator.apply.TextParameters.bindAll;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -189,7 +191,7 @@ public class Verifier {
     private static List<String> rangeEnd(Connection connection, KeyedTable table, List<String> after, int chunk)
             throws SQLException {
         try (PreparedStatement select = connection.prepareStatement(SourceSql.rangeEnd(table, after != null))) {
-            int i = after == null ? 1 : SourceReader.bindAll(select, 1, after);
+            int i = after == null ? 1 : bindAll(select, 1, after);
             select.setInt(i, chunk - 1);
             try (ResultSet rs = select.executeQuery()) {
                 return rs.next() ? key(rs, table.key().size()) : null;
@@ -229,10 +231,10 @@ public class Verifier {
             throws SQLException {
         int i = 1;
         if (after != null) {
-            i = SourceReader.bindAll(select, i, after);
+            i = bindAll(select, i, after);
         }
         if (upper != null) {
-            SourceReader.bindAll(select, i, upper);
+            bindAll(select, i, upper);
         }
     }
 

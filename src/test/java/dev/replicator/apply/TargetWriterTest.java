@@ -295,61 +295,20 @@ class TargetWriterTest {
      * only, or on every connection.
      */
     static DataSource dropping(DataSource real, int n, AtomicInteger counter, boolean everyConnection) {
-        return new DataSource() {
-            @Override
-            public Connection getConnection() throws SQLException {
-                Connection connection = real.getConnection();
-                AtomicInteger prepared = everyConnection ? new AtomicInteger() : counter;
-                return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
-                        new Class<?>[] { Connection.class }, (proxy, method, args) -> {
-                            if (method.getName().startsWith("prepare") && prepared.incrementAndGet() == n) {
-                                connection.abort(Runnable::run);
-                            }
-                            try {
-                                return method.invoke(connection, args);
-                            } catch (InvocationTargetException e) {
-                                throw e.getCause();
-                            }
-                        });
-            }
-
-            @Override
-            public Connection getConnection(String user, String password) throws SQLException {
-                return getConnection();
-            }
-
-            @Override
-            public PrintWriter getLogWriter() {
-                return null;
-            }
-
-            @Override
-            public void setLogWriter(PrintWriter out) {
-            }
-
-            @Override
-            public void setLoginTimeout(int seconds) {
-            }
-
-            @Override
-            public int getLoginTimeout() {
-                return 0;
-            }
-
-            @Override
-            public Logger getParentLogger() {
-                return null;
-            }
-
-            @Override
-            public <T> T unwrap(Class<T> iface) {
-                return null;
-            }
-
-            @Override
-            public boolean isWrapperFor(Class<?> iface) {
-                return false;
-            }
-        };
+        return delegating(() -> {
+            Connection connection = real.getConnection();
+            AtomicInteger prepared = everyConnection ? new AtomicInteger() : counter;
+            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                    new Class<?>[] { Connection.class }, (proxy, method, args) -> {
+                        if (method.getName().startsWith("prepare") && prepared.incrementAndGet() == n) {
+                            connection.abort(Runnable::run);
+                        }
+                        try {
+                            return method.invoke(connection, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        });
     }
 }
