@@ -35,10 +35,6 @@ final class ChangeWriter {
     private final boolean multiRow;
     private Statements statements;
 
-    ChangeWriter(Sql sql, Connection connection) {
-        this(sql, connection, true);
-    }
-
     /** @param multiRow write runs of plain upserts and deletes of a table with multi-row statements */
     ChangeWriter(Sql sql, Connection connection, boolean multiRow) {
         this.sql = sql;

@@ -132,8 +132,25 @@ public class TargetWriter {
      * {@link RejectedChangeException} or {@link TargetUnavailableException}.
      */
     public List<ChangeOutcome> write(List<TargetChange> changes) {
+        return write(changes, NOTHING_ELSE);
+    }
+
+    /** Work that must commit or roll back together with a write: checkpoints of the changes written. */
+    @FunctionalInterface
+    public interface InTransaction {
+        void run(Connection connection) throws SQLException;
+    }
+
+    private static final InTransaction NOTHING_ELSE = connection -> {
+    };
+
+    /**
+     * Like {@link #write(List)}, and runs {@code alsoInTransaction} in the same transaction after the changes, so
+     * what it records (a backfill checkpoint) commits exactly when the changes do. Retried as a whole.
+     */
+    public List<ChangeOutcome> write(List<TargetChange> changes, InTransaction alsoInTransaction) {
         try {
-            return writeOrFail(changes);
+            return writeOrFail(changes, alsoInTransaction);
         } catch (ChangeFailure failure) {
             throw failure.answer();
         }
@@ -141,13 +158,17 @@ public class TargetWriter {
 
     /** As {@link #write}, but a failure also names the change that caused it, when one did. */
     List<ChangeOutcome> writeOrFail(List<TargetChange> changes) {
-        if (changes.isEmpty()) {
+        return writeOrFail(changes, NOTHING_ELSE);
+    }
+
+    private List<ChangeOutcome> writeOrFail(List<TargetChange> changes, InTransaction alsoInTransaction) {
+        if (changes.isEmpty() && alsoInTransaction == NOTHING_ELSE) {
             return List.of();
         }
         boolean multiRow = true;
         for (int attempt = 1;; attempt++) {
             try {
-                List<ChangeOutcome> outcomes = writeOnce(changes, multiRow);
+                List<ChangeOutcome> outcomes = writeOnce(changes, multiRow, alsoInTransaction);
                 pruneIfDue();
                 return outcomes;
             } catch (SQLException e) {
@@ -184,67 +205,21 @@ public class TargetWriter {
         }
     }
 
-    /** Work that must commit or roll back together with a write: checkpoints of the changes written. */
-    @FunctionalInterface
-    public interface InTransaction {
-        void run(Connection connection) throws SQLException;
-    }
-
-    /**
-     * Like {@link #write(List)}, and runs {@code alsoInTransaction} in the same transaction after the changes, so
-     * what it records (a backfill checkpoint) commits exactly when the changes do. Retried as a whole.
-     */
-    public List<ChangeOutcome> write(List<TargetChange> changes, InTransaction alsoInTransaction) {
-        boolean multiRow = true;
-        for (int attempt = 1;; attempt++) {
-            try {
-                ensureSchema();
-                try (Connection connection = target.getConnection()) {
-                    connection.setAutoCommit(false);
-                    try {
-                        List<ChangeOutcome> outcomes = changes.isEmpty() ? List.of()
-                                : new ChangeWriter(sql, connection, multiRow).write(changes);
-                        alsoInTransaction.run(connection);
-                        connection.commit();
-                        return outcomes;
-                    } catch (SQLException | RuntimeException e) {
-                        rollbackQuietly(connection);
-                        throw e;
-                    }
-                }
-            } catch (SQLException e) {
-                TargetChange change = e instanceof FailedChangeException failed ? failed.change() : null;
-                SQLException cause = e instanceof FailedChangeException failed ? failed.cause() : e;
-                if (isTransient(cause) && attempt < ATTEMPTS) {
-                    pause(attempt);
-                    continue;
-                }
-                if (e instanceof ChangeWriter.MultiRowFailedException && multiRow) {
-                    multiRow = false; // again change by change, which names the change at fault
-                    attempt--;
-                    continue;
-                }
-                if ("42P01".equals(cause.getSQLState()) && attempt == 1) {
-                    schemaReady = false; // replicator's own tables were dropped: create them again, once
-                    continue;
-                }
-                throw classify(change, cause);
-            }
-        }
-    }
-
     /** Serialization failures, deadlocks and dropped connections: worth another attempt. */
     public static boolean isTransient(SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         return state.equals("40001") || state.equals("40P01") || state.startsWith("08") || state.equals("57P01");
     }
 
-    private List<ChangeOutcome> writeOnce(List<TargetChange> changes, boolean multiRow) throws SQLException {
+    private List<ChangeOutcome> writeOnce(List<TargetChange> changes, boolean multiRow,
+            InTransaction alsoInTransaction) throws SQLException {
         ensureSchema();
         try (Connection connection = target.getConnection()) {
             connection.setAutoCommit(false);
             try {
-                List<ChangeOutcome> outcomes = new ChangeWriter(sql, connection, multiRow).write(changes);
+                List<ChangeOutcome> outcomes = changes.isEmpty() ? List.of()
+                        : new ChangeWriter(sql, connection, multiRow).write(changes);
+                alsoInTransaction.run(connection);
                 connection.commit();
                 return outcomes;
             } catch (SQLException | RuntimeException e) {
