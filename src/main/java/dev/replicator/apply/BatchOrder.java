@@ -21,20 +21,6 @@ final class BatchOrder {
     private BatchOrder() {
     }
 
-    private static final Comparator<TargetChange> WRITE_ORDER = Comparator
-            .comparing((TargetChange c) -> c.table().id().toString())
-            .thenComparing(c -> c.op() == Operation.TRUNCATE ? 0 : 1)
-            .thenComparing(BatchOrder::lockKey)
-            .thenComparing(TargetChange::position, Comparator.nullsFirst(Comparator.naturalOrder()))
-            // the moving delete before the create it pairs with
-            .thenComparing(c -> c.op() == Operation.DELETE ? 0 : 1);
-
-    static List<TargetChange> arrange(List<TargetChange> changes) {
-        List<TargetChange> ordered = new ArrayList<>(pairKeyMoves(changes));
-        ordered.sort(WRITE_ORDER);
-        return ordered;
-    }
-
     /**
      * The write order as indexes into the given (already paired) changes, so that outcomes can be reported in the
      * caller's order. Stable: equal changes keep their relative order.
@@ -53,7 +39,11 @@ final class BatchOrder {
         return indexes;
     }
 
-    /** {@link #WRITE_ORDER} with its parts computed ahead and compared without boxing (large batches sort often). */
+    /**
+     * The write order: table, truncates first, lock key (the new key for a moving delete), position (none first),
+     * and the moving delete before the create it pairs with. Its parts are computed ahead and compared without
+     * boxing (large batches sort often).
+     */
     private record SortKey(int index, String table, int truncateFirst, String lockKey, Position position,
             int deleteFirst) {
         static final Comparator<SortKey> ORDER = (a, b) -> {

@@ -118,13 +118,13 @@ final class ChangeWriter {
         for (TargetChange change : changes) {
             exclusive.merge(change.table().id().toString(), change.op() == Operation.TRUNCATE, Boolean::logicalOr);
         }
+        Array names = connection.createArrayOf("text", exclusive.keySet().toArray());
         PreparedStatement lock = statement(Sql.lockTables());
-        lock.setArray(1, connection.createArrayOf("text", exclusive.keySet().toArray()));
+        lock.setArray(1, names);
         lock.setArray(2, connection.createArrayOf("bool", exclusive.values().toArray()));
         lock.execute();
         Map<String, Position> truncatedAt = new HashMap<>();
         PreparedStatement select = statement(sql.tablePositions());
-        Array names = connection.createArrayOf("text", exclusive.keySet().toArray());
         select.setArray(1, names);
         try (ResultSet rs = select.executeQuery()) {
             while (rs.next()) {

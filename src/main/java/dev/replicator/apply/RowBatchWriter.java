@@ -1,5 +1,6 @@
 package dev.replicator.apply;
 
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -11,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.Position;
@@ -106,26 +108,19 @@ final class RowBatchWriter {
 
     /** Returns the 1-based indexes within the round of the changes that were newer than their rows' positions. */
     private Set<Integer> claim(TargetTable table, List<TargetChange> changes, List<Integer> round) throws SQLException {
-        Connection connection = statements.connection();
+        List<TargetChange> rows = round.stream().map(changes::get).toList();
         PreparedStatement claim = statements.get(sql.claimRows(table));
-        int keyColumns = table.primaryKey().size();
-        int p = 1;
-        for (int k = 0; k < keyColumns; k++) {
-            Object[] values = new Object[round.size()];
-            for (int i = 0; i < round.size(); i++) {
-                values[i] = changes.get(round.get(i)).key().get(k);
-            }
-            claim.setArray(p++, connection.createArrayOf("text", values));
-        }
-        Object[] commits = new Object[round.size()];
-        Object[] positions = new Object[round.size()];
-        Object[] deleted = new Object[round.size()];
-        for (int i = 0; i < round.size(); i++) {
-            TargetChange change = changes.get(round.get(i));
+        int p = bindKeys(claim, table, rows);
+        Object[] commits = new Object[rows.size()];
+        Object[] positions = new Object[rows.size()];
+        Object[] deleted = new Object[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            TargetChange change = rows.get(i);
             commits[i] = change.position().commit();
             positions[i] = change.position().change();
             deleted[i] = change.op() == Operation.DELETE;
         }
+        Connection connection = statements.connection();
         claim.setArray(p++, connection.createArrayOf("int8", commits));
         claim.setArray(p++, connection.createArrayOf("int8", positions));
         claim.setArray(p++, connection.createArrayOf("bool", deleted));
@@ -142,24 +137,34 @@ final class RowBatchWriter {
     private void upsert(TargetTable table, List<String> columns, List<TargetChange> rows) throws SQLException {
         PreparedStatement upsert = statements.get(sql.upsertRows(table, columns));
         for (int c = 0; c < columns.size(); c++) {
-            Object[] values = new Object[rows.size()];
-            for (int i = 0; i < rows.size(); i++) {
-                values[i] = rows.get(i).values().get(columns.get(c));
-            }
-            upsert.setArray(c + 1, statements.connection().createArrayOf("text", values));
+            String column = columns.get(c);
+            upsert.setArray(c + 1, textArray(rows, row -> row.values().get(column)));
         }
         upsert.executeUpdate();
     }
 
     private void delete(TargetTable table, List<TargetChange> rows) throws SQLException {
         PreparedStatement delete = statements.get(sql.deleteRows(table));
-        for (int k = 0; k < table.primaryKey().size(); k++) {
-            Object[] values = new Object[rows.size()];
-            for (int i = 0; i < rows.size(); i++) {
-                values[i] = rows.get(i).key().get(k);
-            }
-            delete.setArray(k + 1, statements.connection().createArrayOf("text", values));
-        }
+        bindKeys(delete, table, rows);
         delete.executeUpdate();
+    }
+
+    /** Binds one text array per key column from parameter 1 on; returns the next parameter's index. */
+    private int bindKeys(PreparedStatement statement, TargetTable table, List<TargetChange> rows) throws SQLException {
+        int keyColumns = table.primaryKey().size();
+        for (int k = 0; k < keyColumns; k++) {
+            int column = k;
+            statement.setArray(k + 1, textArray(rows, row -> row.key().get(column)));
+        }
+        return keyColumns + 1;
+    }
+
+    /** The value of each row, in row order, as a text array (null elements are SQL NULL). */
+    private Array textArray(List<TargetChange> rows, Function<TargetChange, String> value) throws SQLException {
+        Object[] values = new Object[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            values[i] = value.apply(rows.get(i));
+        }
+        return statements.connection().createArrayOf("text", values);
     }
 }

@@ -3,6 +3,7 @@ package dev.replicator.apply;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -21,6 +22,14 @@ class BatchOrderTest {
     static final TargetTable A = SqlTest.table("public", "a", false, List.of("id"), SqlTest.column("id", "integer"));
     static final TargetTable B = SqlTest.table("other", "b", false, List.of("id"), SqlTest.column("id", "integer"));
 
+    /** The documented write order, spelled out as a plain comparator. */
+    static final Comparator<TargetChange> WRITE_ORDER = Comparator
+            .comparing((TargetChange c) -> c.table().id().toString())
+            .thenComparing(c -> c.op() == Operation.TRUNCATE ? 0 : 1)
+            .thenComparing(c -> c.newKey() != null ? String.join("\u0000", c.newKey()) : c.rowIdentity())
+            .thenComparing(TargetChange::position, Comparator.nullsFirst(Comparator.naturalOrder()))
+            .thenComparing(c -> c.op() == Operation.DELETE ? 0 : 1);
+
     @Test
     void indexOrderMatchesTheWriteOrder() {
         Random random = new Random(3);
@@ -38,7 +47,9 @@ class BatchOrderTest {
             }
             List<TargetChange> paired = BatchOrder.pairKeyMoves(changes);
             List<TargetChange> byIndex = BatchOrder.order(paired).stream().map(paired::get).toList();
-            assertEquals(BatchOrder.arrange(changes), byIndex, "round " + round);
+            List<TargetChange> expected = new ArrayList<>(paired);
+            expected.sort(WRITE_ORDER);
+            assertEquals(expected, byIndex, "round " + round);
         }
     }
 }
