@@ -14,7 +14,6 @@ import dev.replicator.apply.ChangeOutcome;
 import dev.replicator.apply.GroupCommit;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.TargetWriter;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.DebeziumDecoder;
@@ -146,8 +145,7 @@ public class ReplicationPipeline {
         } catch (BadEventException e) {
             throw rejected(change, e);
         } catch (SQLException e) {
-            throw new TargetUnavailableException("event " + change.eventId() + ": cannot read the target catalog: "
-                    + TargetWriter.withoutValues(e), e);
+            throw TargetUnavailableException.catalogUnreadable(change.eventId(), e);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.replicator.apply;
 
+import java.sql.SQLException;
+
 /**
  * The change could not be applied now but may succeed later: the target is unreachable, busy, or a change this one
  * depends on has not arrived yet. Nothing was committed. Answered with a retryable status.
@@ -15,6 +17,12 @@ public class TargetUnavailableException extends RuntimeException {
     public TargetUnavailableException(String problem, Throwable cause, int status) {
         super(problem, cause);
         this.status = status;
+    }
+
+    /** The target's catalog could not be read (to check or route an event's table): 503, row contents left out. */
+    public static TargetUnavailableException catalogUnreadable(String eventId, SQLException e) {
+        return new TargetUnavailableException("event " + eventId + ": cannot read the target catalog: "
+                + TargetWriter.withoutValues(e), e);
     }
 
     /** 503 for database trouble, 409 for a change that must wait for another one. */

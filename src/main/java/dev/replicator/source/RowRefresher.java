@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.TargetWriter;
 import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.Position;
@@ -91,8 +90,7 @@ public class RowRefresher {
             return router.route(new RowChange(eventId, source, Operation.DELETE, null, row, null, null,
                     ValueEncoding.NATIVE)).key();
         } catch (SQLException e) {
-            throw new TargetUnavailableException("event " + eventId + ": cannot read the target catalog: "
-                    + TargetWriter.withoutValues(e), e);
+            throw TargetUnavailableException.catalogUnreadable(eventId, e);
         }
     }
 }

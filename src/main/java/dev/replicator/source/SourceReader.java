@@ -97,7 +97,19 @@ public class SourceReader {
 
     /** Runs reads in one read-only REPEATABLE READ transaction; a source that does not answer is a 503. */
     <T> T inSnapshot(String eventId, SnapshotWork<T> work) {
-        try (Connection connection = source.getConnection()) {
+        try {
+            return readInSnapshot(source, work);
+        } catch (SQLException e) {
+            throw unavailable(eventId, e);
+        }
+    }
+
+    /**
+     * Runs reads on either database in one read-only REPEATABLE READ transaction with the output settings
+     * ({@link SourceSql#SESSION}, transaction-local) that make both sides print values alike.
+     */
+    static <T> T readInSnapshot(DataSource db, SnapshotWork<T> work) throws SQLException {
+        try (Connection connection = db.getConnection()) {
             connection.setAutoCommit(false);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             connection.setReadOnly(true);
@@ -107,20 +119,15 @@ public class SourceReader {
                         settings.execute(setting);
                     }
                 }
-                T result = work.run(connection);
-                connection.commit();
-                connection.setReadOnly(false);
-                return result;
-            } catch (SQLException | RuntimeException e) {
+                return work.run(connection);
+            } finally {
                 try {
-                    connection.rollback();
+                    connection.rollback(); // nothing was written
+                    connection.setReadOnly(false);
                 } catch (SQLException ignored) {
                     // a broken connection: the pool discards it
                 }
-                throw e;
             }
-        } catch (SQLException e) {
-            throw unavailable(eventId, e);
         }
     }
 
@@ -156,8 +163,7 @@ public class SourceReader {
         try {
             return router.route(change);
         } catch (SQLException e) {
-            throw new TargetUnavailableException("event " + eventId + ": cannot read the target catalog: "
-                    + TargetWriter.withoutValues(e), e);
+            throw TargetUnavailableException.catalogUnreadable(eventId, e);
         }
     }
 

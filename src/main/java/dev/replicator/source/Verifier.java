@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -248,19 +247,8 @@ public class Verifier {
 
     /** Reads on the target in one read-only transaction with the same output settings as the source. */
     private <T> T onTarget(String eventId, SourceReader.SnapshotWork<T> work) {
-        try (Connection connection = target.getConnection()) {
-            connection.setAutoCommit(false);
-            connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            try {
-                try (Statement settings = connection.createStatement()) {
-                    for (String setting : SourceSql.SESSION) {
-                        settings.execute(setting);
-                    }
-                }
-                return work.run(connection);
-            } finally {
-                connection.rollback();
-            }
+        try {
+            return SourceReader.readInSnapshot(target, work);
         } catch (SQLException e) {
             throw new TargetUnavailableException("event " + eventId + ": target database unavailable: "
                     + TargetWriter.withoutValues(e), e);
