@@ -102,8 +102,11 @@ public class IngressRoute {
                 }
                 if (SourceEventTypes.REQUESTS.contains(event.type())) {
                     runJob(ctx, event.type(), event.id(), event.data());
-                    return;
+                } else {
+                    // a structured change event sent as application/json, which Funqy would not see as a CloudEvent
+                    respond(ctx, pipeline.process(List.of(event)));
                 }
+                return;
             }
             respond(ctx, pipeline.process(events(body, headers, null)));
         } catch (RuntimeException e) {
