@@ -3,10 +3,6 @@ package dev.replicator.bench;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -34,7 +30,8 @@ import dev.replicator.testing.TestDatabases;
  * mixed inserts, updates and deletes over three tables, as the limit (batched multi-row statements), as
  * single-event requests (binary-mode CloudEvents) from C concurrent clients, and as batch requests. Prints changes/s,
  * the ratio to the limit, request latency percentiles and the function's peak RSS. Both the limit and the function
- * are measured warm (the same work done once before). Runs only when asked:
+ * are measured warm: the same work is repeated first for {@code -Dbench.warmup} (an ISO duration, PT15S by default),
+ * so the just-in-time compiler has settled, as in an instance that has been running for a while. Runs only when asked:
  * {@code ./mvnw verify -Dbench -Dit.test=ThroughputBenchmarkIT -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false}
  * ({@code -Dbench.changes=N} for another size; {@code -Dbench.soak=PT5M} adds the memory soak, see {@link #soak}).
  */
@@ -43,36 +40,68 @@ class ThroughputBenchmarkIT {
 
     static final int CHANGES = Integer.getInteger("bench.changes", 20_000);
     static final String DB = "bench_throughput";
+    static final java.time.Duration WARMUP = java.time.Duration.parse(System.getProperty("bench.warmup", "PT15S"));
 
     record Change(int table, String op, int id, long position, String name, int qty) {
     }
 
     @Test
     void throughput() throws Exception {
-        DataSource target = TestDatabases.freshDatabase(TestDatabases.target(), DB);
+        DataSource target = database();
         List<Change> changes = history();
         List<String> rows = new ArrayList<>();
 
+        long warmUntil = System.nanoTime() + WARMUP.toNanos();
+        do { // the limit is not held back by a cold JIT either
+            reset(target);
+            limit(target, changes);
+        } while (System.nanoTime() < warmUntil);
         reset(target);
-        limit(target, changes); // once to warm up, so the limit is not held back by a cold JIT
+        // the median of five passes: one pass takes a tenth of a second, too short to trust alone
+        List<Double> rates = new ArrayList<>();
+        Cpu used = new Cpu(0, 0, 0);
+        for (int pass = 0; pass < 5; pass++) {
+            reset(target);
+            Cpu before = Cpu.now(0);
+            long start = System.nanoTime();
+            limit(target, changes);
+            rates.add(CHANGES / ((System.nanoTime() - start) / 1e9));
+            used = used.plus(Cpu.now(0).minus(before));
+        }
+        Collections.sort(rates);
+        double limitRate = rates.get(2);
+        rows.add(String.format("| plain JDBC, batched multi-row statements | %,.0f | 100%% | | | | | | %.1f | %.1f |",
+                limitRate, used.postgres() / (5.0 * CHANGES), used.client() / (5.0 * CHANGES)));
         reset(target);
-        long start = System.nanoTime();
-        limit(target, changes);
-        double limitRate = CHANGES / ((System.nanoTime() - start) / 1e9);
-        rows.add(String.format("| plain JDBC, batched multi-row statements | %,.0f | 100%% | | | | |", limitRate));
-
-        for (int clients : new int[] { 1, 8, 32, 64 }) {
+        fencedLimit(target, changes); // warmed by the limit's passes but for its own statements
+        reset(target);
+        long fencedStart = System.nanoTime();
+        Cpu fencedBefore = Cpu.now(0);
+        fencedLimit(target, changes);
+        double fencedRate = CHANGES / ((System.nanoTime() - fencedStart) / 1e9);
+        Cpu fencedUsed = Cpu.now(0).minus(fencedBefore);
+        rows.add(String.format("| plain JDBC with fencing (positions claimed per key first) | %,.0f | %.0f%% | | | | | | %.1f | %.1f |",
+                fencedRate, 100 * fencedRate / limitRate, fencedUsed.postgres() / (double) CHANGES,
+                fencedUsed.client() / (double) CHANGES));
+        for (int clients : sizes("bench.clients", "1,8,32,64")) {
             rows.add(run(target, changes, clients, 1, limitRate));
         }
-        for (int batch : new int[] { 100, 1000 }) {
+        for (int batch : sizes("bench.batches", "100,1000")) {
             rows.add(run(target, changes, 4, batch, limitRate));
         }
         System.out.printf("%nthroughput benchmark: %,d changes (inserts, updates, deletes over 3 tables), %d cores, %s%n",
                 CHANGES, Runtime.getRuntime().availableProcessors(), Runtime.version());
-        System.out.println("| writer | changes/s | of limit | p50 ms | p99 ms | peak RSS MiB | requests per transaction |");
-        System.out.println("| --- | --- | --- | --- | --- | --- | --- |");
+        System.out.println("| writer | changes/s | of limit | p50 ms | p99 ms | peak RSS MiB | requests per transaction"
+                + " | CPU µs per change: function | PostgreSQL | client |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         rows.forEach(System.out::println);
         System.out.println();
+    }
+
+    /** A comma-separated list of sizes from a system property ({@code -Dbench.clients=32 -Dbench.batches=} runs one). */
+    static int[] sizes(String property, String otherwise) {
+        return java.util.Arrays.stream(System.getProperty(property, otherwise).split(",")).map(String::trim)
+                .filter(size -> !size.isEmpty()).mapToInt(Integer::parseInt).toArray();
     }
 
     /** A deterministic mix: 50% inserts of new rows, 35% updates, 15% deletes, over three tables. */
@@ -107,6 +136,9 @@ class ThroughputBenchmarkIT {
                 CREATE TABLE t0 (id int PRIMARY KEY, name text, qty int, updated_at timestamptz);
                 CREATE TABLE t1 (id int PRIMARY KEY, name text, qty int, updated_at timestamptz);
                 CREATE TABLE t2 (id int PRIMARY KEY, name text, qty int, updated_at timestamptz);
+                DROP TABLE IF EXISTS fence;
+                CREATE TABLE fence (tbl int, id int, position bigint NOT NULL, deleted boolean NOT NULL,
+                    PRIMARY KEY (tbl, id));
                 """);
     }
 
@@ -152,26 +184,81 @@ class ThroughputBenchmarkIT {
         }
     }
 
-    /** A request as a client sends it: a binary-mode CloudEvent (ce-* headers) or a batch of structured ones. */
-    record Payload(String ceId, String body) {
-        HttpRequest request(int port) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/"));
-            if (ceId == null) {
-                request.header("Content-Type", "application/cloudevents-batch+json");
-            } else {
-                request.header("Content-Type", "application/json").header("ce-specversion", "1.0")
-                        .header("ce-id", ceId).header("ce-source", "/bench").header("ce-type", "replicator.change.v1");
+    /**
+     * The limit with the guarantee replicator gives: per chunk and table, the last change per key first claims the
+     * key's position (only if newer than the one recorded, in key order), then the claimed rows are upserted and
+     * deleted. What fencing costs PostgreSQL, with nothing else in the way.
+     */
+    static void fencedLimit(DataSource target, List<Change> changes) throws SQLException {
+        try (Connection connection = target.getConnection()) {
+            connection.setAutoCommit(false);
+            for (int from = 0; from < changes.size(); from += 1000) {
+                List<Change> chunk = changes.subList(from, Math.min(changes.size(), from + 1000));
+                for (int table = 0; table < 3; table++) {
+                    java.util.TreeMap<Integer, Change> last = new java.util.TreeMap<>();
+                    for (Change c : chunk) {
+                        if (c.table() == table) {
+                            last.put(c.id(), c);
+                        }
+                    }
+                    if (last.isEmpty()) {
+                        continue;
+                    }
+                    java.util.Map<Integer, Boolean> claimed = new java.util.HashMap<>();
+                    try (PreparedStatement claim = connection.prepareStatement("INSERT INTO fence AS f (tbl, id,"
+                            + " position, deleted) SELECT " + table + ", * FROM unnest(?::int[], ?::bigint[], ?::boolean[])"
+                            + " ON CONFLICT (tbl, id) DO UPDATE SET position = EXCLUDED.position, deleted = EXCLUDED.deleted"
+                            + " WHERE f.position < EXCLUDED.position RETURNING id, deleted")) {
+                        claim.setArray(1, connection.createArrayOf("int4", last.keySet().toArray()));
+                        claim.setArray(2, connection.createArrayOf("int8", last.values().stream().map(Change::position).toArray()));
+                        claim.setArray(3, connection.createArrayOf("bool",
+                                last.values().stream().map(c -> c.op().equals("delete")).toArray()));
+                        try (var rs = claim.executeQuery()) {
+                            while (rs.next()) {
+                                claimed.put(rs.getInt(1), rs.getBoolean(2));
+                            }
+                        }
+                    }
+                    List<Change> upserts = last.values().stream().filter(c -> Boolean.FALSE.equals(claimed.get(c.id()))).toList();
+                    List<Change> deletes = last.values().stream().filter(c -> Boolean.TRUE.equals(claimed.get(c.id()))).toList();
+                    if (!upserts.isEmpty()) {
+                        try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO t" + table
+                                + " (id, name, qty, updated_at) SELECT * FROM unnest(?::int[], ?::text[], ?::int[],"
+                                + " ?::timestamptz[]) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,"
+                                + " qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at")) {
+                            upsert.setArray(1, connection.createArrayOf("int4", upserts.stream().map(Change::id).toArray()));
+                            upsert.setArray(2, connection.createArrayOf("text", upserts.stream().map(Change::name).toArray()));
+                            upsert.setArray(3, connection.createArrayOf("int4", upserts.stream().map(Change::qty).toArray()));
+                            upsert.setArray(4, connection.createArrayOf("text",
+                                    upserts.stream().map(c -> "2024-01-01 00:00:00+00").toArray()));
+                            upsert.executeUpdate();
+                        }
+                    }
+                    if (!deletes.isEmpty()) {
+                        try (PreparedStatement delete = connection.prepareStatement("DELETE FROM t" + table
+                                + " WHERE id = ANY (?::int[])")) {
+                            delete.setArray(1, connection.createArrayOf("int4", deletes.stream().map(Change::id).toArray()));
+                            delete.executeUpdate();
+                        }
+                    }
+                }
+                connection.commit();
             }
-            return request.POST(HttpRequest.BodyPublishers.ofString(body)).build();
         }
     }
 
+    /** A request as a client sends it, as bytes: a binary-mode CloudEvent (ce-* headers) or a batch of structured ones. */
+    record Payload(byte[] request) {
+    }
+
     static Payload single(Change c) {
-        return new Payload("b-" + c.position(), data(c));
+        return new Payload(LeanHttp.post("/", java.util.Map.of("Content-Type", "application/json", "ce-specversion", "1.0",
+                "ce-id", "b-" + c.position(), "ce-source", "/bench", "ce-type", "replicator.change.v1"), data(c)));
     }
 
     static Payload batch(List<Change> changes) {
-        return new Payload(null, "[" + String.join(",", changes.stream().map(ThroughputBenchmarkIT::event).toList()) + "]");
+        return new Payload(LeanHttp.post("/", java.util.Map.of("Content-Type", "application/cloudevents-batch+json"),
+                "[" + String.join(",", changes.stream().map(ThroughputBenchmarkIT::event).toList()) + "]"));
     }
 
     static String data(Change c) {
@@ -190,8 +277,8 @@ class ThroughputBenchmarkIT {
     }
 
     /**
-     * Starts the packaged application, posts every change once to warm it up, empties the tables, posts every change
-     * again while measuring, and returns the result row.
+     * Starts the packaged application, posts every change (again and again, emptying the tables in between) to warm it
+     * up, then posts every change once more while measuring, and returns the result row.
      */
     static String run(DataSource target, List<Change> changes, int clients, int batch, double limitRate)
             throws Exception {
@@ -199,9 +286,9 @@ class ThroughputBenchmarkIT {
         int port = freePort();
         Process process = start(port, "c" + clients + "-b" + batch);
         AtomicLong peakRss = new AtomicLong();
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        LeanHttp http = new LeanHttp(port);
         try {
-            waitUntilReady(http, port);
+            waitUntilReady(http);
             List<Payload> payloads = new ArrayList<>();
             for (int from = 0; from < changes.size(); from += batch) {
                 List<Change> group = changes.subList(from, Math.min(changes.size(), from + batch));
@@ -218,32 +305,50 @@ class ThroughputBenchmarkIT {
                     }
                 }
             });
-            // the same workload once to warm the function up (JIT, pools), as a long-running instance is
-            post(pool, http, port, payloads, clients, Collections.synchronizedList(new ArrayList<>()));
-            TestDatabases.execute(target, "TRUNCATE t0, t1, t2, replicator.row_position, replicator.table_position");
+            // the same workload to warm the function up (JIT, pools), as a long-running instance is
+            long warmUntil = System.nanoTime() + WARMUP.toNanos();
+            do {
+                post(pool, http, payloads, clients, Collections.synchronizedList(new ArrayList<>()));
+                TestDatabases.execute(target, "TRUNCATE t0, t1, t2, replicator.row_position, replicator.table_position");
+            } while (System.nanoTime() < warmUntil);
             List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+            Cpu before = Cpu.now(process.pid());
+            java.util.Map<String, Long> threadsBefore = Cpu.threads(process.pid());
             long start = System.nanoTime();
-            post(pool, http, port, payloads, clients, latencies);
+            post(pool, http, payloads, clients, latencies);
             double seconds = (System.nanoTime() - start) / 1e9;
-            double requestsPerTransaction = metric(http, port, "replicator_group_requests_sum")
-                    / metric(http, port, "replicator_group_requests_count"); // over both passes
+            Cpu used = Cpu.now(process.pid()).minus(before);
+            if (System.getProperty("bench.threads") != null) {
+                java.util.Map<String, Long> threads = Cpu.threads(process.pid());
+                threadsBefore.forEach((name, micros) -> threads.merge(name, -micros, Long::sum));
+                System.out.printf("function CPU µs per change by thread, %d clients, batches of %d: %s%n", clients, batch,
+                        threads.entrySet().stream().filter(e -> e.getValue() > 0)
+                                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+                                .map(e -> e.getKey() + " " + String.format("%.1f", e.getValue() / (double) changes.size()))
+                                .toList());
+            }
+            double requestsPerTransaction = metric(http, "replicator_group_requests_sum")
+                    / metric(http, "replicator_group_requests_count"); // over all passes
             sampler.cancel(true);
             pool.shutdownNow();
             Collections.sort(latencies);
             double rate = changes.size() / seconds;
             String writer = batch == 1 ? "replicator, single events, " + clients + " clients"
                     : "replicator, batches of " + batch + ", " + clients + " clients";
-            return String.format("| %s | %,.0f | %.0f%% | %.1f | %.1f | %d | %.1f |", writer, rate,
+            return String.format("| %s | %,.0f | %.0f%% | %.1f | %.1f | %d | %.1f | %.1f | %.1f | %.1f |", writer, rate,
                     100 * rate / limitRate, latencies.get(latencies.size() / 2) / 1e6,
-                    latencies.get((int) (latencies.size() * 0.99)) / 1e6, peakRss.get() / 1024, requestsPerTransaction);
+                    latencies.get((int) (latencies.size() * 0.99)) / 1e6, peakRss.get() / 1024, requestsPerTransaction,
+                    used.function() / (double) changes.size(), used.postgres() / (double) changes.size(),
+                    used.client() / (double) changes.size());
         } finally {
+            http.close();
             process.destroy();
             process.waitFor();
         }
     }
 
     /** Posts the payloads from the given number of concurrent clients, recording each request's latency. */
-    static void post(ExecutorService pool, HttpClient http, int port, List<Payload> payloads, int clients,
+    static void post(ExecutorService pool, LeanHttp http, List<Payload> payloads, int clients,
             List<Long> latencies) throws Exception {
         ConcurrentLinkedQueue<Payload> queue = new ConcurrentLinkedQueue<>(payloads);
         List<Future<?>> senders = new ArrayList<>();
@@ -252,7 +357,7 @@ class ThroughputBenchmarkIT {
                 Payload payload;
                 while ((payload = queue.poll()) != null) {
                     long sent = System.nanoTime();
-                    send(http, payload.request(port));
+                    send(http, payload.request());
                     latencies.add(System.nanoTime() - sent);
                 }
                 return null;
@@ -267,14 +372,14 @@ class ThroughputBenchmarkIT {
      * Posts a request as a broker would: a retryable answer (503 when too many changes are in flight, 409) is sent
      * again after a moment; anything else but 2xx ends the run.
      */
-    static int send(HttpClient http, HttpRequest request) throws Exception {
+    static int send(LeanHttp http, byte[] request) throws Exception {
         for (int retries = 0;; retries++) {
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() / 100 == 2) {
+            LeanHttp.Response response = http.send(request);
+            if (response.status() / 100 == 2) {
                 return retries;
             }
-            if ((response.statusCode() != 503 && response.statusCode() != 409) || retries >= 100) {
-                throw new IllegalStateException(response.statusCode() + " " + response.body());
+            if ((response.status() != 503 && response.status() != 409) || retries >= 100) {
+                throw new IllegalStateException(response.status() + " " + response.body());
             }
             Thread.sleep(10);
         }
@@ -289,15 +394,15 @@ class ThroughputBenchmarkIT {
     @EnabledIfSystemProperty(named = "bench.soak", matches = ".+")
     void soak() throws Exception {
         java.time.Duration duration = java.time.Duration.parse(System.getProperty("bench.soak"));
-        DataSource target = TestDatabases.freshDatabase(TestDatabases.target(), DB);
+        DataSource target = database();
         reset(target);
         int port = freePort();
         Process process = start(port, "soak");
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        LeanHttp http = new LeanHttp(port);
         int clients = 32;
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         try {
-            waitUntilReady(http, port);
+            waitUntilReady(http);
             AtomicLong positions = new AtomicLong();
             AtomicLong retried = new AtomicLong();
             long end = System.nanoTime() + duration.toNanos();
@@ -311,7 +416,7 @@ class ThroughputBenchmarkIT {
                         Change change = random.nextInt(100) < 15
                                 ? new Change((int) (position % 3), "delete", id, position, null, 0)
                                 : new Change((int) (position % 3), "upsert", id, position, "s" + position, (int) (position % 100));
-                        retried.addAndGet(send(http, single(change).request(port)));
+                        retried.addAndGet(send(http, single(change).request()));
                     }
                     return null;
                 }));
@@ -338,6 +443,7 @@ class ThroughputBenchmarkIT {
             System.out.println();
         } finally {
             pool.shutdownNow();
+            http.close();
             process.destroy();
             process.waitFor();
         }
@@ -356,19 +462,44 @@ class ThroughputBenchmarkIT {
         }
         command.addAll(List.of(
                 "-Dquarkus.http.port=" + port,
-                "-Dquarkus.datasource.target.jdbc.url=" + TestDatabases.jdbcUrl(TestDatabases.target(), DB),
+                "-Dquarkus.datasource.target.jdbc.url=" + jdbcUrl(),
                 "-Dquarkus.datasource.target.username=postgres",
-                "-Dquarkus.datasource.source.jdbc.url=" + TestDatabases.jdbcUrl(TestDatabases.target(), DB),
+                "-Dquarkus.datasource.source.jdbc.url=" + jdbcUrl(),
                 "-Dquarkus.datasource.source.username=postgres",
                 "-Dreplicator.allow-all-tables=true", "-Dquarkus.log.level=WARN", "-jar", "quarkus-run.jar"));
         return new ProcessBuilder(command).directory(new File("target/quarkus-app")).redirectErrorStream(true)
                 .redirectOutput(new File("target/bench-throughput.log")).start();
     }
 
+    /**
+     * A fresh benchmark database: on the embedded PostgreSQL, or with {@code -Dbench.postgres=host:port} on a server of
+     * your own (user postgres, no password), for example one with your production settings.
+     */
+    static DataSource database() {
+        String server = System.getProperty("bench.postgres", "");
+        if (server.isBlank()) {
+            return TestDatabases.freshDatabase(TestDatabases.target(), DB);
+        }
+        org.postgresql.ds.PGSimpleDataSource admin = new org.postgresql.ds.PGSimpleDataSource();
+        admin.setURL("jdbc:postgresql://" + server + "/postgres");
+        admin.setUser("postgres");
+        TestDatabases.execute(admin, "DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
+        TestDatabases.execute(admin, "CREATE DATABASE " + DB);
+        org.postgresql.ds.PGSimpleDataSource bench = new org.postgresql.ds.PGSimpleDataSource();
+        bench.setURL(jdbcUrl());
+        bench.setUser("postgres");
+        return bench;
+    }
+
+    static String jdbcUrl() {
+        String server = System.getProperty("bench.postgres", "");
+        return server.isBlank() ? TestDatabases.jdbcUrl(TestDatabases.target(), DB)
+                : "jdbc:postgresql://" + server + "/" + DB;
+    }
+
     /** A value from the function's Prometheus endpoint (the first series of that name). */
-    static double metric(HttpClient http, int port, String name) throws Exception {
-        String text = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+    static double metric(LeanHttp http, String name) throws Exception {
+        String text = http.send(LeanHttp.get("/q/metrics")).body();
         for (String line : text.split("\n")) {
             if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
                 return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
@@ -377,13 +508,10 @@ class ThroughputBenchmarkIT {
         return Double.NaN;
     }
 
-    static void waitUntilReady(HttpClient http, int port) throws Exception {
+    static void waitUntilReady(LeanHttp http) throws Exception {
         for (int i = 0; i < 600; i++) {
             try {
-                HttpResponse<Void> response = http.send(HttpRequest.newBuilder(
-                        URI.create("http://localhost:" + port + "/q/health/ready")).build(),
-                        HttpResponse.BodyHandlers.discarding());
-                if (response.statusCode() == 200) {
+                if (http.send(LeanHttp.get("/q/health/ready")).status() == 200) {
                     return;
                 }
             } catch (IOException e) {
@@ -392,6 +520,75 @@ class ThroughputBenchmarkIT {
             Thread.sleep(50);
         }
         throw new IllegalStateException("the application did not become ready; see target/bench-throughput.log");
+    }
+
+    /**
+     * CPU time in microseconds (user + system) of the function process, of all PostgreSQL processes and of this
+     * benchmark's own process (the clients), read from /proc: where the machine's time goes.
+     */
+    record Cpu(long function, long postgres, long client) {
+        static Cpu now(long functionPid) {
+            long postgres = 0;
+            File[] processes = new File("/proc").listFiles((dir, name) -> name.chars().allMatch(Character::isDigit));
+            for (File process : processes == null ? new File[0] : processes) {
+                String stat = stat(Long.parseLong(process.getName()));
+                if (stat.contains("(postgres)")) {
+                    postgres += micros(stat);
+                }
+            }
+            return new Cpu(functionPid == 0 ? 0 : micros(stat(functionPid)), postgres,
+                    micros(stat(ProcessHandle.current().pid())));
+        }
+
+        /** CPU time per thread of the process, summed over threads whose names differ only in digits. */
+        static java.util.Map<String, Long> threads(long pid) {
+            java.util.Map<String, Long> byName = new java.util.HashMap<>();
+            File[] tasks = new File("/proc/" + pid + "/task").listFiles();
+            for (File task : tasks == null ? new File[0] : tasks) {
+                String stat = stat(pid + "/task/" + task.getName());
+                if (!stat.isEmpty()) {
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("\\d+", "N");
+                    byName.merge(name, micros(stat), Long::sum);
+                }
+            }
+            return byName;
+        }
+
+        Cpu plus(Cpu other) {
+            return new Cpu(function + other.function, postgres + other.postgres, client + other.client);
+        }
+
+        Cpu minus(Cpu earlier) {
+            return new Cpu(function - earlier.function, postgres - earlier.postgres, client - earlier.client);
+        }
+
+        private static String stat(long pid) {
+            return stat(String.valueOf(pid));
+        }
+
+        private static String stat(String pid) {
+            try {
+                return Files.readString(Path.of("/proc/" + pid + "/stat"));
+            } catch (IOException e) {
+                return ""; // the process is gone
+            }
+        }
+
+        /**
+         * utime + stime + cutime + cstime (fields 14 to 17) in microseconds, at 100 ticks per second; the children's
+         * times count the PostgreSQL backends that have already exited.
+         */
+        private static long micros(String stat) {
+            if (stat.isEmpty()) {
+                return 0;
+            }
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = 0;
+            for (int field = 11; field <= 14; field++) {
+                ticks += Long.parseLong(fields[field]);
+            }
+            return ticks * 10_000;
+        }
     }
 
     static long rssKb(long pid) {
