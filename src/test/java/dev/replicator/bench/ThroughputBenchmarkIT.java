@@ -89,8 +89,10 @@ class ThroughputBenchmarkIT {
         for (int batch : sizes("bench.batches", "100,1000")) {
             rows.add(run(target, changes, 4, batch, limitRate));
         }
-        System.out.printf("%nthroughput benchmark: %,d changes (inserts, updates, deletes over 3 tables), %d cores, %s%n",
-                CHANGES, Runtime.getRuntime().availableProcessors(), Runtime.version());
+        System.out.printf("%nthroughput benchmark: %,d changes (inserts, updates, deletes over 3 tables), %d cores, %s%s%n",
+                CHANGES, Runtime.getRuntime().availableProcessors(), Runtime.version(),
+                System.getProperty("bench.postgres-rtt", "").isBlank() ? ""
+                        : ", PostgreSQL round trip " + System.getProperty("bench.postgres-rtt"));
         System.out.println("| writer | changes/s | of limit | p50 ms | p99 ms | peak RSS MiB | requests per transaction"
                 + " | CPU µs per change: function | PostgreSQL | client |");
         System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -472,29 +474,45 @@ class ThroughputBenchmarkIT {
     }
 
     /**
-     * A fresh benchmark database: on the embedded PostgreSQL, or with {@code -Dbench.postgres=host:port} on a server of
-     * your own (user postgres, no password), for example one with your production settings.
+     * A fresh benchmark database: on the embedded PostgreSQL, or with {@code -Dbench.postgres=port} on a local server
+     * of your own (user postgres, no password), for example one with your production settings. With
+     * {@code -Dbench.postgres-rtt=PT0.0005S} the limit and the function reach it through a proxy that adds that round
+     * trip time, as a database across a network would.
      */
     static DataSource database() {
         String server = System.getProperty("bench.postgres", "");
-        if (server.isBlank()) {
-            return TestDatabases.freshDatabase(TestDatabases.target(), DB);
+        if (!server.isBlank()) {
+            org.postgresql.ds.PGSimpleDataSource admin = new org.postgresql.ds.PGSimpleDataSource();
+            admin.setURL("jdbc:postgresql://localhost:" + server + "/postgres");
+            admin.setUser("postgres");
+            TestDatabases.execute(admin, "DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
+            TestDatabases.execute(admin, "CREATE DATABASE " + DB);
+        } else {
+            TestDatabases.freshDatabase(TestDatabases.target(), DB);
         }
-        org.postgresql.ds.PGSimpleDataSource admin = new org.postgresql.ds.PGSimpleDataSource();
-        admin.setURL("jdbc:postgresql://" + server + "/postgres");
-        admin.setUser("postgres");
-        TestDatabases.execute(admin, "DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
-        TestDatabases.execute(admin, "CREATE DATABASE " + DB);
         org.postgresql.ds.PGSimpleDataSource bench = new org.postgresql.ds.PGSimpleDataSource();
         bench.setURL(jdbcUrl());
         bench.setUser("postgres");
         return bench;
     }
 
-    static String jdbcUrl() {
+    private static DelayingProxy proxy;
+
+    static synchronized String jdbcUrl() {
         String server = System.getProperty("bench.postgres", "");
-        return server.isBlank() ? TestDatabases.jdbcUrl(TestDatabases.target(), DB)
-                : "jdbc:postgresql://" + server + "/" + DB;
+        int port = server.isBlank() ? TestDatabases.target().getPort() : Integer.parseInt(server.trim());
+        String rtt = System.getProperty("bench.postgres-rtt", "");
+        if (!rtt.isBlank()) {
+            try {
+                if (proxy == null) {
+                    proxy = new DelayingProxy(port, java.time.Duration.parse(rtt));
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            port = proxy.port();
+        }
+        return "jdbc:postgresql://localhost:" + port + "/" + DB;
     }
 
     /** A value from the function's Prometheus endpoint (the first series of that name). */
