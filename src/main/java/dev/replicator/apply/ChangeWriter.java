@@ -3,7 +3,6 @@ package dev.replicator.apply;
 import static dev.replicator.apply.TextParameters.bind;
 import static dev.replicator.apply.TextParameters.bindAll;
 
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -27,13 +26,13 @@ import dev.replicator.route.TargetTable;
  */
 final class ChangeWriter {
 
-    /** Tables with fewer changes than this in one transaction are written change by change. */
-    static final int MULTI_ROW_THRESHOLD = 2;
-
     private final Sql sql;
     private final Connection connection;
     private final boolean multiRow;
     private Statements statements;
+    /** The tables' last truncate positions, read once the first change is written change by change. */
+    private Map<String, Position> truncatedAt;
+    private List<String> tableNames;
 
     /** @param multiRow write runs of plain upserts and deletes of a table with multi-row statements */
     ChangeWriter(Sql sql, Connection connection, boolean multiRow) {
@@ -48,7 +47,8 @@ final class ChangeWriter {
             statements = opened;
             List<TargetChange> paired = BatchOrder.pairKeyMoves(changes);
             List<Integer> order = BatchOrder.order(paired);
-            Map<String, Position> truncatedAt = lockTables(paired);
+            lockTables(paired);
+            truncatedAt = null;
             boolean[] applied = new boolean[paired.size()];
             for (int from = 0; from < order.size();) {
                 TargetTable table = paired.get(order.get(from)).table();
@@ -56,7 +56,7 @@ final class ChangeWriter {
                 while (to < order.size() && paired.get(order.get(to)).table().id().equals(table.id())) {
                     to++;
                 }
-                writeTable(table, changes, paired, order.subList(from, to), truncatedAt, applied);
+                writeTable(table, changes, paired, order.subList(from, to), applied);
                 from = to;
             }
             List<ChangeOutcome> outcomes = new ArrayList<>(changes.size());
@@ -66,18 +66,21 @@ final class ChangeWriter {
             return outcomes;
         } finally {
             statements = null;
+            truncatedAt = null;
         }
     }
 
-    /** The changes of one table, in write order: with multi-row statements when they allow it, else one by one. */
+    /**
+     * The changes of one table, in write order: with multi-row statements when they allow it (also for a single change:
+     * it then takes one round trip, a delete included), else one by one.
+     */
     private void writeTable(TargetTable table, List<TargetChange> given, List<TargetChange> paired, List<Integer> run,
-            Map<String, Position> truncatedAt, boolean[] applied) throws SQLException {
+            boolean[] applied) throws SQLException {
         List<TargetChange> changes = run.stream().map(paired::get).toList();
-        if (multiRow && changes.size() >= MULTI_ROW_THRESHOLD && RowBatchWriter.canWrite(table, changes)) {
+        if (multiRow && RowBatchWriter.canWrite(table, changes)) {
             boolean[] written;
             try {
-                written = new RowBatchWriter(sql, statements).write(table, changes,
-                        truncatedAt.get(table.id().toString()));
+                written = new RowBatchWriter(sql, statements).write(table, changes);
             } catch (SQLException e) {
                 throw new MultiRowFailedException(e);
             }
@@ -89,7 +92,7 @@ final class ChangeWriter {
         for (int i = 0; i < run.size(); i++) {
             TargetChange change = changes.get(i);
             try {
-                applied[run.get(i)] = writeOne(change, truncatedAt);
+                applied[run.get(i)] = writeOne(change, truncatedAt());
             } catch (SQLException e) {
                 // name the change as the caller gave it (a key move's delete is a paired copy here)
                 throw new TargetWriter.FailedChangeException(given.get(run.get(i)), e);
@@ -109,26 +112,33 @@ final class ChangeWriter {
         }
     }
 
-    /**
-     * Takes each table's lock (exclusive where the request truncates it) in name order and reads the tables' last
-     * truncate positions, which changes must be newer than.
-     */
-    private Map<String, Position> lockTables(List<TargetChange> changes) throws SQLException {
+    /** Takes each table's lock (exclusive where the request truncates it) in name order. */
+    private void lockTables(List<TargetChange> changes) throws SQLException {
         Map<String, Boolean> exclusive = new TreeMap<>();
         for (TargetChange change : changes) {
             exclusive.merge(change.table().id().toString(), change.op() == Operation.TRUNCATE, Boolean::logicalOr);
         }
-        Array names = connection.createArrayOf("text", exclusive.keySet().toArray());
+        tableNames = List.copyOf(exclusive.keySet());
         PreparedStatement lock = statement(Sql.lockTables());
-        lock.setArray(1, names);
+        lock.setArray(1, connection.createArrayOf("text", exclusive.keySet().toArray()));
         lock.setArray(2, connection.createArrayOf("bool", exclusive.values().toArray()));
         lock.execute();
-        Map<String, Position> truncatedAt = new HashMap<>();
-        PreparedStatement select = statement(sql.tablePositions());
-        select.setArray(1, names);
-        try (ResultSet rs = select.executeQuery()) {
-            while (rs.next()) {
-                truncatedAt.put(rs.getString(1), new Position(rs.getLong(2), rs.getLong(3)));
+    }
+
+    /**
+     * The last truncate positions of the tables locked, which changes written one by one must be newer than (the
+     * multi-row statements check this themselves). Read after the locks, so a truncate that committed while this
+     * transaction waited for them is seen.
+     */
+    private Map<String, Position> truncatedAt() throws SQLException {
+        if (truncatedAt == null) {
+            truncatedAt = new HashMap<>();
+            PreparedStatement select = statement(sql.tablePositions());
+            select.setArray(1, connection.createArrayOf("text", tableNames.toArray()));
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    truncatedAt.put(rs.getString(1), new Position(rs.getLong(2), rs.getLong(3)));
+                }
             }
         }
         return truncatedAt;

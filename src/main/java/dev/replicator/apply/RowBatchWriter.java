@@ -1,29 +1,30 @@
 package dev.replicator.apply;
 
 import java.sql.Array;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 import dev.replicator.decode.Operation;
-import dev.replicator.decode.Position;
 import dev.replicator.route.TargetChange;
 import dev.replicator.route.TargetTable;
 
 /**
  * Writes many positioned upserts and deletes of one table with a few multi-row statements instead of one or two
- * round trips per change: one statement claims the positions of all rows (in the stable lock order), then one
- * writes the claimed upserts (per set of columns) and one deletes the claimed deletes. The delete is a statement of
- * its own for the reason given in {@link ChangeWriter}.
+ * round trips per change: one statement claims the positions of all rows (in the stable lock order) and writes the
+ * claimed upserts; a second one, sent in the same round trip, deletes the rows whose delete was claimed. The delete is
+ * a statement of its own for the reason given in {@link Sql#deleteClaimedRows}. Whether a change is newer than its row's
+ * position and than the table's last truncate is decided in the statements, so nothing waits for an answer between
+ * them.
  * <p>
  * A row with several changes is written in rounds, the first change of every row in the first round, the second in
  * the next, so each change is fenced exactly as if written alone and its outcome stays truthful. Later rounds touch
@@ -56,107 +57,121 @@ final class RowBatchWriter {
     /**
      * Writes changes of one table, given in write order (key, then position).
      *
-     * @param truncatedAt the table's last truncate position, or null; changes not after it are stale
      * @return per change, whether it was applied
      */
-    boolean[] write(TargetTable table, List<TargetChange> changes, Position truncatedAt) throws SQLException {
+    boolean[] write(TargetTable table, List<TargetChange> changes) throws SQLException {
         boolean[] applied = new boolean[changes.size()];
         List<List<Integer>> rounds = new ArrayList<>();
         Map<String, Integer> seen = new HashMap<>();
         for (int i = 0; i < changes.size(); i++) {
-            TargetChange change = changes.get(i);
-            if (truncatedAt != null && !change.position().isAfter(truncatedAt)) {
-                continue;
-            }
-            int round = seen.merge(change.rowIdentity(), 1, Integer::sum) - 1;
+            int round = seen.merge(changes.get(i).rowIdentity(), 1, Integer::sum) - 1;
             if (round == rounds.size()) {
                 rounds.add(new ArrayList<>());
             }
             rounds.get(round).add(i);
         }
         for (List<Integer> round : rounds) {
-            writeRound(table, changes, round, applied);
+            List<TargetChange> rows = round.stream().map(changes::get).toList();
+            boolean[] claimed = writeRound(table, rows);
+            for (int i = 0; i < round.size(); i++) {
+                applied[round.get(i)] = claimed[i];
+            }
         }
         return applied;
     }
 
-    private void writeRound(TargetTable table, List<TargetChange> changes, List<Integer> round, boolean[] applied)
-            throws SQLException {
-        Set<Integer> claimed = claim(table, changes, round);
-        Map<List<String>, List<TargetChange>> upserts = new LinkedHashMap<>();
+    /** One change per row: claim and upsert in one statement, and delete in a second one sent along with it. */
+    private boolean[] writeRound(TargetTable table, List<TargetChange> rows) throws SQLException {
+        Set<List<String>> columnSets = new LinkedHashSet<>();
         List<TargetChange> deletes = new ArrayList<>();
-        for (int i = 0; i < round.size(); i++) {
-            if (!claimed.contains(i + 1)) {
-                continue;
-            }
-            int index = round.get(i);
-            TargetChange change = changes.get(index);
-            applied[index] = true;
-            if (change.op() == Operation.DELETE) {
-                deletes.add(change);
+        for (TargetChange row : rows) {
+            if (row.op() == Operation.DELETE) {
+                deletes.add(row);
             } else {
-                upserts.computeIfAbsent(List.copyOf(change.values().keySet()), c -> new ArrayList<>()).add(change);
+                columnSets.add(List.copyOf(row.values().keySet()));
             }
         }
-        for (Map.Entry<List<String>, List<TargetChange>> sameColumns : upserts.entrySet()) {
-            upsert(table, sameColumns.getKey(), sameColumns.getValue());
+        // upserts with different columns (rare: a column added mid-stream) are written after the claim, per set
+        List<String> columns = columnSets.size() == 1 ? columnSets.iterator().next() : List.of();
+        String text = sql.claimRows(table, columns) + (deletes.isEmpty() ? "" : "; " + sql.deleteClaimedRows(table));
+        PreparedStatement statement = statements.get(text);
+        int p = bindKeys(statement, 1, table, rows);
+        p = bindPositions(statement, p, rows);
+        statement.setArray(p++, booleanArray(rows, row -> row.op() == Operation.DELETE));
+        for (String column : columns) {
+            statement.setArray(p++, textArray(rows, row -> row.values().get(column)));
+        }
+        statement.setString(p++, table.id().toString());
+        statement.setString(p++, table.id().toString());
+        if (!deletes.isEmpty()) {
+            p = bindKeys(statement, p, table, deletes);
+            p = bindPositions(statement, p, deletes);
+            statement.setString(p, table.id().toString());
+        }
+        boolean[] claimed = new boolean[rows.size()];
+        statement.execute();
+        try (ResultSet rs = statement.getResultSet()) {
+            while (rs.next()) {
+                claimed[rs.getInt(1) - 1] = true;
+            }
         }
         if (!deletes.isEmpty()) {
-            delete(table, deletes);
+            statement.getMoreResults(); // the delete's count: it removed what was claimed
         }
-    }
-
-    /** Returns the 1-based indexes within the round of the changes that were newer than their rows' positions. */
-    private Set<Integer> claim(TargetTable table, List<TargetChange> changes, List<Integer> round) throws SQLException {
-        List<TargetChange> rows = round.stream().map(changes::get).toList();
-        PreparedStatement claim = statements.get(sql.claimRows(table));
-        int p = bindKeys(claim, table, rows);
-        Object[] commits = new Object[rows.size()];
-        Object[] positions = new Object[rows.size()];
-        Object[] deleted = new Object[rows.size()];
-        for (int i = 0; i < rows.size(); i++) {
-            TargetChange change = rows.get(i);
-            commits[i] = change.position().commit();
-            positions[i] = change.position().change();
-            deleted[i] = change.op() == Operation.DELETE;
-        }
-        Connection connection = statements.connection();
-        claim.setArray(p++, connection.createArrayOf("int8", commits));
-        claim.setArray(p++, connection.createArrayOf("int8", positions));
-        claim.setArray(p++, connection.createArrayOf("bool", deleted));
-        claim.setString(p, table.id().toString());
-        Set<Integer> claimed = new HashSet<>();
-        try (ResultSet rs = claim.executeQuery()) {
-            while (rs.next()) {
-                claimed.add(rs.getInt(1));
-            }
+        if (columnSets.size() > 1) {
+            upsertPerColumnSet(table, rows, claimed);
         }
         return claimed;
     }
 
-    private void upsert(TargetTable table, List<String> columns, List<TargetChange> rows) throws SQLException {
-        PreparedStatement upsert = statements.get(sql.upsertRows(table, columns));
-        for (int c = 0; c < columns.size(); c++) {
-            String column = columns.get(c);
-            upsert.setArray(c + 1, textArray(rows, row -> row.values().get(column)));
+    private void upsertPerColumnSet(TargetTable table, List<TargetChange> rows, boolean[] claimed) throws SQLException {
+        Map<List<String>, List<TargetChange>> upserts = new LinkedHashMap<>();
+        for (int i = 0; i < rows.size(); i++) {
+            TargetChange row = rows.get(i);
+            if (claimed[i] && row.op() != Operation.DELETE) {
+                upserts.computeIfAbsent(List.copyOf(row.values().keySet()), c -> new ArrayList<>()).add(row);
+            }
         }
-        upsert.executeUpdate();
+        for (Map.Entry<List<String>, List<TargetChange>> sameColumns : upserts.entrySet()) {
+            PreparedStatement upsert = statements.get(sql.upsertRows(table, sameColumns.getKey()));
+            int p = 1;
+            for (String column : sameColumns.getKey()) {
+                upsert.setArray(p++, textArray(sameColumns.getValue(), row -> row.values().get(column)));
+            }
+            upsert.executeUpdate();
+        }
     }
 
-    private void delete(TargetTable table, List<TargetChange> rows) throws SQLException {
-        PreparedStatement delete = statements.get(sql.deleteRows(table));
-        bindKeys(delete, table, rows);
-        delete.executeUpdate();
-    }
-
-    /** Binds one text array per key column from parameter 1 on; returns the next parameter's index. */
-    private int bindKeys(PreparedStatement statement, TargetTable table, List<TargetChange> rows) throws SQLException {
-        int keyColumns = table.primaryKey().size();
-        for (int k = 0; k < keyColumns; k++) {
+    /** Binds one text array per key column from parameter {@code first} on; returns the next parameter's index. */
+    private int bindKeys(PreparedStatement statement, int first, TargetTable table, List<TargetChange> rows)
+            throws SQLException {
+        int p = first;
+        for (int k = 0; k < table.primaryKey().size(); k++) {
             int column = k;
-            statement.setArray(k + 1, textArray(rows, row -> row.key().get(column)));
+            statement.setArray(p++, textArray(rows, row -> row.key().get(column)));
         }
-        return keyColumns + 1;
+        return p;
+    }
+
+    /** Binds the commit and change positions as two bigint arrays; returns the next parameter's index. */
+    private int bindPositions(PreparedStatement statement, int first, List<TargetChange> rows) throws SQLException {
+        Object[] commits = new Object[rows.size()];
+        Object[] positions = new Object[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            commits[i] = rows.get(i).position().commit();
+            positions[i] = rows.get(i).position().change();
+        }
+        statement.setArray(first, statements.connection().createArrayOf("int8", commits));
+        statement.setArray(first + 1, statements.connection().createArrayOf("int8", positions));
+        return first + 2;
+    }
+
+    private Array booleanArray(List<TargetChange> rows, Predicate<TargetChange> flag) throws SQLException {
+        Object[] values = new Object[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            values[i] = flag.test(rows.get(i));
+        }
+        return statements.connection().createArrayOf("bool", values);
     }
 
     /** The value of each row, in row order, as a text array (null elements are SQL NULL). */

@@ -121,12 +121,15 @@ public final class Sql {
     }
 
     /**
-     * Claims the positions of many rows of one table in one statement (parameters: one text[] per key column, then
-     * bigint[] commits, bigint[] changes, boolean[] deleted flags, then the table name). Rows are claimed in array
-     * order, which the caller makes the stable lock order; each key may appear once. Returns the 1-based array index
-     * of every change that was newer than its row's recorded position, as {@link #claimRow} decides for one.
+     * Claims the positions of many rows of one table and writes the claimed upserts, in one statement (parameters: one
+     * text[] per key column, bigint[] commits, bigint[] changes, boolean[] deleted flags, one text[] per given column,
+     * then the table name twice). A change is claimed when it is newer than its row's recorded position and than the
+     * table's last truncate; rows are claimed in array order, which the caller makes the stable lock order, and each
+     * key may appear once. Returns the 1-based array index of every claimed change. With no columns the statement only
+     * claims. The upsert may share the claim's statement for the reason given at {@link #claimAndUpsert}; deletes may
+     * not, see {@link #deleteClaimedRows}.
      */
-    public String claimRows(TargetTable table) {
+    public String claimRows(TargetTable table, List<String> columns) {
         List<TargetColumn> key = table.keyColumns();
         StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
         StringJoiner arrays = new StringJoiner(", ");
@@ -136,16 +139,60 @@ public final class Sql {
             arrays.add("?::text[]");
             names.add("k" + (i + 1));
         }
+        arrays.add("?::bigint[]").add("?::bigint[]").add("?::boolean[]");
+        names.add("commit_pos").add("change_pos").add("deleted");
+        StringJoiner values = new StringJoiner(", ");
+        StringJoiner casts = new StringJoiner(", ");
+        for (int i = 0; i < columns.size(); i++) {
+            arrays.add("?::text[]");
+            names.add("c" + (i + 1));
+            values.add("u.c" + (i + 1));
+            casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).sqlType());
+        }
+        String written = columns.isEmpty() ? ""
+                : ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
+                        + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
+                        + " FROM claimed WHERE NOT deleted ON CONFLICT (" + columnList(table.primaryKey()) + ") "
+                        + onConflict(table, columns) + ")";
         return "WITH input AS (SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted"
-                + " FROM unnest(" + arrays + ", ?::bigint[], ?::bigint[], ?::boolean[]) WITH ORDINALITY"
-                + " AS u(" + names + ", commit_pos, change_pos, deleted, ord)),"
+                + (columns.isEmpty() ? "" : ", " + values) + " FROM unnest(" + arrays + ") WITH ORDINALITY AS u("
+                + names + ", ord)),"
+                + " truncated AS (SELECT commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ?),"
                 + " claim AS (INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted,"
-                + " updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input ORDER BY ord"
+                + " updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input i"
+                + " WHERE NOT EXISTS (SELECT 1 FROM truncated t"
+                + " WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos, i.change_pos)) ORDER BY ord"
                 + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
                 + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
-                + " RETURNING row_key)"
-                + " SELECT input.ord FROM input JOIN claim USING (row_key)";
+                + " RETURNING row_key),"
+                + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key))" + written
+                + " SELECT ord FROM claimed";
+    }
+
+    /**
+     * Deletes the rows whose recorded position is exactly the given delete's, that is, whose delete an earlier
+     * statement of this transaction claimed (parameters: one text[] per key column, bigint[] commits, bigint[]
+     * changes, then the table name). A statement of its own, sent after the claim: the claim may wait for a concurrent
+     * writer of the row, and a DELETE in the claim's statement would use the snapshot taken before that wait and miss
+     * the row the writer just committed. Needs no answer from the claim, so both can go in one round trip.
+     */
+    public String deleteClaimedRows(TargetTable table) {
+        List<TargetColumn> key = table.keyColumns();
+        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        StringJoiner match = new StringJoiner(" AND ");
+        for (int i = 0; i < key.size(); i++) {
+            rowKey.add("(u.k" + (i + 1) + "::" + key.get(i).sqlType() + ")::text");
+            arrays.add("?::text[]");
+            names.add("k" + (i + 1));
+            match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).sqlType());
+        }
+        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ", ?::bigint[], ?::bigint[]) AS u("
+                + names + ", commit_pos, change_pos) WHERE " + match + " AND EXISTS (SELECT 1 FROM " + positions
+                + " p WHERE p.table_name = ? AND p.row_key = " + rowKey + " AND p.commit_pos = u.commit_pos"
+                + " AND p.change_pos = u.change_pos AND p.deleted)";
     }
 
     /**
@@ -165,21 +212,6 @@ public final class Sql {
                 + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
                 + " FROM unnest(" + arrays + ") AS u(" + names + ") ON CONFLICT (" + columnList(table.primaryKey())
                 + ") " + onConflict(table, columns);
-    }
-
-    /** Deletes many rows by key in one statement (parameters: one text[] per key column). */
-    public String deleteRows(TargetTable table) {
-        List<TargetColumn> key = table.keyColumns();
-        StringJoiner arrays = new StringJoiner(", ");
-        StringJoiner names = new StringJoiner(", ");
-        StringJoiner match = new StringJoiner(" AND ");
-        for (int i = 0; i < key.size(); i++) {
-            arrays.add("?::text[]");
-            names.add("k" + (i + 1));
-            match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).sqlType());
-        }
-        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ") AS u(" + names + ") WHERE "
-                + match;
     }
 
     /**

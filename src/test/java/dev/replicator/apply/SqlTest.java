@@ -101,17 +101,35 @@ class SqlTest {
     }
 
     @Test
-    void claimingManyRowsReturnsTheIndexesOfTheNewerChanges() {
+    void claimingManyRowsReturnsTheIndexesOfTheChangesNewerThanTheirRowsAndTheTruncate() {
         assertEquals("WITH input AS (SELECT u.ord, ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text AS row_key,"
                 + " u.commit_pos, u.change_pos, u.deleted FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[],"
                 + " ?::boolean[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, ord)),"
+                + " truncated AS (SELECT commit_pos, change_pos FROM \"replicator\".table_position WHERE table_name = ?),"
                 + " claim AS (INSERT INTO \"replicator\".row_position AS p (table_name, row_key, commit_pos, change_pos,"
-                + " deleted, updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input ORDER BY ord"
+                + " deleted, updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input i"
+                + " WHERE NOT EXISTS (SELECT 1 FROM truncated t WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos,"
+                + " i.change_pos)) ORDER BY ord"
                 + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
-                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos) RETURNING row_key)"
-                + " SELECT input.ord FROM input JOIN claim USING (row_key)",
-                SQL.claimRows(ORDERS));
+                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos) RETURNING row_key),"
+                + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key)) SELECT ord FROM claimed",
+                SQL.claimRows(ORDERS, List.of()));
+    }
+
+    @Test
+    void claimingManyRowsWritesTheClaimedUpsertsInTheSameStatement() {
+        String claimOnly = SQL.claimRows(ORDERS, List.of());
+        assertEquals(claimOnly.replace("u.deleted FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[],"
+                + " ?::boolean[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, ord))",
+                "u.deleted, u.c1, u.c2, u.c3 FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::boolean[],"
+                        + " ?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted,"
+                        + " c1, c2, c3, ord))")
+                .replace(" SELECT ord FROM claimed", ", written AS (INSERT INTO \"public\".\"order_lines\" (\"order_id\","
+                        + " \"line_no\", \"price\") SELECT c1::integer, c2::smallint, c3::numeric(12,4) FROM claimed"
+                        + " WHERE NOT deleted ON CONFLICT (\"order_id\", \"line_no\") DO UPDATE SET \"price\" ="
+                        + " EXCLUDED.\"price\") SELECT ord FROM claimed"),
+                SQL.claimRows(ORDERS, List.of("order_id", "line_no", "price")));
     }
 
     @Test
@@ -127,10 +145,13 @@ class SqlTest {
     }
 
     @Test
-    void deletingManyRowsMatchesTheWholeKey() {
-        assertEquals("DELETE FROM \"public\".\"order_lines\" r USING unnest(?::text[], ?::text[]) AS u(k1, k2)"
-                + " WHERE r.\"order_id\" = u.k1::integer AND r.\"line_no\" = u.k2::smallint",
-                SQL.deleteRows(ORDERS));
+    void deletingManyRowsTakesOnlyThoseWhoseDeleteWasClaimed() {
+        assertEquals("DELETE FROM \"public\".\"order_lines\" r USING unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[])"
+                + " AS u(k1, k2, commit_pos, change_pos) WHERE r.\"order_id\" = u.k1::integer"
+                + " AND r.\"line_no\" = u.k2::smallint AND EXISTS (SELECT 1 FROM \"replicator\".row_position p"
+                + " WHERE p.table_name = ? AND p.row_key = ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text"
+                + " AND p.commit_pos = u.commit_pos AND p.change_pos = u.change_pos AND p.deleted)",
+                SQL.deleteClaimedRows(ORDERS));
     }
 
     @Test
