@@ -33,6 +33,8 @@ final class ChangeWriter {
     /** The tables' last truncate positions, read once the first change is written change by change. */
     private Map<String, Position> truncatedAt;
     private List<String> tableNames;
+    /** The table locks, until taken: they ride along with the first statement that writes. */
+    private TableLocks locks;
 
     /** @param multiRow write runs of plain upserts and deletes of a table with multi-row statements */
     ChangeWriter(Sql sql, Connection connection, boolean multiRow) {
@@ -47,7 +49,7 @@ final class ChangeWriter {
             statements = opened;
             List<TargetChange> paired = BatchOrder.pairKeyMoves(changes);
             List<Integer> order = BatchOrder.order(paired);
-            lockTables(paired);
+            locks = tableLocks(paired);
             truncatedAt = null;
             boolean[] applied = new boolean[paired.size()];
             for (int from = 0; from < order.size();) {
@@ -67,6 +69,7 @@ final class ChangeWriter {
         } finally {
             statements = null;
             truncatedAt = null;
+            locks = null;
         }
     }
 
@@ -80,7 +83,8 @@ final class ChangeWriter {
         if (multiRow && RowBatchWriter.canWrite(table, changes)) {
             boolean[] written;
             try {
-                written = new RowBatchWriter(sql, statements).write(table, changes);
+                written = new RowBatchWriter(sql, statements).write(table, changes, locks);
+                locks = null;
             } catch (SQLException e) {
                 throw new MultiRowFailedException(e);
             }
@@ -89,6 +93,7 @@ final class ChangeWriter {
             }
             return;
         }
+        takeLocks();
         for (int i = 0; i < run.size(); i++) {
             TargetChange change = changes.get(i);
             try {
@@ -112,17 +117,29 @@ final class ChangeWriter {
         }
     }
 
-    /** Takes each table's lock (exclusive where the request truncates it) in name order. */
-    private void lockTables(List<TargetChange> changes) throws SQLException {
+    /**
+     * The locks of the request's tables (exclusive where it truncates one), in name order. Taken in the transaction's
+     * first statement, so a statement sent after them in the same round trip sees a truncate that committed while the
+     * locks were awaited.
+     */
+    private TableLocks tableLocks(List<TargetChange> changes) throws SQLException {
         Map<String, Boolean> exclusive = new TreeMap<>();
         for (TargetChange change : changes) {
             exclusive.merge(change.table().id().toString(), change.op() == Operation.TRUNCATE, Boolean::logicalOr);
         }
         tableNames = List.copyOf(exclusive.keySet());
-        PreparedStatement lock = statement(Sql.lockTables());
-        lock.setArray(1, connection.createArrayOf("text", exclusive.keySet().toArray()));
-        lock.setArray(2, connection.createArrayOf("bool", exclusive.values().toArray()));
-        lock.execute();
+        return new TableLocks(connection.createArrayOf("text", exclusive.keySet().toArray()),
+                connection.createArrayOf("bool", exclusive.values().toArray()));
+    }
+
+    /** Takes the table locks on their own, before a change is written one by one. */
+    private void takeLocks() throws SQLException {
+        if (locks != null) {
+            PreparedStatement lock = statement(Sql.lockTables());
+            locks.bind(lock, 1);
+            lock.execute();
+            locks = null;
+        }
     }
 
     /**

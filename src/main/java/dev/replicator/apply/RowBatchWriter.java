@@ -57,9 +57,10 @@ final class RowBatchWriter {
     /**
      * Writes changes of one table, given in write order (key, then position).
      *
+     * @param locks the transaction's table locks if not taken yet: they are taken in the first round trip, first
      * @return per change, whether it was applied
      */
-    boolean[] write(TargetTable table, List<TargetChange> changes) throws SQLException {
+    boolean[] write(TargetTable table, List<TargetChange> changes, TableLocks locks) throws SQLException {
         boolean[] applied = new boolean[changes.size()];
         List<List<Integer>> rounds = new ArrayList<>();
         Map<String, Integer> seen = new HashMap<>();
@@ -70,9 +71,11 @@ final class RowBatchWriter {
             }
             rounds.get(round).add(i);
         }
+        TableLocks first = locks;
         for (List<Integer> round : rounds) {
             List<TargetChange> rows = round.stream().map(changes::get).toList();
-            boolean[] claimed = writeRound(table, rows);
+            boolean[] claimed = writeRound(table, rows, first);
+            first = null;
             for (int i = 0; i < round.size(); i++) {
                 applied[round.get(i)] = claimed[i];
             }
@@ -81,7 +84,7 @@ final class RowBatchWriter {
     }
 
     /** One change per row: claim and upsert in one statement, and delete in a second one sent along with it. */
-    private boolean[] writeRound(TargetTable table, List<TargetChange> rows) throws SQLException {
+    private boolean[] writeRound(TargetTable table, List<TargetChange> rows, TableLocks locks) throws SQLException {
         Set<List<String>> columnSets = new LinkedHashSet<>();
         List<TargetChange> deletes = new ArrayList<>();
         for (TargetChange row : rows) {
@@ -93,9 +96,11 @@ final class RowBatchWriter {
         }
         // upserts with different columns (rare: a column added mid-stream) are written after the claim, per set
         List<String> columns = columnSets.size() == 1 ? columnSets.iterator().next() : List.of();
-        String text = sql.claimRows(table, columns) + (deletes.isEmpty() ? "" : "; " + sql.deleteClaimedRows(table));
+        String text = (locks == null ? "" : Sql.lockTables() + "; ") + sql.claimRows(table, columns)
+                + (deletes.isEmpty() ? "" : "; " + sql.deleteClaimedRows(table));
         PreparedStatement statement = statements.get(text);
-        int p = bindKeys(statement, 1, table, rows);
+        int p = locks == null ? 1 : locks.bind(statement, 1);
+        p = bindKeys(statement, p, table, rows);
         p = bindPositions(statement, p, rows);
         statement.setArray(p++, booleanArray(rows, row -> row.op() == Operation.DELETE));
         for (String column : columns) {
@@ -110,6 +115,9 @@ final class RowBatchWriter {
         }
         boolean[] claimed = new boolean[rows.size()];
         statement.execute();
+        if (locks != null) {
+            statement.getMoreResults(); // past the locks' count
+        }
         try (ResultSet rs = statement.getResultSet()) {
             while (rs.next()) {
                 claimed[rs.getInt(1) - 1] = true;

@@ -93,13 +93,13 @@ class TargetWriterTest {
     void aConnectionDroppedMidwayIsRetriedOnANewConnection() {
         writer.write(List.of(upsert(1, "before", 1)));
         AtomicInteger statements = new AtomicInteger();
-        TargetWriter flaky = new TargetWriter(dropping(db, 3, statements, false), new Sql("replicator"), "replicator",
+        TargetWriter flaky = new TargetWriter(dropping(db, 2, statements, false), new Sql("replicator"), "replicator",
                 id -> {
                 });
         List<TargetChange> batch = List.of(upsert(1, "after", 2), upsert(2, "new", 3), delete(1, 4),
                 upsert(4, "x", 5));
         List<ChangeOutcome> outcomes = flaky.write(batch);
-        assertTrue(statements.get() > 3, "the first connection broke in the middle of the batch");
+        assertTrue(statements.get() > 2, "the first connection broke in the middle of the batch");
         assertTrue(outcomes.stream().allMatch(ChangeOutcome::applied));
         assertEquals("2\tnew\n4\tx\n", rows());
     }
@@ -107,7 +107,7 @@ class TargetWriterTest {
     @Test
     void aDatabaseThatKeepsDroppingConnectionsIsA503AndCommitsNothing() {
         writer.write(List.of(upsert(1, "before", 1)));
-        TargetWriter broken = new TargetWriter(dropping(db, 3, new AtomicInteger(), true), new Sql("replicator"),
+        TargetWriter broken = new TargetWriter(dropping(db, 2, new AtomicInteger(), true), new Sql("replicator"),
                 "replicator", id -> {
                 });
         List<TargetChange> batch = List.of(upsert(1, "after", 2), upsert(2, "new", 3), delete(1, 4),
