@@ -86,10 +86,10 @@ final class RowBatchWriter {
     /** One change per row: claim and upsert in one statement, and delete in a second one sent along with it. */
     private boolean[] writeRound(TargetTable table, List<TargetChange> rows, TableLocks locks) throws SQLException {
         Set<List<String>> columnSets = new LinkedHashSet<>();
-        List<TargetChange> deletes = new ArrayList<>();
+        boolean deletes = false;
         for (TargetChange row : rows) {
             if (row.op() == Operation.DELETE) {
-                deletes.add(row);
+                deletes = true;
             } else {
                 columnSets.add(List.copyOf(row.values().keySet()));
             }
@@ -97,7 +97,7 @@ final class RowBatchWriter {
         // upserts with different columns (rare: a column added mid-stream) are written after the claim, per set
         List<String> columns = columnSets.size() == 1 ? columnSets.iterator().next() : List.of();
         String text = (locks == null ? "" : Sql.lockTables() + "; ") + sql.claimRows(table, columns)
-                + (deletes.isEmpty() ? "" : "; " + sql.deleteClaimedRows(table));
+                + (deletes ? "; " + sql.deleteClaimedRows(table) : "");
         PreparedStatement statement = statements.get(text);
         int p = locks == null ? 1 : locks.bind(statement, 1);
         p = bindKeys(statement, p, table, rows);
@@ -108,10 +108,8 @@ final class RowBatchWriter {
         }
         statement.setString(p++, table.id().toString());
         statement.setString(p++, table.id().toString());
-        if (!deletes.isEmpty()) {
-            p = bindKeys(statement, p, table, deletes);
-            p = bindPositions(statement, p, deletes);
-            statement.setString(p, table.id().toString());
+        if (deletes) {
+            bindKeys(statement, p, table, rows);
         }
         boolean[] claimed = new boolean[rows.size()];
         statement.execute();
@@ -119,11 +117,15 @@ final class RowBatchWriter {
             statement.getMoreResults(); // past the locks' count
         }
         try (ResultSet rs = statement.getResultSet()) {
-            while (rs.next()) {
-                claimed[rs.getInt(1) - 1] = true;
+            rs.next();
+            Array indexes = rs.getArray(1);
+            if (indexes != null) {
+                for (Object index : (Object[]) indexes.getArray()) {
+                    claimed[((Number) index).intValue() - 1] = true;
+                }
             }
         }
-        if (!deletes.isEmpty()) {
+        if (deletes) {
             statement.getMoreResults(); // the delete's count: it removed what was claimed
         }
         if (columnSets.size() > 1) {

@@ -123,11 +123,12 @@ public final class Sql {
     /**
      * Claims the positions of many rows of one table and writes the claimed upserts, in one statement (parameters: one
      * text[] per key column, bigint[] commits, bigint[] changes, boolean[] deleted flags, one text[] per given column,
-     * then the table name twice). A change is claimed when it is newer than its row's recorded position and than the
-     * table's last truncate; rows are claimed in array order, which the caller makes the stable lock order, and each
-     * key may appear once. Returns the 1-based array index of every claimed change. With no columns the statement only
-     * claims. The upsert may share the claim's statement for the reason given at {@link #claimAndUpsert}; deletes may
-     * not, see {@link #deleteClaimedRows}.
+     * then the table name twice). A change is claimed when it is newer than its row's position and than the table's
+     * last truncate; rows are claimed in array order, which the caller makes the stable lock order, and each key may
+     * appear once. Returns one row: the 1-based array indexes of the claimed changes. The indexes of the claimed
+     * deletes are left in the transaction-local setting {@value #CLAIMED_DELETES} for {@link #deleteClaimedRows}.
+     * With no columns the statement only claims. The upsert may share the claim's statement for the reason given at
+     * {@link #claimAndUpsert}; deletes may not.
      */
     public String claimRows(TargetTable table, List<String> columns) {
         List<TargetColumn> key = table.keyColumns();
@@ -167,32 +168,32 @@ public final class Sql {
                 + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
                 + " RETURNING row_key),"
                 + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key))" + written
-                + " SELECT ord FROM claimed";
+                + " SELECT array_agg(ord), set_config('" + CLAIMED_DELETES + "',"
+                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true) FROM claimed";
     }
 
+    /** Where {@link #claimRows} leaves the indexes of the deletes it claimed, for the rest of the transaction. */
+    public static final String CLAIMED_DELETES = "replicator.claimed_deletes";
+
     /**
-     * Deletes the rows whose recorded position is exactly the given delete's, that is, whose delete an earlier
-     * statement of this transaction claimed (parameters: one text[] per key column, bigint[] commits, bigint[]
-     * changes, then the table name). A statement of its own, sent after the claim: the claim may wait for a concurrent
-     * writer of the row, and a DELETE in the claim's statement would use the snapshot taken before that wait and miss
-     * the row the writer just committed. Needs no answer from the claim, so both can go in one round trip.
+     * Deletes the rows whose delete the preceding {@link #claimRows} claimed (parameters: one text[] per key column,
+     * the same arrays as the claim's). A statement of its own, sent after the claim: the claim may wait for a
+     * concurrent writer of the row, and a DELETE in the claim's statement would use the snapshot taken before that
+     * wait and miss the row the writer just committed. It needs no answer from the claim, so both go in one round
+     * trip, and it joins nothing but the target table.
      */
     public String deleteClaimedRows(TargetTable table) {
         List<TargetColumn> key = table.keyColumns();
-        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
         StringJoiner arrays = new StringJoiner(", ");
         StringJoiner names = new StringJoiner(", ");
         StringJoiner match = new StringJoiner(" AND ");
         for (int i = 0; i < key.size(); i++) {
-            rowKey.add("(u.k" + (i + 1) + "::" + key.get(i).sqlType() + ")::text");
             arrays.add("?::text[]");
             names.add("k" + (i + 1));
             match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).sqlType());
         }
-        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ", ?::bigint[], ?::bigint[]) AS u("
-                + names + ", commit_pos, change_pos) WHERE " + match + " AND EXISTS (SELECT 1 FROM " + positions
-                + " p WHERE p.table_name = ? AND p.row_key = " + rowKey + " AND p.commit_pos = u.commit_pos"
-                + " AND p.change_pos = u.change_pos AND p.deleted)";
+        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ") WITH ORDINALITY AS u(" + names
+                + ", ord) WHERE " + match + " AND u.ord = ANY (current_setting('" + CLAIMED_DELETES + "')::bigint[])";
     }
 
     /**

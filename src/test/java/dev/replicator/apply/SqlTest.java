@@ -113,7 +113,9 @@ class SqlTest {
                 + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
                 + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos) RETURNING row_key),"
-                + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key)) SELECT ord FROM claimed",
+                + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key)) SELECT array_agg(ord),"
+                + " set_config('replicator.claimed_deletes', coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text,"
+                + " true) FROM claimed",
                 SQL.claimRows(ORDERS, List.of()));
     }
 
@@ -125,10 +127,10 @@ class SqlTest {
                 "u.deleted, u.c1, u.c2, u.c3 FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::boolean[],"
                         + " ?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted,"
                         + " c1, c2, c3, ord))")
-                .replace(" SELECT ord FROM claimed", ", written AS (INSERT INTO \"public\".\"order_lines\" (\"order_id\","
+                .replace(" SELECT array_agg(ord),", ", written AS (INSERT INTO \"public\".\"order_lines\" (\"order_id\","
                         + " \"line_no\", \"price\") SELECT c1::integer, c2::smallint, c3::numeric(12,4) FROM claimed"
                         + " WHERE NOT deleted ON CONFLICT (\"order_id\", \"line_no\") DO UPDATE SET \"price\" ="
-                        + " EXCLUDED.\"price\") SELECT ord FROM claimed"),
+                        + " EXCLUDED.\"price\") SELECT array_agg(ord),"),
                 SQL.claimRows(ORDERS, List.of("order_id", "line_no", "price")));
     }
 
@@ -146,11 +148,9 @@ class SqlTest {
 
     @Test
     void deletingManyRowsTakesOnlyThoseWhoseDeleteWasClaimed() {
-        assertEquals("DELETE FROM \"public\".\"order_lines\" r USING unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[])"
-                + " AS u(k1, k2, commit_pos, change_pos) WHERE r.\"order_id\" = u.k1::integer"
-                + " AND r.\"line_no\" = u.k2::smallint AND EXISTS (SELECT 1 FROM \"replicator\".row_position p"
-                + " WHERE p.table_name = ? AND p.row_key = ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text"
-                + " AND p.commit_pos = u.commit_pos AND p.change_pos = u.change_pos AND p.deleted)",
+        assertEquals("DELETE FROM \"public\".\"order_lines\" r USING unnest(?::text[], ?::text[]) WITH ORDINALITY"
+                + " AS u(k1, k2, ord) WHERE r.\"order_id\" = u.k1::integer AND r.\"line_no\" = u.k2::smallint"
+                + " AND u.ord = ANY (current_setting('replicator.claimed_deletes')::bigint[])",
                 SQL.deleteClaimedRows(ORDERS));
     }
 
