@@ -160,28 +160,33 @@ class ThroughputBenchmarkIT {
                     }
                     List<Change> upserts = last.values().stream().filter(c -> c.op().equals("upsert")).toList();
                     List<Change> deletes = last.values().stream().filter(c -> c.op().equals("delete")).toList();
-                    if (!upserts.isEmpty()) {
-                        try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO t" + table
-                                + " (id, name, qty, updated_at) SELECT * FROM unnest(?::int[], ?::text[], ?::int[],"
-                                + " ?::timestamptz[]) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,"
-                                + " qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at")) {
-                            upsert.setArray(1, connection.createArrayOf("int4", upserts.stream().map(Change::id).toArray()));
-                            upsert.setArray(2, connection.createArrayOf("text", upserts.stream().map(Change::name).toArray()));
-                            upsert.setArray(3, connection.createArrayOf("int4", upserts.stream().map(Change::qty).toArray()));
-                            upsert.setArray(4, connection.createArrayOf("text",
-                                    upserts.stream().map(c -> "2024-01-01 00:00:00+00").toArray()));
-                            upsert.executeUpdate();
-                        }
-                    }
-                    if (!deletes.isEmpty()) {
-                        try (PreparedStatement delete = connection.prepareStatement("DELETE FROM t" + table
-                                + " WHERE id = ANY (?::int[])")) {
-                            delete.setArray(1, connection.createArrayOf("int4", deletes.stream().map(Change::id).toArray()));
-                            delete.executeUpdate();
-                        }
-                    }
+                    write(connection, table, upserts, deletes);
                 }
                 connection.commit();
+            }
+        }
+    }
+
+    /** One multi-row upsert and one multi-row delete of a table, typed arrays bound. */
+    static void write(Connection connection, int table, List<Change> upserts, List<Change> deletes) throws SQLException {
+        if (!upserts.isEmpty()) {
+            try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO t" + table
+                    + " (id, name, qty, updated_at) SELECT * FROM unnest(?::int[], ?::text[], ?::int[],"
+                    + " ?::timestamptz[]) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,"
+                    + " qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at")) {
+                upsert.setArray(1, connection.createArrayOf("int4", upserts.stream().map(Change::id).toArray()));
+                upsert.setArray(2, connection.createArrayOf("text", upserts.stream().map(Change::name).toArray()));
+                upsert.setArray(3, connection.createArrayOf("int4", upserts.stream().map(Change::qty).toArray()));
+                upsert.setArray(4, connection.createArrayOf("text",
+                        upserts.stream().map(c -> "2024-01-01 00:00:00+00").toArray()));
+                upsert.executeUpdate();
+            }
+        }
+        if (!deletes.isEmpty()) {
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM t" + table
+                    + " WHERE id = ANY (?::int[])")) {
+                delete.setArray(1, connection.createArrayOf("int4", deletes.stream().map(Change::id).toArray()));
+                delete.executeUpdate();
             }
         }
     }
@@ -223,26 +228,7 @@ class ThroughputBenchmarkIT {
                     }
                     List<Change> upserts = last.values().stream().filter(c -> Boolean.FALSE.equals(claimed.get(c.id()))).toList();
                     List<Change> deletes = last.values().stream().filter(c -> Boolean.TRUE.equals(claimed.get(c.id()))).toList();
-                    if (!upserts.isEmpty()) {
-                        try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO t" + table
-                                + " (id, name, qty, updated_at) SELECT * FROM unnest(?::int[], ?::text[], ?::int[],"
-                                + " ?::timestamptz[]) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,"
-                                + " qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at")) {
-                            upsert.setArray(1, connection.createArrayOf("int4", upserts.stream().map(Change::id).toArray()));
-                            upsert.setArray(2, connection.createArrayOf("text", upserts.stream().map(Change::name).toArray()));
-                            upsert.setArray(3, connection.createArrayOf("int4", upserts.stream().map(Change::qty).toArray()));
-                            upsert.setArray(4, connection.createArrayOf("text",
-                                    upserts.stream().map(c -> "2024-01-01 00:00:00+00").toArray()));
-                            upsert.executeUpdate();
-                        }
-                    }
-                    if (!deletes.isEmpty()) {
-                        try (PreparedStatement delete = connection.prepareStatement("DELETE FROM t" + table
-                                + " WHERE id = ANY (?::int[])")) {
-                            delete.setArray(1, connection.createArrayOf("int4", deletes.stream().map(Change::id).toArray()));
-                            delete.executeUpdate();
-                        }
-                    }
+                    write(connection, table, upserts, deletes);
                 }
                 connection.commit();
             }
