@@ -32,9 +32,9 @@ final class ChangeWriter {
     private Statements statements;
     /** The tables' last truncate positions, read once the first change is written change by change. */
     private Map<String, Position> truncatedAt;
-    private List<String> tableNames;
-    /** The table locks, until taken: they ride along with the first statement that writes. */
+    /** The request's table locks; they ride along with the first statement that writes. */
     private TableLocks locks;
+    private boolean locked;
 
     /** @param multiRow write runs of plain upserts and deletes of a table with multi-row statements */
     ChangeWriter(Sql sql, Connection connection, boolean multiRow) {
@@ -50,6 +50,7 @@ final class ChangeWriter {
             List<TargetChange> paired = BatchOrder.pairKeyMoves(changes);
             List<Integer> order = BatchOrder.order(paired);
             locks = tableLocks(paired);
+            locked = false;
             truncatedAt = null;
             boolean[] applied = new boolean[paired.size()];
             for (int from = 0; from < order.size();) {
@@ -83,8 +84,8 @@ final class ChangeWriter {
         if (multiRow && RowBatchWriter.canWrite(table, changes)) {
             boolean[] written;
             try {
-                written = new RowBatchWriter(sql, statements).write(table, changes, locks);
-                locks = null;
+                written = new RowBatchWriter(sql, statements).write(table, changes, locked ? null : locks);
+                locked = true;
             } catch (SQLException e) {
                 throw new MultiRowFailedException(e);
             }
@@ -127,18 +128,17 @@ final class ChangeWriter {
         for (TargetChange change : changes) {
             exclusive.merge(change.table().id().toString(), change.op() == Operation.TRUNCATE, Boolean::logicalOr);
         }
-        tableNames = List.copyOf(exclusive.keySet());
         return new TableLocks(connection.createArrayOf("text", exclusive.keySet().toArray()),
                 connection.createArrayOf("bool", exclusive.values().toArray()));
     }
 
     /** Takes the table locks on their own, before a change is written one by one. */
     private void takeLocks() throws SQLException {
-        if (locks != null) {
+        if (!locked) {
             PreparedStatement lock = statement(Sql.lockTables());
             locks.bind(lock, 1);
             lock.execute();
-            locks = null;
+            locked = true;
         }
     }
 
@@ -151,7 +151,7 @@ final class ChangeWriter {
         if (truncatedAt == null) {
             truncatedAt = new HashMap<>();
             PreparedStatement select = statement(sql.tablePositions());
-            select.setArray(1, connection.createArrayOf("text", tableNames.toArray()));
+            select.setArray(1, locks.names());
             try (ResultSet rs = select.executeQuery()) {
                 while (rs.next()) {
                     truncatedAt.put(rs.getString(1), new Position(rs.getLong(2), rs.getLong(3)));

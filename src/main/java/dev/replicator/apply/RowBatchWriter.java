@@ -100,7 +100,8 @@ final class RowBatchWriter {
                 + (deletes ? "; " + sql.deleteClaimedRows(table) : "");
         PreparedStatement statement = statements.get(text);
         int p = locks == null ? 1 : locks.bind(statement, 1);
-        p = bindKeys(statement, p, table, rows);
+        List<Array> keys = keyArrays(table, rows);
+        p = bind(statement, p, keys);
         p = bindPositions(statement, p, rows);
         statement.setArray(p++, booleanArray(rows, row -> row.op() == Operation.DELETE));
         for (String column : columns) {
@@ -109,7 +110,7 @@ final class RowBatchWriter {
         statement.setString(p++, table.id().toString());
         statement.setString(p++, table.id().toString());
         if (deletes) {
-            bindKeys(statement, p, table, rows);
+            bind(statement, p, keys); // the same key arrays: the delete picks the claimed ones by index
         }
         boolean[] claimed = new boolean[rows.size()];
         statement.execute();
@@ -152,13 +153,21 @@ final class RowBatchWriter {
         }
     }
 
-    /** Binds one text array per key column from parameter {@code first} on; returns the next parameter's index. */
-    private int bindKeys(PreparedStatement statement, int first, TargetTable table, List<TargetChange> rows)
-            throws SQLException {
-        int p = first;
+    /** One text array per key column, in row order. */
+    private List<Array> keyArrays(TargetTable table, List<TargetChange> rows) throws SQLException {
+        List<Array> keys = new ArrayList<>();
         for (int k = 0; k < table.primaryKey().size(); k++) {
             int column = k;
-            statement.setArray(p++, textArray(rows, row -> row.key().get(column)));
+            keys.add(textArray(rows, row -> row.key().get(column)));
+        }
+        return keys;
+    }
+
+    /** Binds the arrays from parameter {@code first} on; returns the next parameter's index. */
+    private static int bind(PreparedStatement statement, int first, List<Array> arrays) throws SQLException {
+        int p = first;
+        for (Array array : arrays) {
+            statement.setArray(p++, array);
         }
         return p;
     }
