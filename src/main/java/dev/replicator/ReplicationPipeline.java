@@ -109,18 +109,27 @@ public class ReplicationPipeline {
             stale += written ? 0 : 1;
             metrics.record(written ? Outcome.APPLIED : Outcome.STALE, change.sourceTable(), change.op().code());
         }
+        int superseded = 0;
         for (ChangeOutcome outcome : outcomes) {
             TargetChange change = outcome.change();
-            if (outcome.applied()) {
-                applied++;
-                metrics.record(Outcome.APPLIED, change.sourceTable(), change.op().code());
-                metrics.appliedAt(change.sourceTable(), change.sourceMillis());
-            } else {
-                stale++;
-                metrics.record(Outcome.STALE, change.sourceTable(), change.op().code());
-            }
+            Outcome counted = switch (outcome.result()) {
+                case APPLIED -> {
+                    applied++;
+                    metrics.appliedAt(change.sourceTable(), change.sourceMillis());
+                    yield Outcome.APPLIED;
+                }
+                case STALE -> {
+                    stale++;
+                    yield Outcome.STALE;
+                }
+                case SUPERSEDED -> {
+                    superseded++;
+                    yield Outcome.SUPERSEDED;
+                }
+            };
+            metrics.record(counted, change.sourceTable(), change.op().code());
         }
-        return new ApplyResult(applied, stale, skipped);
+        return new ApplyResult(applied, stale, superseded, skipped);
     }
 
     private List<RowChange> decode(IncomingEvent event) {

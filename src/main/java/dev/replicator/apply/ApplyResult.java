@@ -3,15 +3,17 @@ package dev.replicator.apply;
 /**
  * What one request did to the target.
  *
- * @param applied changes written
- * @param stale   changes older than what the target already holds, acknowledged without effect
- * @param skipped events with nothing to write (tombstones, heartbeats, transaction markers, disabled truncates)
+ * @param applied    changes written
+ * @param stale      changes older than what the target already holds, acknowledged without effect
+ * @param superseded changes overtaken in the same transaction by a newer change of their row, written in their place
+ * @param skipped    events with nothing to write (tombstones, heartbeats, transaction markers, disabled truncates)
  */
-public record ApplyResult(int applied, int stale, int skipped) {
+public record ApplyResult(int applied, int stale, int superseded, int skipped) {
 
-    public static final ApplyResult NOTHING = new ApplyResult(0, 0, 0);
+    public static final ApplyResult NOTHING = new ApplyResult(0, 0, 0, 0);
 
     public ApplyResult plus(ApplyResult other) {
-        return new ApplyResult(applied + other.applied, stale + other.stale, skipped + other.skipped);
+        return new ApplyResult(applied + other.applied, stale + other.stale, superseded + other.superseded,
+                skipped + other.skipped);
     }
 }

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
+import dev.replicator.apply.ChangeOutcome.Result;
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.Position;
 import dev.replicator.route.TargetChange;
@@ -52,19 +53,19 @@ final class ChangeWriter {
             locks = tableLocks(paired);
             locked = false;
             truncatedAt = null;
-            boolean[] applied = new boolean[paired.size()];
+            Result[] results = new Result[paired.size()];
             for (int from = 0; from < order.size();) {
                 TargetTable table = paired.get(order.get(from)).table();
                 int to = from;
                 while (to < order.size() && paired.get(order.get(to)).table().id().equals(table.id())) {
                     to++;
                 }
-                writeTable(table, changes, paired, order.subList(from, to), applied);
+                writeTable(table, changes, paired, order.subList(from, to), results);
                 from = to;
             }
             List<ChangeOutcome> outcomes = new ArrayList<>(changes.size());
             for (int i = 0; i < changes.size(); i++) {
-                outcomes.add(new ChangeOutcome(changes.get(i), applied[i]));
+                outcomes.add(new ChangeOutcome(changes.get(i), results[i]));
             }
             return outcomes;
         } finally {
@@ -79,10 +80,10 @@ final class ChangeWriter {
      * it then takes one round trip, a delete included), else one by one.
      */
     private void writeTable(TargetTable table, List<TargetChange> given, List<TargetChange> paired, List<Integer> run,
-            boolean[] applied) throws SQLException {
+            Result[] results) throws SQLException {
         List<TargetChange> changes = run.stream().map(paired::get).toList();
         if (multiRow && RowBatchWriter.canWrite(table, changes)) {
-            boolean[] written;
+            Result[] written;
             try {
                 written = new RowBatchWriter(sql, statements).write(table, changes, locked ? null : locks);
                 locked = true;
@@ -90,7 +91,7 @@ final class ChangeWriter {
                 throw new MultiRowFailedException(e);
             }
             for (int i = 0; i < run.size(); i++) {
-                applied[run.get(i)] = written[i];
+                results[run.get(i)] = written[i];
             }
             return;
         }
@@ -98,7 +99,7 @@ final class ChangeWriter {
         for (int i = 0; i < run.size(); i++) {
             TargetChange change = changes.get(i);
             try {
-                applied[run.get(i)] = writeOne(change, truncatedAt());
+                results[run.get(i)] = writeOne(change, truncatedAt()) ? Result.APPLIED : Result.STALE;
             } catch (SQLException e) {
                 // name the change as the caller gave it (a key move's delete is a paired copy here)
                 throw new TargetWriter.FailedChangeException(given.get(run.get(i)), e);

@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
+import dev.replicator.apply.ChangeOutcome.Result;
 import dev.replicator.decode.Operation;
 import dev.replicator.route.TargetChange;
 import dev.replicator.route.TargetTable;
@@ -58,29 +59,78 @@ final class RowBatchWriter {
      * Writes changes of one table, given in write order (key, then position).
      *
      * @param locks the transaction's table locks if not taken yet: they are taken in the first round trip, first
-     * @return per change, whether it was applied
+     * @return per change, what became of it
      */
-    boolean[] write(TargetTable table, List<TargetChange> changes, TableLocks locks) throws SQLException {
-        boolean[] applied = new boolean[changes.size()];
-        List<List<Integer>> rounds = new ArrayList<>();
-        Map<String, Integer> seen = new HashMap<>();
+    Result[] write(TargetTable table, List<TargetChange> changes, TableLocks locks) throws SQLException {
+        Map<String, List<Integer>> byRow = new LinkedHashMap<>();
         for (int i = 0; i < changes.size(); i++) {
-            int round = seen.merge(changes.get(i).rowIdentity(), 1, Integer::sum) - 1;
-            if (round == rounds.size()) {
-                rounds.add(new ArrayList<>());
-            }
-            rounds.get(round).add(i);
+            byRow.computeIfAbsent(changes.get(i).rowIdentity(), row -> new ArrayList<>(1)).add(i);
         }
+        List<List<Integer>> rounds = new ArrayList<>();
+        Map<Integer, Integer> overtaken = new HashMap<>(); // a change left out -> the written change that decides it
+        for (List<Integer> row : byRow.values()) {
+            List<Integer> written = row.size() == 1 ? row : reduce(changes, row, overtaken);
+            for (int round = 0; round < written.size(); round++) {
+                if (round == rounds.size()) {
+                    rounds.add(new ArrayList<>());
+                }
+                rounds.get(round).add(written.get(round));
+            }
+        }
+        Result[] results = new Result[changes.size()];
         TableLocks first = locks;
         for (List<Integer> round : rounds) {
             List<TargetChange> rows = round.stream().map(changes::get).toList();
             boolean[] claimed = writeRound(table, rows, first);
             first = null;
             for (int i = 0; i < round.size(); i++) {
-                applied[round.get(i)] = claimed[i];
+                results[round.get(i)] = claimed[i] ? Result.APPLIED : Result.STALE;
             }
         }
-        return applied;
+        overtaken.forEach((left, decider) -> results[left] = results[decider] == Result.APPLIED
+                && changes.get(left).position().compareTo(changes.get(decider).position()) < 0
+                        ? Result.SUPERSEDED
+                        : Result.STALE); // a duplicate of the written change, or older than what the target holds
+        return results;
+    }
+
+    /**
+     * The changes of one row that must be written, in history order: its last change and, when that is an upsert
+     * after a delete, the last delete before it too (the row is re-created: columns the events do not carry must get
+     * their defaults again, not keep the old row's). Every other change is left out and recorded in {@code overtaken}
+     * with the written change that follows it, which decides its outcome: if that one is stale, so is every older one.
+     * A row whose upserts after its last delete carry different columns (a column added or dropped mid-stream) keeps
+     * every change, written in rounds, so each column keeps the last value the history gave it.
+     */
+    private static List<Integer> reduce(List<TargetChange> changes, List<Integer> row, Map<Integer, Integer> overtaken) {
+        int last = row.get(row.size() - 1);
+        // the first of equal positions stands for them: the write order puts a delete before a create there
+        int keep = row.size() - 1;
+        while (keep > 0 && changes.get(row.get(keep - 1)).position().equals(changes.get(last).position())) {
+            keep--;
+        }
+        int newest = row.get(keep);
+        int delete = -1;
+        Set<?> columns = null;
+        for (int i = keep; i >= 0; i--) {
+            TargetChange change = changes.get(row.get(i));
+            if (change.op() == Operation.DELETE) {
+                delete = i;
+                break;
+            }
+            if (columns == null) {
+                columns = change.values().keySet();
+            } else if (!columns.equals(change.values().keySet())) {
+                return row;
+            }
+        }
+        boolean recreated = delete >= 0 && delete < keep;
+        for (int i = 0; i < row.size(); i++) {
+            if (i != keep && !(recreated && i == delete)) {
+                overtaken.put(row.get(i), recreated && i < delete ? row.get(delete) : newest);
+            }
+        }
+        return recreated ? List.of(row.get(delete), newest) : List.of(newest);
     }
 
     /** One change per row: claim and upsert in one statement, and delete in a second one sent along with it. */

@@ -198,6 +198,7 @@ public class TargetWriter {
                     if (change != null) {
                         catalogInvalidator.accept(change.table().id());
                     }
+                    multiRow = true; // it was only turned off to find the change that names the table
                     continue;
                 }
                 throw new ChangeFailure(change, classify(change, cause));

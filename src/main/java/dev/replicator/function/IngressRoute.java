@@ -242,7 +242,8 @@ public class IngressRoute {
     }
 
     private void respond(RoutingContext ctx, ApplyResult result) {
-        String body = "{\"applied\":" + result.applied() + ",\"stale\":" + result.stale() + ",\"skipped\":"
+        String body = "{\"applied\":" + result.applied() + ",\"stale\":" + result.stale() + ",\"superseded\":"
+                + result.superseded() + ",\"skipped\":"
                 + result.skipped() + "}";
         ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end(body);
     }

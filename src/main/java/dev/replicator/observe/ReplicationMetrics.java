@@ -27,7 +27,7 @@ public class ReplicationMetrics {
 
     /** Outcomes counted per table and operation. */
     public enum Outcome {
-        APPLIED, STALE, REJECTED, SKIPPED
+        APPLIED, STALE, SUPERSEDED, REJECTED, SKIPPED
     }
 
     private final MeterRegistry registry;

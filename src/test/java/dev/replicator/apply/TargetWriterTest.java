@@ -1,5 +1,8 @@
 package dev.replicator.apply;
 
+import static dev.replicator.apply.ChangeOutcome.Result.APPLIED;
+import static dev.replicator.apply.ChangeOutcome.Result.STALE;
+import static dev.replicator.apply.ChangeOutcome.Result.SUPERSEDED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -96,12 +99,13 @@ class TargetWriterTest {
         TargetWriter flaky = new TargetWriter(dropping(db, 2, statements, false), new Sql("replicator"), "replicator",
                 id -> {
                 });
+        // row 1 is deleted and created again: two rounds, so two statements in the transaction
         List<TargetChange> batch = List.of(upsert(1, "after", 2), upsert(2, "new", 3), delete(1, 4),
-                upsert(4, "x", 5));
+                upsert(4, "x", 5), upsert(1, "again", 6));
         List<ChangeOutcome> outcomes = flaky.write(batch);
         assertTrue(statements.get() > 2, "the first connection broke in the middle of the batch");
-        assertTrue(outcomes.stream().allMatch(ChangeOutcome::applied));
-        assertEquals("2\tnew\n4\tx\n", rows());
+        assertEquals(List.of(SUPERSEDED, APPLIED, APPLIED, APPLIED, APPLIED), results(outcomes));
+        assertEquals("1\tagain\n2\tnew\n4\tx\n", rows());
     }
 
     @Test
@@ -111,13 +115,13 @@ class TargetWriterTest {
                 "replicator", id -> {
                 });
         List<TargetChange> batch = List.of(upsert(1, "after", 2), upsert(2, "new", 3), delete(1, 4),
-                upsert(4, "x", 5));
+                upsert(4, "x", 5), upsert(1, "again", 6));
         TargetUnavailableException failure = assertThrows(TargetUnavailableException.class, () -> broken.write(batch));
         assertEquals(503, failure.status());
         assertEquals("1\tbefore\n", rows(), "nothing of the failed batch is visible");
 
         writer.write(batch); // the broker's redelivery, once the database is back
-        assertEquals("2\tnew\n4\tx\n", rows());
+        assertEquals("1\tagain\n2\tnew\n4\tx\n", rows());
     }
 
     @Test
@@ -156,7 +160,7 @@ class TargetWriterTest {
     }
 
     @Test
-    void multiRowStatementsGiveTheSameRowsAndOutcomesAsChangeByChange() {
+    void multiRowStatementsGiveTheSameRowsAsChangeByChangeAndWriteEachRowOnce() {
         writer.write(List.of(upsert(1, "old", 10), upsert(3, "keep", 10)));
         // several changes of one row, a stale one, a delete and re-create, out of order within the request
         List<TargetChange> batch = List.of(upsert(2, "b1", 3), upsert(1, "stale", 5), delete(2, 4), upsert(1, "a2", 11),
@@ -173,12 +177,64 @@ class TargetWriterTest {
                 "and did not fall back to change by change: " + prepared);
 
         assertEquals("1\ta3\n2\tb2\n4\td1\n", rows());
-        assertEquals(List.of(true, false, true, true, true, true, true, true, false),
-                outcomes.stream().map(ChangeOutcome::applied).toList(), "in the order given; the duplicate is stale");
+        // row 1: a3 is written in place of the two before it; row 2: the delete, then b2 re-creates the row
+        assertEquals(List.of(SUPERSEDED, SUPERSEDED, APPLIED, SUPERSEDED, APPLIED, APPLIED, APPLIED, APPLIED, STALE),
+                results(outcomes), "in the order given; the duplicate is stale");
         assertEquals(batch, outcomes.stream().map(ChangeOutcome::change).toList());
         assertEquals("public.items\t{1}\t13\tf\npublic.items\t{2}\t6\tf\npublic.items\t{3}\t12\tt\n"
                 + "public.items\t{4}\t7\tf\n", TestDatabases.copy(db,
                         "SELECT table_name, row_key, commit_pos, deleted FROM replicator.row_position ORDER BY row_key"));
+    }
+
+    @Test
+    void aRowChangedManyTimesInOneBatchIsWrittenOnce() {
+        List<TargetChange> batch = new ArrayList<>();
+        for (int position = 1; position <= 300; position++) {
+            batch.add(upsert(1, "v" + position, position));
+        }
+        List<ChangeOutcome> outcomes = writer.write(batch);
+        assertEquals("1\tv300\n", rows());
+        // one version of the row and of its position record: neither was rewritten 300 times in the transaction
+        assertEquals("(0,1)\n", TestDatabases.copy(db, "SELECT ctid FROM items"));
+        assertEquals("(0,1)\n", TestDatabases.copy(db, "SELECT ctid FROM replicator.row_position"));
+        assertEquals(APPLIED, outcomes.get(299).result());
+        assertTrue(outcomes.subList(0, 299).stream().allMatch(o -> o.result() == SUPERSEDED), results(outcomes)::toString);
+    }
+
+    @Test
+    void whenTheNewestChangeOfARowIsStaleSoAreTheOnesItStandsFor() {
+        writer.write(List.of(upsert(1, "held", 10)));
+        List<ChangeOutcome> outcomes = writer.write(List.of(upsert(1, "x", 3), delete(1, 4), upsert(1, "y", 5)));
+        assertEquals(List.of(STALE, STALE, STALE), results(outcomes));
+        assertEquals("1\theld\n", rows());
+    }
+
+    @Test
+    void aRowDeletedAndCreatedAgainInOneBatchLosesColumnsTheEventsDoNotCarry() {
+        // note is a target-only column here: a re-created row gets its default, as it would change by change
+        TestDatabases.execute(db, "INSERT INTO items VALUES (1, 'a', 'old note'), (2, 'b', 'kept note')");
+        List<ChangeOutcome> outcomes = writer.write(List.of(upsert(1, "a1", 3), delete(1, 4), upsert(1, "a2", 5),
+                upsert(1, "a3", 6), upsert(2, "b1", 7), upsert(2, "b2", 8)));
+        assertEquals("1\ta3\t\\N\n2\tb2\tkept note\n", TestDatabases.copy(db, "SELECT * FROM items ORDER BY id"));
+        assertEquals(List.of(SUPERSEDED, APPLIED, SUPERSEDED, APPLIED, SUPERSEDED, APPLIED), results(outcomes));
+    }
+
+    @Test
+    void changesOfARowWithDifferentColumnsAreAllWritten() {
+        // a column dropped from the source mid-batch: the value the history last gave it stays
+        Map<String, String> withNote = new LinkedHashMap<>();
+        withNote.put("id", "1");
+        withNote.put("name", "a1");
+        withNote.put("note", "n1");
+        TargetChange first = new TargetChange("w1", items, Operation.CREATE, new Position(1, 1), List.of("1"), withNote,
+                Set.of(), null, "public.items", -1);
+        List<ChangeOutcome> outcomes = writer.write(List.of(first, upsert(1, "a2", 2)));
+        assertEquals(List.of(APPLIED, APPLIED), results(outcomes));
+        assertEquals("1\ta2\tn1\n", TestDatabases.copy(db, "SELECT * FROM items"));
+    }
+
+    static List<ChangeOutcome.Result> results(List<ChangeOutcome> outcomes) {
+        return outcomes.stream().map(ChangeOutcome::result).toList();
     }
 
     @Test
