@@ -55,7 +55,10 @@ public class TargetCatalog {
         this.target = target;
     }
 
-    /** The table, or empty when the target has no such table. */
+    /**
+     * The table, or empty when the target has no such table. Concurrent first lookups all get the description cached
+     * first: changes routed with one description of a table can share multi-row statements.
+     */
     public Optional<TargetTable> find(TableId id) throws SQLException {
         Optional<TargetTable> cached = cache.get(id);
         if (cached != null) {
@@ -65,8 +68,8 @@ public class TargetCatalog {
         try (Connection connection = target.getConnection()) {
             loaded = load(connection, id);
         }
-        cache.put(id, loaded);
-        return loaded;
+        Optional<TargetTable> first = cache.putIfAbsent(id, loaded);
+        return first != null ? first : loaded;
     }
 
     /** Which of the tables the target does not have (asked fresh, not from the cache). */

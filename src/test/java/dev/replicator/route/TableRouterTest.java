@@ -107,4 +107,32 @@ class TableRouterTest {
         TargetChange routed = all.route(change("public.people", Map.of("id", 1, "email", "a@example.org")));
         assertEquals("a@example.org", routed.values().get("email"));
     }
+
+    @Test
+    void concurrentFirstLookupsOfATableShareOneDescription() throws Exception {
+        int threads = 4;
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(threads);
+        // every lookup reads the catalog before any of them has cached it
+        DataSource meeting = (DataSource) java.lang.reflect.Proxy.newProxyInstance(DataSource.class.getClassLoader(),
+                new Class<?>[] { DataSource.class }, (proxy, method, args) -> {
+                    if (method.getName().equals("getConnection")) {
+                        together.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                    }
+                    return method.invoke(target, args);
+                });
+        TargetCatalog shared = new TargetCatalog(meeting);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<Optional<TargetTable>>> found = new java.util.ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                found.add(pool.submit(() -> shared.find(new TableId("public", "people"))));
+            }
+            TargetTable first = found.get(0).get().orElseThrow();
+            for (java.util.concurrent.Future<Optional<TargetTable>> lookup : found) {
+                org.junit.jupiter.api.Assertions.assertSame(first, lookup.get().orElseThrow());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
