@@ -146,9 +146,7 @@ final class RowBatchWriter {
         }
         // upserts with different columns (rare: a column added mid-stream) are written after the claim, per set
         List<String> columns = columnSets.size() == 1 ? columnSets.iterator().next() : List.of();
-        String text = (locks == null ? "" : Sql.lockTables() + "; ") + sql.claimRows(table, columns)
-                + (deletes ? "; " + sql.deleteClaimedRows(table) : "");
-        PreparedStatement statement = statements.get(text);
+        PreparedStatement statement = statements.get(sql.claimRound(table, columns, locks != null, deletes));
         int p = locks == null ? 1 : locks.bind(statement, 1);
         List<Array> keys = keyArrays(table, rows);
         p = bind(statement, p, keys);

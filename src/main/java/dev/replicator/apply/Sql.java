@@ -1,6 +1,8 @@
 package dev.replicator.apply;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.StringJoiner;
 import java.util.stream.Collectors;
 
@@ -170,6 +172,42 @@ public final class Sql {
                 + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key))" + written
                 + " SELECT array_agg(ord), set_config('" + CLAIMED_DELETES + "',"
                 + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true) FROM claimed";
+    }
+
+    /**
+     * The statements of one multi-row round, sent in one round trip: the table locks when asked ({@link #lockTables}),
+     * {@link #claimRows}, and {@link #deleteClaimedRows} when asked. Built once per table description and columns:
+     * rebuilding the text cost as much as binding a small group's values.
+     */
+    public String claimRound(TargetTable table, List<String> columns, boolean locks, boolean deletes) {
+        RoundKey key = new RoundKey(table, columns, locks, deletes);
+        String text = rounds.get(key);
+        if (text == null) {
+            text = (locks ? lockTables() + "; " : "") + claimRows(table, columns)
+                    + (deletes ? "; " + deleteClaimedRows(table) : "");
+            if (rounds.size() >= MAX_ROUNDS) {
+                rounds.clear(); // descriptions replaced by catalog refreshes would otherwise pile up
+            }
+            rounds.put(key, text);
+        }
+        return text;
+    }
+
+    private static final int MAX_ROUNDS = 1024;
+    private final Map<RoundKey, String> rounds = new ConcurrentHashMap<>();
+
+    /** A round's statement text depends on the table description itself (its column types), so it is compared by identity. */
+    private record RoundKey(TargetTable table, List<String> columns, boolean locks, boolean deletes) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof RoundKey key && key.table == table && key.locks == locks && key.deletes == deletes
+                    && key.columns.equals(columns);
+        }
+
+        @Override
+        public int hashCode() {
+            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 4 + (locks ? 2 : 0) + (deletes ? 1 : 0);
+        }
     }
 
     /** Where {@link #claimRows} leaves the indexes of the deletes it claimed, for the rest of the transaction. */

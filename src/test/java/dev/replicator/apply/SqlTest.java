@@ -1,6 +1,7 @@
 package dev.replicator.apply;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -152,6 +153,22 @@ class SqlTest {
                 + " AS u(k1, k2, ord) WHERE r.\"order_id\" = u.k1::integer AND r.\"line_no\" = u.k2::smallint"
                 + " AND u.ord = ANY (current_setting('replicator.claimed_deletes')::bigint[])",
                 SQL.deleteClaimedRows(ORDERS));
+    }
+
+    @Test
+    void aRoundSendsTheLocksTheClaimAndTheDeleteAsAskedAndFollowsTheTableDescription() {
+        List<String> columns = List.of("order_id", "line_no", "price");
+        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, columns) + "; " + SQL.deleteClaimedRows(ORDERS),
+                SQL.claimRound(ORDERS, columns, true, true));
+        assertEquals(SQL.claimRows(ORDERS, columns), SQL.claimRound(ORDERS, columns, false, false));
+        assertEquals(SQL.claimRows(ORDERS, List.of()) + "; " + SQL.deleteClaimedRows(ORDERS),
+                SQL.claimRound(ORDERS, List.of(), false, true));
+        // the same table described again after its price column changed type
+        TargetTable altered = table("public", "order_lines", false, List.of("order_id", "line_no"),
+                column("order_id", "integer"), column("line_no", "smallint"), column("sku", "character(8)"),
+                column("price", "numeric(14,2)"));
+        assertTrue(SQL.claimRound(altered, columns, false, false).contains("c3::numeric(14,2)"));
+        assertTrue(SQL.claimRound(ORDERS, columns, false, false).contains("c3::numeric(12,4)"));
     }
 
     @Test
