@@ -175,6 +175,23 @@ class ReplicationHttpTest {
     }
 
     @Test
+    void binaryEventsSmallAndLargeAreCheckedAndApplied() {
+        // small events are checked on the event loop, larger ones on a worker thread: both reach the function
+        String large = "x".repeat(IngressRoute.MAX_SCREENED_BYTES + 1);
+        nativeChange("size-1", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":1,"
+                + "\"after\":{\"k\":1,\"v\":\"small\"}}").then().statusCode(204);
+        nativeChange("size-2", "{\"table\":\"public.scratch\",\"op\":\"upsert\",\"position\":2,"
+                + "\"after\":{\"k\":2,\"v\":\"" + large + "\"}}").then().statusCode(204);
+        assertEquals("1\t5\n2\t" + large.length() + "\n",
+                TestDatabases.copy(target, "SELECT k, length(v) FROM scratch ORDER BY k"));
+        // and a bad one of either size is a 400 naming it
+        nativeChange("size-3", "{\"table\":\"public.scratch\"").then().statusCode(400)
+                .body("error", containsString("size-3"));
+        nativeChange("size-4", "{\"table\":\"public.scratch\",\"v\":\"" + large + "\"").then().statusCode(400)
+                .body("error", containsString("size-4"));
+    }
+
+    @Test
     void metricsCountOutcomesPerTable() {
         Requests.replay(SMALL + "cloudevents/0010.json").then().statusCode(204);
         Requests.replay(SMALL + "cloudevents/0010.json").then().statusCode(204);
