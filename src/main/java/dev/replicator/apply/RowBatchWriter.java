@@ -27,9 +27,10 @@ import dev.replicator.route.TargetTable;
  * position and than the table's last truncate is decided in the statements, so nothing waits for an answer between
  * them.
  * <p>
- * A row with several changes is written in rounds, the first change of every row in the first round, the second in
- * the next, so each change is fenced exactly as if written alone and its outcome stays truthful. Later rounds touch
- * only rows whose positions the first round already locked, so they cannot deadlock with other writers.
+ * Several changes of one row are first reduced to the ones that must be written (see {@link #reduce}). What remains
+ * of a row is written in rounds, its first change in the first round, its second in the next, so each is fenced
+ * exactly as if written alone. Later rounds touch only rows whose positions the first round already locked, so they
+ * cannot deadlock with other writers.
  */
 final class RowBatchWriter {
 
