@@ -44,8 +44,13 @@ final class ChangeWriter {
         this.multiRow = multiRow;
     }
 
-    /** Writes the changes and returns their outcomes in the order given. */
-    List<ChangeOutcome> write(List<TargetChange> changes) throws SQLException {
+    /**
+     * Writes the changes and returns their outcomes in the order given.
+     *
+     * @param commit nothing else is written in this transaction: its last statement may commit it, which saves the
+     *        commit's round trip (the caller still calls {@code commit()}, which then has nothing to do)
+     */
+    List<ChangeOutcome> write(List<TargetChange> changes, boolean commit) throws SQLException {
         try (Statements opened = new Statements(connection)) {
             statements = opened;
             List<TargetChange> paired = BatchOrder.pairKeyMoves(changes);
@@ -60,7 +65,7 @@ final class ChangeWriter {
                 while (to < order.size() && paired.get(order.get(to)).table().id().equals(table.id())) {
                     to++;
                 }
-                writeTable(table, changes, paired, order.subList(from, to), results);
+                writeTable(table, changes, paired, order.subList(from, to), results, commit && to == order.size());
                 from = to;
             }
             List<ChangeOutcome> outcomes = new ArrayList<>(changes.size());
@@ -80,12 +85,12 @@ final class ChangeWriter {
      * it then takes one round trip, a delete included), else one by one.
      */
     private void writeTable(TargetTable table, List<TargetChange> given, List<TargetChange> paired, List<Integer> run,
-            Result[] results) throws SQLException {
+            Result[] results, boolean commit) throws SQLException {
         List<TargetChange> changes = run.stream().map(paired::get).toList();
         if (multiRow && RowBatchWriter.canWrite(table, changes)) {
             Result[] written;
             try {
-                written = new RowBatchWriter(sql, statements).write(table, changes, locked ? null : locks);
+                written = new RowBatchWriter(sql, statements).write(table, changes, locked ? null : locks, commit);
                 locked = true;
             } catch (SQLException e) {
                 throw new MultiRowFailedException(e);

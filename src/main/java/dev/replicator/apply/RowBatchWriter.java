@@ -60,9 +60,11 @@ final class RowBatchWriter {
      * Writes changes of one table, given in write order (key, then position).
      *
      * @param locks the transaction's table locks if not taken yet: they are taken in the first round trip, first
+     * @param commit these are the transaction's last changes: commit with the last statement when nothing follows it
      * @return per change, what became of it
      */
-    Result[] write(TargetTable table, List<TargetChange> changes, TableLocks locks) throws SQLException {
+    Result[] write(TargetTable table, List<TargetChange> changes, TableLocks locks, boolean commit)
+            throws SQLException {
         Map<String, List<Integer>> byRow = new LinkedHashMap<>();
         for (int i = 0; i < changes.size(); i++) {
             byRow.computeIfAbsent(changes.get(i).rowIdentity(), row -> new ArrayList<>(1)).add(i);
@@ -80,9 +82,10 @@ final class RowBatchWriter {
         }
         Result[] results = new Result[changes.size()];
         TableLocks first = locks;
-        for (List<Integer> round : rounds) {
+        for (int r = 0; r < rounds.size(); r++) {
+            List<Integer> round = rounds.get(r);
             List<TargetChange> rows = round.stream().map(changes::get).toList();
-            boolean[] claimed = writeRound(table, rows, first);
+            boolean[] claimed = writeRound(table, rows, first, commit && r == rounds.size() - 1);
             first = null;
             for (int i = 0; i < round.size(); i++) {
                 results[round.get(i)] = claimed[i] ? Result.APPLIED : Result.STALE;
@@ -134,8 +137,12 @@ final class RowBatchWriter {
         return recreated ? List.of(row.get(delete), newest) : List.of(newest);
     }
 
-    /** One change per row: claim and upsert in one statement, and delete in a second one sent along with it. */
-    private boolean[] writeRound(TargetTable table, List<TargetChange> rows, TableLocks locks) throws SQLException {
+    /**
+     * One change per row: claim and upsert in one statement, and delete in a second one sent along with it; with
+     * {@code commit}, also the commit, unless upserts of several column sets must still follow.
+     */
+    private boolean[] writeRound(TargetTable table, List<TargetChange> rows, TableLocks locks, boolean commit)
+            throws SQLException {
         Set<List<String>> columnSets = new LinkedHashSet<>();
         boolean deletes = false;
         for (TargetChange row : rows) {
@@ -147,7 +154,8 @@ final class RowBatchWriter {
         }
         // upserts with different columns (rare: a column added mid-stream) are written after the claim, per set
         List<String> columns = columnSets.size() == 1 ? columnSets.iterator().next() : List.of();
-        PreparedStatement statement = statements.get(sql.claimRound(table, columns, locks != null, deletes));
+        PreparedStatement statement = statements.get(
+                sql.claimRound(table, columns, locks != null, deletes, commit && columnSets.size() <= 1));
         int p = locks == null ? 1 : locks.bind(statement, 1);
         List<Array> keys = keyArrays(table, rows);
         p = bind(statement, p, keys);

@@ -176,15 +176,16 @@ public final class Sql {
 
     /**
      * The statements of one multi-row round, sent in one round trip: the table locks when asked ({@link #lockTables}),
-     * {@link #claimRows}, and {@link #deleteClaimedRows} when asked. Built once per table description and columns:
-     * rebuilding the text cost as much as binding a small group's values.
+     * {@link #claimRows}, {@link #deleteClaimedRows} when asked, and {@code COMMIT} when asked (the transaction's last
+     * round then takes the commit along instead of a round trip of its own). Built once per table description and
+     * columns: rebuilding the text cost as much as binding a small group's values.
      */
-    public String claimRound(TargetTable table, List<String> columns, boolean locks, boolean deletes) {
-        RoundKey key = new RoundKey(table, columns, locks, deletes);
+    public String claimRound(TargetTable table, List<String> columns, boolean locks, boolean deletes, boolean commit) {
+        RoundKey key = new RoundKey(table, columns, locks, deletes, commit);
         String text = rounds.get(key);
         if (text == null) {
             text = (locks ? lockTables() + "; " : "") + claimRows(table, columns)
-                    + (deletes ? "; " + deleteClaimedRows(table) : "");
+                    + (deletes ? "; " + deleteClaimedRows(table) : "") + (commit ? "; COMMIT" : "");
             if (rounds.size() >= MAX_ROUNDS) {
                 rounds.clear(); // descriptions replaced by catalog refreshes would otherwise pile up
             }
@@ -197,16 +198,17 @@ public final class Sql {
     private final Map<RoundKey, String> rounds = new ConcurrentHashMap<>();
 
     /** A round's statement text depends on the table description itself (its column types), so it is compared by identity. */
-    private record RoundKey(TargetTable table, List<String> columns, boolean locks, boolean deletes) {
+    private record RoundKey(TargetTable table, List<String> columns, boolean locks, boolean deletes, boolean commit) {
         @Override
         public boolean equals(Object other) {
             return other instanceof RoundKey key && key.table == table && key.locks == locks && key.deletes == deletes
-                    && key.columns.equals(columns);
+                    && key.commit == commit && key.columns.equals(columns);
         }
 
         @Override
         public int hashCode() {
-            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 4 + (locks ? 2 : 0) + (deletes ? 1 : 0);
+            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 8 + (locks ? 4 : 0) + (deletes ? 2 : 0)
+                    + (commit ? 1 : 0);
         }
     }
 

@@ -219,7 +219,8 @@ public class TargetWriter {
             connection.setAutoCommit(false);
             try {
                 List<ChangeOutcome> outcomes = changes.isEmpty() ? List.of()
-                        : new ChangeWriter(sql, connection, multiRow).write(changes);
+                        : new ChangeWriter(sql, connection, multiRow).write(changes,
+                                alsoInTransaction == NOTHING_ELSE);
                 alsoInTransaction.run(connection);
                 connection.commit();
                 return outcomes;

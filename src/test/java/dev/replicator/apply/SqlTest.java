@@ -156,19 +156,21 @@ class SqlTest {
     }
 
     @Test
-    void aRoundSendsTheLocksTheClaimAndTheDeleteAsAskedAndFollowsTheTableDescription() {
+    void aRoundSendsTheLocksTheClaimTheDeleteAndTheCommitAsAskedAndFollowsTheTableDescription() {
         List<String> columns = List.of("order_id", "line_no", "price");
         assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, columns) + "; " + SQL.deleteClaimedRows(ORDERS),
-                SQL.claimRound(ORDERS, columns, true, true));
-        assertEquals(SQL.claimRows(ORDERS, columns), SQL.claimRound(ORDERS, columns, false, false));
+                SQL.claimRound(ORDERS, columns, true, true, false));
+        assertEquals(SQL.claimRows(ORDERS, columns), SQL.claimRound(ORDERS, columns, false, false, false));
         assertEquals(SQL.claimRows(ORDERS, List.of()) + "; " + SQL.deleteClaimedRows(ORDERS),
-                SQL.claimRound(ORDERS, List.of(), false, true));
+                SQL.claimRound(ORDERS, List.of(), false, true, false));
+        assertEquals(SQL.claimRows(ORDERS, columns) + "; " + SQL.deleteClaimedRows(ORDERS) + "; COMMIT",
+                SQL.claimRound(ORDERS, columns, false, true, true));
         // the same table described again after its price column changed type
         TargetTable altered = table("public", "order_lines", false, List.of("order_id", "line_no"),
                 column("order_id", "integer"), column("line_no", "smallint"), column("sku", "character(8)"),
                 column("price", "numeric(14,2)"));
-        assertTrue(SQL.claimRound(altered, columns, false, false).contains("c3::numeric(14,2)"));
-        assertTrue(SQL.claimRound(ORDERS, columns, false, false).contains("c3::numeric(12,4)"));
+        assertTrue(SQL.claimRound(altered, columns, false, false, false).contains("c3::numeric(14,2)"));
+        assertTrue(SQL.claimRound(ORDERS, columns, false, false, false).contains("c3::numeric(12,4)"));
     }
 
     @Test

@@ -252,6 +252,47 @@ class TargetWriterTest {
     }
 
     @Test
+    void aWriteCommitsWithItsLastStatementUnlessMoreWorkFollowsInItsTransaction() throws SQLException {
+        List<Boolean> openAtCommit = new ArrayList<>();
+        TargetWriter committing = new TargetWriter(committing(db, openAtCommit), new Sql("replicator"), "replicator",
+                id -> {
+                });
+        committing.write(List.of(upsert(1, "a", 1), delete(2, 2), upsert(3, "c", 3)));
+        assertEquals(List.of(false), openAtCommit, "the last statement took the commit along: nothing was left open");
+        assertEquals("1\ta\n3\tc\n", rows());
+
+        // work in the same transaction after the changes (a backfill checkpoint) keeps the commit for the end
+        TestDatabases.execute(db, "CREATE TABLE marks (n int)");
+        committing.write(List.of(upsert(4, "d", 4)), connection -> {
+            try (var statement = connection.createStatement()) {
+                statement.execute("INSERT INTO marks VALUES (1)");
+            }
+        });
+        assertEquals(List.of(false, true), openAtCommit);
+        assertEquals("1\ta\n3\tc\n4\td\n", rows());
+        assertEquals("1\n", TestDatabases.copy(db, "SELECT n FROM marks"));
+    }
+
+    @Test
+    void aRowRefusedInTheLastTableLeavesTheTablesWrittenBeforeItUnchanged() throws SQLException {
+        TestDatabases.execute(db, "CREATE TABLE zz_items (id int PRIMARY KEY, name text NOT NULL)");
+        TargetTable last;
+        try (Connection connection = db.getConnection()) {
+            last = TargetCatalog.load(connection, new TableId("public", "zz_items")).orElseThrow();
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "9");
+        values.put("name", null);
+        TargetChange bad = new TargetChange("bad-9", last, Operation.CREATE, new Position(3, 3), List.of("9"), values,
+                Set.of(), null, "public.zz_items", -1);
+        RejectedChangeException e = assertThrows(RejectedChangeException.class,
+                () -> writer.write(List.of(upsert(1, "a", 1), upsert(2, "b", 2), bad)));
+        assertEquals("bad-9", e.eventId());
+        assertEquals("", rows(), "the first table's statement ran, but its transaction never committed");
+        assertEquals("", TestDatabases.copy(db, "SELECT table_name, row_key FROM replicator.row_position"));
+    }
+
+    @Test
     void twoSpellingsOfOneKeyInAMultiRowStatementAreWrittenChangeByChange() {
         Map<String, String> values = new LinkedHashMap<>();
         values.put("id", "01");
@@ -345,6 +386,25 @@ class TargetWriterTest {
                 return false;
             }
         };
+    }
+
+    /** A data source whose connections record, at each {@code commit()}, whether the transaction was still open. */
+    static DataSource committing(DataSource real, List<Boolean> openAtCommit) {
+        return delegating(() -> {
+            Connection connection = real.getConnection();
+            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                    new Class<?>[] { Connection.class }, (proxy, method, args) -> {
+                        if (method.getName().equals("commit")) {
+                            openAtCommit.add(connection.unwrap(org.postgresql.core.BaseConnection.class)
+                                    .getTransactionState() != org.postgresql.core.TransactionState.IDLE);
+                        }
+                        try {
+                            return method.invoke(connection, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        });
     }
 
     /**
