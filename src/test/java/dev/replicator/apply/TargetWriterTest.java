@@ -69,6 +69,15 @@ class TargetWriterTest {
                 List.of(), Map.of(), Set.of(), null, "public.items", -1);
     }
 
+    /** A create of row {@code id} without its NOT NULL name: the target refuses it. Event id {@code bad-<id>}. */
+    static TargetChange withoutName(TargetTable table, int id, long position) {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", String.valueOf(id));
+        values.put("name", null);
+        return new TargetChange("bad-" + id, table, Operation.CREATE, new Position(position, position),
+                List.of(String.valueOf(id)), values, Set.of(), null, table.id().toString(), -1);
+    }
+
     String rows() {
         return TestDatabases.copy(db, "SELECT id, name FROM items ORDER BY id");
     }
@@ -239,11 +248,7 @@ class TargetWriterTest {
 
     @Test
     void aRefusedRowInAMultiRowStatementStillNamesItsEvent() {
-        Map<String, String> values = new LinkedHashMap<>();
-        values.put("id", "9");
-        values.put("name", null);
-        TargetChange bad = new TargetChange("bad-9", items, Operation.CREATE, new Position(2, 2), List.of("9"), values,
-                Set.of(), null, "public.items", -1);
+        TargetChange bad = withoutName(items, 9, 2);
         RejectedChangeException e = assertThrows(RejectedChangeException.class,
                 () -> writer.write(List.of(upsert(1, "a", 1), bad, upsert(3, "c", 3))));
         assertTrue(e.getMessage().contains("bad-9"), e.getMessage());
@@ -280,11 +285,7 @@ class TargetWriterTest {
         try (Connection connection = db.getConnection()) {
             last = TargetCatalog.load(connection, new TableId("public", "zz_items")).orElseThrow();
         }
-        Map<String, String> values = new LinkedHashMap<>();
-        values.put("id", "9");
-        values.put("name", null);
-        TargetChange bad = new TargetChange("bad-9", last, Operation.CREATE, new Position(3, 3), List.of("9"), values,
-                Set.of(), null, "public.zz_items", -1);
+        TargetChange bad = withoutName(last, 9, 3);
         RejectedChangeException e = assertThrows(RejectedChangeException.class,
                 () -> writer.write(List.of(upsert(1, "a", 1), upsert(2, "b", 2), bad)));
         assertEquals("bad-9", e.eventId());
