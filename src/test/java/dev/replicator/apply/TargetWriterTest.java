@@ -322,13 +322,30 @@ class TargetWriterTest {
 
     /** A data source that records the text of every statement its connections prepare. */
     static DataSource recording(DataSource real, List<String> prepared) {
+        return intercepting(real, connection -> (method, args) -> {
+            if (method.getName().equals("prepareStatement")) {
+                prepared.add((String) args[0]);
+            }
+        });
+    }
+
+    /** Looks at each call on a connection before the connection takes it. */
+    interface BeforeCall {
+        void before(java.lang.reflect.Method method, Object[] args) throws SQLException;
+    }
+
+    interface Interceptors {
+        BeforeCall of(Connection connection);
+    }
+
+    /** A data source whose connections show each call to an interceptor of their own first. */
+    static DataSource intercepting(DataSource real, Interceptors interceptors) {
         return delegating(() -> {
             Connection connection = real.getConnection();
+            BeforeCall interceptor = interceptors.of(connection);
             return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
                     new Class<?>[] { Connection.class }, (proxy, method, args) -> {
-                        if (method.getName().equals("prepareStatement")) {
-                            prepared.add((String) args[0]);
-                        }
+                        interceptor.before(method, args);
                         try {
                             return method.invoke(connection, args);
                         } catch (InvocationTargetException e) {
@@ -391,20 +408,11 @@ class TargetWriterTest {
 
     /** A data source whose connections record, at each {@code commit()}, whether the transaction was still open. */
     static DataSource committing(DataSource real, List<Boolean> openAtCommit) {
-        return delegating(() -> {
-            Connection connection = real.getConnection();
-            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
-                    new Class<?>[] { Connection.class }, (proxy, method, args) -> {
-                        if (method.getName().equals("commit")) {
-                            openAtCommit.add(connection.unwrap(org.postgresql.core.BaseConnection.class)
-                                    .getTransactionState() != org.postgresql.core.TransactionState.IDLE);
-                        }
-                        try {
-                            return method.invoke(connection, args);
-                        } catch (InvocationTargetException e) {
-                            throw e.getCause();
-                        }
-                    });
+        return intercepting(real, connection -> (method, args) -> {
+            if (method.getName().equals("commit")) {
+                openAtCommit.add(connection.unwrap(org.postgresql.core.BaseConnection.class)
+                        .getTransactionState() != org.postgresql.core.TransactionState.IDLE);
+            }
         });
     }
 
@@ -413,20 +421,13 @@ class TargetWriterTest {
      * only, or on every connection.
      */
     static DataSource dropping(DataSource real, int n, AtomicInteger counter, boolean everyConnection) {
-        return delegating(() -> {
-            Connection connection = real.getConnection();
+        return intercepting(real, connection -> {
             AtomicInteger prepared = everyConnection ? new AtomicInteger() : counter;
-            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
-                    new Class<?>[] { Connection.class }, (proxy, method, args) -> {
-                        if (method.getName().startsWith("prepare") && prepared.incrementAndGet() == n) {
-                            connection.abort(Runnable::run);
-                        }
-                        try {
-                            return method.invoke(connection, args);
-                        } catch (InvocationTargetException e) {
-                            throw e.getCause();
-                        }
-                    });
+            return (method, args) -> {
+                if (method.getName().startsWith("prepare") && prepared.incrementAndGet() == n) {
+                    connection.abort(Runnable::run);
+                }
+            };
         });
     }
 }
