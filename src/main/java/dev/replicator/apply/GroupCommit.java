@@ -67,7 +67,8 @@ public final class GroupCommit implements AutoCloseable {
         this.settings = settings;
         this.listener = listener;
         for (int i = 1; i <= settings.writers(); i++) {
-            Thread thread = Thread.ofPlatform().daemon().name("replicator-group-commit-" + i).unstarted(this::run);
+            Thread thread = new Thread(this::run, "replicator-group-commit-" + i);
+            thread.setDaemon(true);
             threads.add(thread);
             thread.start();
         }

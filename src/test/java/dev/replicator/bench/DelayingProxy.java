@@ -23,7 +23,14 @@ final class DelayingProxy implements AutoCloseable {
         this.server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
         this.targetPort = targetPort;
         this.halfTripNanos = roundTrip.toNanos() / 2;
-        Thread.ofVirtual().start(this::accept);
+        daemon(this::accept);
+    }
+
+    /** Platform threads, so the proxy runs on Java 17; a benchmark opens few connections. */
+    private static void daemon(Runnable task) {
+        Thread thread = new Thread(task, "delaying-proxy");
+        thread.setDaemon(true);
+        thread.start();
     }
 
     int port() {
@@ -37,8 +44,8 @@ final class DelayingProxy implements AutoCloseable {
                 Socket target = new Socket(InetAddress.getLoopbackAddress(), targetPort);
                 client.setTcpNoDelay(true);
                 target.setTcpNoDelay(true);
-                Thread.ofVirtual().start(() -> pump(client, target));
-                Thread.ofVirtual().start(() -> pump(target, client));
+                daemon(() -> pump(client, target));
+                daemon(() -> pump(target, client));
             } catch (IOException e) {
                 return; // closed
             }

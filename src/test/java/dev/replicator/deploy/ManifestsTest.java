@@ -291,7 +291,8 @@ class ManifestsTest {
             assertTrue(Set.of("linear", "exponential").contains(delivery.path("backoffPolicy").asText()),
                     trigger + ": backoffPolicy must be linear or exponential");
             try {
-                assertTrue(Duration.parse(delivery.path("backoffDelay").asText()).isPositive(),
+                assertTrue(!Duration.parse(delivery.path("backoffDelay").asText()).isNegative()
+                        && !Duration.parse(delivery.path("backoffDelay").asText()).isZero(),
                         trigger + ": backoffDelay must be positive");
             } catch (DateTimeParseException e) {
                 fail(trigger + ": backoffDelay '" + delivery.path("backoffDelay").asText()
