@@ -1,23 +1,22 @@
 package dev.replicator.bench;
 
-import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 
 import javax.sql.DataSource;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
+import dev.replicator.testing.PackagedApp;
 import dev.replicator.testing.TestDatabases;
 
 /**
@@ -42,40 +41,30 @@ class StartupBenchmarkIT {
         HttpClient client = HttpClient.newHttpClient();
         for (int run = 0; run < RUNS; run++) {
             TestDatabases.execute(target, "DROP SCHEMA IF EXISTS replicator CASCADE; TRUNCATE items");
-            int port = freePort();
-            List<String> command = new ArrayList<>(List.of(javaBinary()));
+            int port = PackagedApp.freePort();
             String options = System.getProperty("bench.java-options", "");
-            if (!options.isBlank()) {
-                command.addAll(List.of(options.trim().split("\\s+")));
-            }
-            command.addAll(List.of("-Dquarkus.http.port=" + port,
-                    "-Dquarkus.datasource.target.jdbc.url=" + TestDatabases.jdbcUrl(TestDatabases.target(), "bench_startup"),
-                    "-Dquarkus.datasource.target.username=postgres",
-                    "-Dquarkus.datasource.source.jdbc.url=" + TestDatabases.jdbcUrl(TestDatabases.target(), "bench_startup"),
-                    "-Dquarkus.datasource.source.username=postgres",
-                    "-Dreplicator.allow-all-tables=true", "-Dquarkus.log.level=WARN",
-                    "-jar", "quarkus-run.jar"));
+            List<String> jvmOptions = options.isBlank() ? List.of() : List.of(options.trim().split("\\s+"));
+            String url = TestDatabases.jdbcUrl(TestDatabases.target(), "bench_startup");
+            Map<String, String> properties = Map.of("quarkus.http.port", Integer.toString(port),
+                    "quarkus.datasource.target.jdbc.url", url, "quarkus.datasource.target.username", "postgres",
+                    "quarkus.datasource.source.jdbc.url", url, "quarkus.datasource.source.username", "postgres",
+                    "replicator.allow-all-tables", "true", "quarkus.log.level", "WARN");
             long start = System.nanoTime();
-            // from the application's folder, as the container runs it (an AppCDS archive records relative paths)
-            Process process = new ProcessBuilder(command).directory(new File("target/quarkus-app"))
-                    .redirectErrorStream(true).redirectOutput(new File("target/bench-startup-" + run + ".log")).start();
-            try {
+            Path log = Path.of("target/bench-startup-" + run + ".log");
+            try (PackagedApp app = PackagedApp.start(jvmOptions, properties, Map.of(), log)) {
                 int n = 0;
                 while (post(client, port, n) != 204) {
                     Thread.sleep(5);
                     if (System.nanoTime() - start > 60_000_000_000L) {
-                        throw new IllegalStateException("no answer within 60 s, see target/bench-startup-" + run + ".log");
+                        throw new IllegalStateException("no answer within 60 s, see " + log);
                     }
                 }
                 firstEventMillis.add((System.nanoTime() - start) / 1e6);
-                rssAfterFirst.add(rssKb(process.pid()));
+                rssAfterFirst.add(app.rssKb());
                 for (n = 1; n <= 2000; n++) {
                     post(client, port, n);
                 }
-                rssAfterLoad.add(rssKb(process.pid()));
-            } finally {
-                process.destroy();
-                process.waitFor();
+                rssAfterLoad.add(app.rssKb());
             }
         }
         Collections.sort(firstEventMillis);
@@ -103,25 +92,6 @@ class StartupBenchmarkIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -1;
-        }
-    }
-
-    private static long rssKb(long pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("\\D", ""));
-            }
-        }
-        return -1;
-    }
-
-    private static String javaBinary() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 }
