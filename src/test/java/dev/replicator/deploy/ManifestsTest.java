@@ -408,14 +408,26 @@ class ManifestsTest {
 
     // ---- the replicator containers: port, probes, environment --------------------------------------------------
 
+    /**
+     * The port the application listens on when the platform says nothing: Cloud Run and Knative set {@code PORT} to
+     * the containerPort, so the application must take it from there, with the default that the images expose.
+     */
+    static String appPort() {
+        String setting = APPLICATION.getProperty("quarkus.http.port");
+        assertNotNull(setting, "application.properties sets no quarkus.http.port");
+        Matcher fromEnvironment = Pattern.compile("\\$\\{PORT:(\\d+)}").matcher(setting);
+        assertTrue(fromEnvironment.matches(), "quarkus.http.port is '" + setting
+                + "', not ${PORT:<default>}: Cloud Run and Knative name the port through PORT");
+        return fromEnvironment.group(1);
+    }
+
     @Test
     void replicatorContainersListenOnTheAppPortAndProbeTheHealthEndpoints() {
-        String port = APPLICATION.getProperty("quarkus.http.port");
-        assertNotNull(port, "application.properties sets no quarkus.http.port");
+        String port = appPort();
         for (Doc service : List.of(knativeReplicator(), cloudRunReplicator())) {
             JsonNode container = onlyContainer(service);
             assertEquals(port, container.path("ports").path(0).path("containerPort").asText(),
-                    service + ": containerPort vs quarkus.http.port");
+                    service + ": containerPort vs the default of quarkus.http.port");
             if (!service.file().equals(CLOUD_RUN)) {
                 // Knative routes only to ready pods; Cloud Run has startup and liveness probes instead
                 assertFalse(container.path("readinessProbe").isMissingNode(), service + ": no readinessProbe");
@@ -438,7 +450,7 @@ class ManifestsTest {
                 }
                 if (!get.path("port").isMissingNode()) {
                     assertEquals(port, get.path("port").asText(),
-                            service + ": " + probe + " port vs quarkus.http.port");
+                            service + ": " + probe + " port vs the containerPort");
                 }
             }
         }
@@ -658,7 +670,7 @@ class ManifestsTest {
 
     @Test
     void dockerfilesExposeTheAppPortRunAsNonRootAndCopyOnlyWhatDockerignoreLetsThrough() throws IOException {
-        String port = APPLICATION.getProperty("quarkus.http.port");
+        String port = appPort();
         List<String[]> ignore = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of(".dockerignore"))) {
             line = line.trim();
