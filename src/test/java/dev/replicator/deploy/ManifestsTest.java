@@ -61,9 +61,25 @@ class ManifestsTest {
     static final Path CLOUD_RUN = K8S.resolve("cloudrun/service.yaml");
     /** Manifests for planned features, kept out of kustomization.yaml. */
     static final String EXAMPLE_SUFFIX = ".example.yaml";
+    /** The demo variant (in-memory broker, dead letters in a log): a kustomization of its own over k8s/'s files. */
+    static final Path DEMO = K8S.resolve("demo");
     static final String REPLICATOR = "replicator";
-    static final String BROKER_INGRESS_HOST = "broker-ingress.knative-eventing.svc.cluster.local";
-    static final String PLACEHOLDER_PASSWORD = "change-me";
+    /** The Secrets the README has the operator create; kustomization.yaml must never apply (and so overwrite) them. */
+    static final Path README = Path.of("README.md");
+
+    /**
+     * The connection budget the manifests are sized for: PostgreSQL's default max_connections, of which replicator and
+     * Debezium Server may take this many (the rest: superuser_reserved_connections, administrators, other clients),
+     * even when source and target are one server.
+     */
+    static final int MAX_CONNECTIONS = 100;
+    static final int REPLICATOR_CONNECTION_BUDGET = 60;
+    /** Debezium Server on the source: the replication connection, one for metadata and heartbeats, one for offsets. */
+    static final int DEBEZIUM_CONNECTIONS = 3;
+    /** A change waiting for its row (409) must be retried at least this long before it is dead-lettered. */
+    static final Duration REORDERING_WINDOW = Duration.ofMinutes(30);
+    static final String MEMORY = "512Mi";
+    static final String HEAP_RATIO_ENV = "JAVA_MAX_MEM_RATIO";
 
     /**
      * ReplicatorConfig's settings as environment variables, kept by hand so a manifest cannot pick up a name by
@@ -96,7 +112,9 @@ class ManifestsTest {
      */
     static final Set<String> PLANNED_ENV = Set.of();
     static final Pattern DATASOURCE_ENV =
-            Pattern.compile("QUARKUS_DATASOURCE_(SOURCE|TARGET)_(JDBC_URL|USERNAME|PASSWORD)");
+            Pattern.compile("QUARKUS_DATASOURCE_(SOURCE|TARGET)_(JDBC_URL|USERNAME|PASSWORD|JDBC_MAX_SIZE)");
+    /** Read by the JVM image's run-java script, not by the app. */
+    static final Set<String> RUNTIME_ENV = Set.of(HEAP_RATIO_ENV);
     /** Only read when the quarkus-logging-json extension is in the build; replicator.log-json does it without. */
     static final String QUARKUS_JSON_LOGS_ENV = "QUARKUS_LOG_CONSOLE_JSON_ENABLED";
 
@@ -247,9 +265,10 @@ class ManifestsTest {
         for (Path file : YAML_FILES) {
             Path normal = file.normalize();
             boolean accounted = normal.equals(KUSTOMIZATION.normalize()) || listed.contains(normal)
-                    || normal.startsWith(CLOUD_RUN.getParent().normalize()) || file.toString().endsWith(EXAMPLE_SUFFIX);
-            assertTrue(accounted, file + " is neither listed in kustomization.yaml, nor under cloudrun/, nor named *"
-                    + EXAMPLE_SUFFIX);
+                    || normal.startsWith(CLOUD_RUN.getParent().normalize()) || normal.startsWith(DEMO.normalize())
+                    || file.toString().endsWith(EXAMPLE_SUFFIX);
+            assertTrue(accounted, file + " is neither listed in kustomization.yaml, nor under cloudrun/ or demo/, nor "
+                    + "named *" + EXAMPLE_SUFFIX);
             parse(file);
         }
     }
@@ -272,7 +291,7 @@ class ManifestsTest {
         assertFalse(triggers.isEmpty(), "kustomization.yaml applies no Trigger");
         triggers.addAll(EXAMPLES.stream().filter(trigger()).toList());
         Set<String> brokers = names(APPLIED, broker());
-        Set<String> services = names(APPLIED, knativeService());
+        Set<String> kafkaSinks = names(APPLIED, d -> d.is("eventing.knative.dev/", "KafkaSink"));
         for (Doc trigger : triggers) {
             JsonNode spec = trigger.spec();
             assertTrue(brokers.contains(spec.path("broker").asText()), trigger + ": broker '"
@@ -283,10 +302,12 @@ class ManifestsTest {
             assertEquals(REPLICATOR, subscriber.path("name").asText(),
                     trigger + ": subscriber is not the replicator Service");
             JsonNode delivery = spec.path("delivery");
-            String deadLetter = delivery.path("deadLetterSink").path("ref").path("name").asText();
-            assertTrue(services.contains(deadLetter) && !deadLetter.equals(REPLICATOR), trigger + ": deadLetterSink '"
-                    + deadLetter + "' is not a Service other than replicator applied by kustomization.yaml "
-                    + services);
+            JsonNode deadLetterRef = delivery.path("deadLetterSink").path("ref");
+            String deadLetter = deadLetterRef.path("name").asText();
+            // durable: a Kafka topic, not a Service that prints what it gets to its log
+            assertEquals("KafkaSink", deadLetterRef.path("kind").asText(), trigger + ": deadLetterSink must be durable");
+            assertTrue(kafkaSinks.contains(deadLetter), trigger + ": deadLetterSink '" + deadLetter
+                    + "' is not a KafkaSink applied by kustomization.yaml " + kafkaSinks);
             assertTrue(delivery.path("retry").asInt() > 0, trigger + ": delivery.retry must be positive");
             assertTrue(Set.of("linear", "exponential").contains(delivery.path("backoffPolicy").asText()),
                     trigger + ": backoffPolicy must be linear or exponential");
@@ -299,6 +320,97 @@ class ManifestsTest {
                         + "' is not an ISO-8601 duration");
             }
         }
+    }
+
+    /**
+     * Each delivery attempt has a timeout the Service allows, long enough for a backfill or verify invocation; a 409
+     * (a change waiting for its row) is retried for {@link #REORDERING_WINDOW}, within the tombstone retention; and
+     * replicator's Retry-After is honoured (retryAfterMax, Knative's delivery-retryafter feature).
+     */
+    @Test
+    void deliveryOutlastsReorderingAndEachAttemptHasATimeout() {
+        int serviceTimeout = knativeReplicator().spec().path("template").path("spec").path("timeoutSeconds").asInt(300);
+        Duration retention = configDuration("REPLICATOR_ORDERING_TOMBSTONE_RETENTION",
+                "replicator.ordering.tombstone-retention", ReplicatorConfig.Ordering.class, "tombstoneRetention");
+        Map<String, Duration> budgets = Map.of(
+                SourceEventTypes.BACKFILL, configDuration("REPLICATOR_BACKFILL_TIME_BUDGET",
+                        "replicator.backfill.time-budget", ReplicatorConfig.Backfill.class, "timeBudget"),
+                SourceEventTypes.VERIFY, configDuration("REPLICATOR_VERIFY_TIME_BUDGET",
+                        "replicator.verify.time-budget", ReplicatorConfig.Verify.class, "timeBudget"),
+                SourceEventTypes.PING, configDuration("REPLICATOR_VERIFY_TIME_BUDGET",
+                        "replicator.verify.time-budget", ReplicatorConfig.Verify.class, "timeBudget"));
+        Set<String> changeTypes = new TreeSet<>(debeziumTypes(onlyContainer(knativeReplicator())));
+        changeTypes.add("replicator.change.v1");
+        changeTypes.add(SourceEventTypes.ROWREF);
+        Set<String> seen = new TreeSet<>();
+        for (Doc trigger : applied(trigger())) {
+            JsonNode delivery = trigger.spec().path("delivery");
+            String type = trigger.spec().path("filter").path("attributes").path("type").asText();
+            Duration timeout = duration(trigger, delivery, "timeout");
+            assertTrue(timeout.getSeconds() <= serviceTimeout, trigger + ": delivery timeout " + timeout
+                    + " beyond the Service's timeoutSeconds " + serviceTimeout);
+            Duration budget = budgets.get(type);
+            if (budget != null) {
+                assertTrue(timeout.compareTo(budget.plusSeconds(30)) >= 0, trigger + ": delivery timeout " + timeout
+                        + " leaves an invocation of " + budget + " no time to finish its last chunk and answer");
+            }
+            Duration retryAfterMax = duration(trigger, delivery, "retryAfterMax");
+            assertFalse(retryAfterMax.isZero(), trigger + ": retryAfterMax PT0S ignores Retry-After");
+            if (changeTypes.contains(type)) {
+                seen.add(type);
+                Duration window = retryWindow(trigger);
+                assertTrue(window.compareTo(REORDERING_WINDOW) >= 0, trigger + ": a 409 is dead-lettered after "
+                        + window + " of retries, below " + REORDERING_WINDOW);
+                assertTrue(window.compareTo(retention) < 0, trigger + ": retries (" + window
+                        + ") outlast the tombstone retention " + retention + ": a late change could resurrect a row");
+            }
+        }
+        assertEquals(changeTypes, seen, "change types without a Trigger checked here");
+    }
+
+    /** The sum of the waits between attempts, as Knative computes them (exponential: delay x 2^n from n = 0). */
+    static Duration retryWindow(Doc trigger) {
+        JsonNode delivery = trigger.spec().path("delivery");
+        int retries = delivery.path("retry").asInt();
+        Duration delay = duration(trigger, delivery, "backoffDelay");
+        long factor = delivery.path("backoffPolicy").asText().equals("exponential") ? (1L << retries) - 1
+                : (long) retries * (retries + 1) / 2;
+        return delay.multipliedBy(factor);
+    }
+
+    static Duration duration(Doc doc, JsonNode parent, String field) {
+        String text = parent.path(field).asText(null);
+        assertNotNull(text, doc + ": no " + field);
+        try {
+            return Duration.parse(text);
+        } catch (DateTimeParseException e) {
+            throw new AssertionError(doc + ": " + field + " '" + text + "' is not an ISO-8601 duration", e);
+        }
+    }
+
+    /** A Duration setting as the replicator container sets it, else application.properties, else its default. */
+    static Duration configDuration(String env, String property, Class<?> type, String method) {
+        JsonNode fromEnv = env(onlyContainer(knativeReplicator())).get(env);
+        String value = fromEnv != null ? fromEnv.path("value").asText() : APPLICATION.getProperty(property);
+        if (value == null) {
+            try {
+                value = type.getMethod(method).getAnnotation(WithDefault.class).value();
+            } catch (NoSuchMethodException e) {
+                throw new AssertionError(type.getName() + "#" + method + " is gone; update this test", e);
+            }
+        }
+        Matcher shorthand = Pattern.compile("(\\d+)(ms|s|m|h|d)").matcher(value.trim());
+        if (shorthand.matches()) {
+            long n = Long.parseLong(shorthand.group(1));
+            return switch (shorthand.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+        }
+        return Duration.parse(value.trim());
     }
 
     /** A type without a Trigger is never delivered; a Trigger for a type the app rejects only produces 400s. */
@@ -469,7 +581,8 @@ class ManifestsTest {
             Map<String, JsonNode> env = env(onlyContainer(service));
             for (String name : env.keySet()) {
                 boolean read = DATASOURCE_ENV.matcher(name).matches() || REPLICATOR_ENV.contains(name)
-                        || PLANNED_ENV.contains(name) || (quarkusJsonLogs && name.equals(QUARKUS_JSON_LOGS_ENV));
+                        || PLANNED_ENV.contains(name) || RUNTIME_ENV.contains(name)
+                        || (quarkusJsonLogs && name.equals(QUARKUS_JSON_LOGS_ENV));
                 assertTrue(read, service + " sets " + name + ", which the app does not read"
                         + (name.equals(QUARKUS_JSON_LOGS_ENV) ? " (no quarkus-logging-json: use REPLICATOR_LOG_JSON)"
                                 : name.startsWith("REPLICATOR_") ? " (not a ReplicatorConfig setting)" : ""));
@@ -477,7 +590,7 @@ class ManifestsTest {
             Set<String> missing = new TreeSet<>(datasourceEnv);
             missing.removeAll(env.keySet());
             assertTrue(missing.isEmpty(), service + " does not set " + missing
-                    + " (readiness checks both datasources)");
+                    + " (changes need the target, backfill, verify and rowref the source)");
         }
     }
 
@@ -517,18 +630,23 @@ class ManifestsTest {
 
     // ---- secrets ------------------------------------------------------------------------------------------------
 
+    /** The operator creates the Secrets (README); applying k8s/ again must not replace them with placeholders. */
     @Test
-    void secretKeyRefsNameAnAppliedSecretAndOneOfItsKeys() {
-        Map<String, Set<String>> keys = new HashMap<>();
-        for (Doc secret : applied(d -> d.kind().equals("Secret"))) {
-            Set<String> own = new TreeSet<>();
-            secret.node().path("stringData").fieldNames().forEachRemaining(own::add);
-            secret.node().path("data").fieldNames().forEachRemaining(own::add);
-            keys.put(secret.name(), own);
-        }
+    void kustomizationAppliesNoSecret() {
+        assertTrue(applied(d -> d.kind().equals("Secret")).isEmpty(), "kustomization.yaml applies a Secret: "
+                + "every kubectl apply -k would overwrite the operator's credentials");
+        assertTrue(kustomization.path("secretGenerator").isMissingNode(),
+                "a secretGenerator needs the credentials beside the manifests; the README has them created instead");
+    }
+
+    @Test
+    void secretRefsNameSecretsAndKeysTheReadmeCreates() throws IOException {
+        Map<String, Set<String>> created = readmeSecrets();
+        assertFalse(created.isEmpty(), "the README no longer shows a kubectl create secret generic command");
         int refs = 0;
         for (Doc workload : applied(d -> d.node().path("spec").path("template").path("spec").has("containers"))) {
-            for (JsonNode container : workload.spec().path("template").path("spec").path("containers")) {
+            JsonNode pod = workload.spec().path("template").path("spec");
+            for (JsonNode container : pod.path("containers")) {
                 for (JsonNode env : container.path("env")) {
                     JsonNode ref = env.path("valueFrom").path("secretKeyRef");
                     if (ref.isMissingNode()) {
@@ -537,32 +655,39 @@ class ManifestsTest {
                     refs++;
                     String where = workload + " env " + env.path("name").asText() + ": ";
                     String secret = ref.path("name").asText();
-                    assertTrue(keys.containsKey(secret), where + "Secret '" + secret + "' is not applied by "
-                            + "kustomization.yaml " + keys.keySet());
-                    assertTrue(keys.get(secret).contains(ref.path("key").asText()), where + "Secret '" + secret
-                            + "' has no key '" + ref.path("key").asText() + "' " + keys.get(secret));
+                    assertTrue(created.containsKey(secret), where + "Secret '" + secret + "' is not created in the "
+                            + "README " + created.keySet());
+                    assertTrue(created.get(secret).contains(ref.path("key").asText()), where + "the README creates '"
+                            + secret + "' without key '" + ref.path("key").asText() + "' " + created.get(secret));
                 }
                 for (JsonNode from : container.path("envFrom")) {
                     String secret = from.path("secretRef").path("name").asText(null);
-                    assertTrue(secret == null || keys.containsKey(secret), workload + ": envFrom Secret " + secret
-                            + " is not applied by kustomization.yaml");
+                    assertTrue(secret == null || created.containsKey(secret), workload + ": envFrom Secret " + secret
+                            + " is not created in the README");
                 }
             }
+            for (JsonNode volume : pod.path("volumes")) {
+                String secret = volume.path("secret").path("secretName").asText(null);
+                assertTrue(secret == null || created.containsKey(secret), workload + ": volume Secret " + secret
+                        + " is not created in the README " + created.keySet());
+            }
         }
-        assertTrue(refs >= 6, "expected the datasource credentials to come from a Secret, found " + refs + " refs");
+        assertTrue(refs >= 6, "expected the database credentials to come from a Secret, found " + refs + " refs");
     }
 
-    @Test
-    void secretTemplateHoldsOnlyPlaceholderPasswords() {
-        for (Doc secret : applied(d -> d.kind().equals("Secret"))) {
-            assertTrue(secret.node().path("data").isMissingNode(), secret + ": use stringData placeholders, not data");
-            secret.node().path("stringData").properties().forEach(e -> {
-                if (e.getKey().contains("password")) {
-                    assertEquals(PLACEHOLDER_PASSWORD, e.getValue().asText(), secret + " " + e.getKey()
-                            + ": the committed Secret is a template; real credentials must not be in the repository");
-                }
-            });
+    /** Secret name to keys, from the README's kubectl create secret generic commands (--from-literal, --from-file). */
+    static Map<String, Set<String>> readmeSecrets() throws IOException {
+        String readme = Files.readString(README).replace("\\\n", " ");
+        Map<String, Set<String>> secrets = new HashMap<>();
+        Matcher command = Pattern.compile("kubectl create secret generic (\\S+)([^\\n]*)").matcher(readme);
+        while (command.find()) {
+            Set<String> keys = secrets.computeIfAbsent(command.group(1), k -> new TreeSet<>());
+            Matcher key = Pattern.compile("--from-(?:literal|file)=([A-Za-z0-9._-]+)=").matcher(command.group(2));
+            while (key.find()) {
+                keys.add(key.group(1));
+            }
         }
+        return secrets;
     }
 
     @Test
@@ -616,13 +741,157 @@ class ManifestsTest {
                 + "(REPLICATOR_REJECTED_PARK=true)");
     }
 
+    /**
+     * Every instance may fill both pools, so max-scale x (target pool + source pool), plus Debezium Server, must fit
+     * the budget; containerConcurrency must be bounded and near the target pool (waiting requests time out into 503s).
+     */
+    @Test
+    void connectionBudgetFitsMaxConnections() {
+        assertTrue(REPLICATOR_CONNECTION_BUDGET < MAX_CONNECTIONS, "the budget leaves nothing for anyone else");
+        for (Doc service : List.of(knativeReplicator(), cloudRunReplicator())) {
+            JsonNode template = service.spec().path("template");
+            String maxKey = service.file().equals(CLOUD_RUN) ? "autoscaling.knative.dev/maxScale"
+                    : "autoscaling.knative.dev/max-scale";
+            String max = annotation(template, maxKey);
+            assertNotNull(max, service + ": no " + maxKey + ", so the number of instances (and connections) is "
+                    + "unbounded");
+            int instances = Integer.parseInt(max);
+            assertTrue(instances > 0, service + ": " + maxKey + " 0 means unbounded");
+            Map<String, JsonNode> env = env(onlyContainer(service));
+            int target = intSetting(env, "QUARKUS_DATASOURCE_TARGET_JDBC_MAX_SIZE", "quarkus.datasource.target.jdbc.max-size");
+            int source = intSetting(env, "QUARKUS_DATASOURCE_SOURCE_JDBC_MAX_SIZE", "quarkus.datasource.source.jdbc.max-size");
+            int total = instances * (target + source) + DEBEZIUM_CONNECTIONS;
+            assertTrue(total <= REPLICATOR_CONNECTION_BUDGET, service + ": " + instances + " x (" + target + " + "
+                    + source + ") + " + DEBEZIUM_CONNECTIONS + " = " + total + " connections, above the budget of "
+                    + REPLICATOR_CONNECTION_BUDGET + " of max_connections " + MAX_CONNECTIONS);
+            JsonNode writers = env.get("REPLICATOR_GROUP_COMMIT_WRITERS");
+            int writerCount = writers != null ? writers.path("value").asInt() : 4;
+            assertTrue(writerCount < target, service + ": " + writerCount + " group-commit writers leave no target "
+                    + "connection of " + target + " for backfill, verify, rowref and catalog reads");
+            int concurrency = template.path("spec").path("containerConcurrency").asInt();
+            assertTrue(concurrency > 0 && concurrency <= 2 * target, service + ": containerConcurrency "
+                    + concurrency + " must be bounded and at most twice the target pool " + target);
+        }
+    }
+
+    static int intSetting(Map<String, JsonNode> env, String name, String property) {
+        JsonNode value = env.get(name);
+        String text = value != null ? value.path("value").asText() : APPLICATION.getProperty(property);
+        assertNotNull(text, name + " is set neither in the manifest nor in application.properties");
+        return Integer.parseInt(text.trim());
+    }
+
+    /**
+     * Memory request = limit = 512Mi (a pod requesting less is evicted first when its node runs short), and the heap is
+     * half of it in both images: JAVA_MAX_MEM_RATIO in Dockerfile.jvm and the manifests, -Xmx in Dockerfile.native.
+     */
+    @Test
+    void memoryRequestEqualsLimitAndTheHeapIsHalfOfIt() throws IOException {
+        Matcher jvm = Pattern.compile("(?m)^ENV " + HEAP_RATIO_ENV + "=(\\d+)\\s*$")
+                .matcher(Files.readString(Path.of("src/main/docker/Dockerfile.jvm")));
+        assertTrue(jvm.find(), "Dockerfile.jvm does not set " + HEAP_RATIO_ENV);
+        String ratio = jvm.group(1);
+        assertEquals("50", ratio, "the heap ratio agreed with the in-app memory limits");
+        Matcher xmx = Pattern.compile("\"-Xmx(\\d+)m\"")
+                .matcher(Files.readString(Path.of("src/main/docker/Dockerfile.native")));
+        assertTrue(xmx.find(), "Dockerfile.native does not bound the heap with -Xmx");
+        long heapMiB = mebibytes(MEMORY) * Integer.parseInt(ratio) / 100;
+        assertEquals(heapMiB, Long.parseLong(xmx.group(1)), "Dockerfile.native -Xmx vs " + ratio + "% of " + MEMORY);
+
+        for (Doc service : List.of(knativeReplicator(), cloudRunReplicator())) {
+            JsonNode container = onlyContainer(service);
+            JsonNode resources = container.path("resources");
+            assertEquals(MEMORY, resources.path("limits").path("memory").asText(), service + ": memory limit");
+            String request = resources.path("requests").path("memory").asText(null);
+            if (service.file().equals(CLOUD_RUN)) {
+                assertTrue(request == null, service + ": Cloud Run reserves the limit; a request is not its field");
+            } else {
+                assertEquals(MEMORY, request, service + ": memory request must equal the limit");
+            }
+            JsonNode env = env(container).get(HEAP_RATIO_ENV);
+            assertTrue(env != null && env.path("value").asText().equals(ratio), service + ": " + HEAP_RATIO_ENV
+                    + " must be " + ratio + " as in Dockerfile.jvm");
+        }
+        for (Doc deployment : applied(d -> d.kind().equals("Deployment"))) {
+            for (JsonNode container : deployment.spec().path("template").path("spec").path("containers")) {
+                JsonNode resources = container.path("resources");
+                assertFalse(resources.path("limits").path("memory").isMissingNode(), deployment + ": no memory limit");
+                assertEquals(resources.path("limits").path("memory").asText(),
+                        resources.path("requests").path("memory").asText(), deployment + ": memory request = limit");
+            }
+        }
+    }
+
+    static long mebibytes(String quantity) {
+        Matcher m = Pattern.compile("(\\d+)(Mi|Gi)").matcher(quantity);
+        assertTrue(m.matches(), "memory quantity " + quantity);
+        return Long.parseLong(m.group(1)) * (m.group(2).equals("Gi") ? 1024 : 1);
+    }
+
+    // ---- exposure and TLS ---------------------------------------------------------------------------------------
+
+    /** Without it, a cluster with a domain routes the internet to a service that writes rows and runs repairs. */
+    @Test
+    void knativeServicesAreClusterLocalAndOnlyKnativeReachesThePods() {
+        for (Doc service : applied(knativeService())) {
+            assertEquals("cluster-local", service.node().path("metadata").path("labels")
+                    .path("networking.knative.dev/visibility").asText(), service + ": not cluster-local");
+        }
+        List<Doc> policies = applied(d -> d.is("networking.k8s.io/", "NetworkPolicy")
+                && d.spec().path("podSelector").path("matchLabels").path("serving.knative.dev/service").asText()
+                        .equals(REPLICATOR));
+        assertEquals(1, policies.size(), "one NetworkPolicy must select the replicator pods");
+        JsonNode spec = policies.get(0).spec();
+        assertTrue(spec.path("policyTypes").toString().contains("Ingress"), policies.get(0) + ": no Ingress policy");
+        assertFalse(spec.path("ingress").isEmpty(), policies.get(0) + ": admits nothing, not even Knative");
+        Set<String> namespaces = new TreeSet<>();
+        for (JsonNode rule : spec.path("ingress")) {
+            assertFalse(rule.path("from").isMissingNode() || rule.path("from").isEmpty(),
+                    policies.get(0) + ": a rule without from admits everyone");
+            for (JsonNode peer : rule.path("from")) {
+                String namespace = peer.path("namespaceSelector").path("matchLabels")
+                        .path("kubernetes.io/metadata.name").asText(null);
+                assertTrue(namespace != null && peer.size() == 1, policies.get(0)
+                        + ": admit only named namespaces of Knative's data plane, not " + peer);
+                namespaces.add(namespace);
+            }
+        }
+        assertTrue(namespaces.contains("knative-serving"), policies.get(0)
+                + ": the activator (knative-serving) must reach the pods, or scale-from-zero stops");
+
+        Doc cloudRun = cloudRunReplicator();
+        assertEquals("internal", annotation(cloudRun.node(), "run.googleapis.com/ingress"), cloudRun + ": ingress");
+        String account = cloudRun.spec().path("template").path("spec").path("serviceAccountName").asText("");
+        assertTrue(account.startsWith("replicator@"), cloudRun + ": a dedicated service account, not the default");
+        assertEquals("private-ranges-only", annotation(cloudRun.spec().path("template"),
+                "run.googleapis.com/vpc-access-egress"), cloudRun + ": databases on private addresses via the VPC");
+    }
+
+    /** The driver's default (prefer) neither requires TLS nor checks whom it talks to. */
+    @Test
+    void everyDatabaseConnectionVerifiesTheServer() throws IOException {
+        int urls = 0;
+        for (Doc service : List.of(knativeReplicator(), cloudRunReplicator())) {
+            for (String ds : List.of("SOURCE", "TARGET")) {
+                JsonNode url = env(onlyContainer(service)).get("QUARKUS_DATASOURCE_" + ds + "_JDBC_URL");
+                assertNotNull(url, service + ": no " + ds + " JDBC URL");
+                assertTrue(url.path("value").asText().contains("sslmode=verify-full"), service + ": " + ds
+                        + " JDBC URL without sslmode=verify-full");
+                urls++;
+            }
+        }
+        Properties debezium = debeziumProperties();
+        assertEquals("verify-full", debezium.getProperty("debezium.source.database.sslmode"), "Debezium sslmode");
+        String offsets = debezium.getProperty("debezium.source.offset.storage.jdbc.connection.url", "");
+        assertTrue(offsets.contains("sslmode=verify-full"), "Debezium offset storage URL without sslmode=verify-full");
+        assertEquals(2 * 2, urls);
+    }
+
     // ---- Debezium Server ----------------------------------------------------------------------------------------
 
-    @Test
-    void debeziumServerPostsCloudEventsToTheBrokerIngress() throws IOException {
-        List<Doc> deployments = applied(d -> d.kind().equals("Deployment") && d.name().startsWith("debezium"));
-        assertEquals(1, deployments.size(), "kustomization.yaml must apply one Debezium Server Deployment");
-        Doc deployment = deployments.get(0);
+    /** The application.properties of the one Debezium Server Deployment, from the ConfigMap it mounts. */
+    static Properties debeziumProperties() throws IOException {
+        Doc deployment = debeziumDeployment();
         JsonNode pod = deployment.spec().path("template").path("spec");
         String configMapName = null;
         for (JsonNode volume : pod.path("volumes")) {
@@ -644,7 +913,22 @@ class ManifestsTest {
         String text = configMaps.get(0).node().path("data").path("application.properties").asText();
         Properties debezium = new Properties();
         debezium.load(new StringReader(text));
+        return debezium;
+    }
 
+    static Doc debeziumDeployment() {
+        List<Doc> deployments = applied(d -> d.kind().equals("Deployment") && d.name().startsWith("debezium"));
+        assertEquals(1, deployments.size(), "kustomization.yaml must apply one Debezium Server Deployment");
+        return deployments.get(0);
+    }
+
+    /**
+     * Debezium Server posts CloudEvents straight to the replicator Service (durable: its offset moves only after
+     * replicator committed), reads the operator's publication without a snapshot, and beats while the source is quiet.
+     */
+    @Test
+    void debeziumServerPostsToTheServiceFromTheOperatorsPublication() throws IOException {
+        Properties debezium = debeziumProperties();
         assertEquals("io.debezium.connector.postgresql.PostgresConnector",
                 debezium.getProperty("debezium.source.connector.class"), "Debezium connector");
         assertEquals("pgoutput", debezium.getProperty("debezium.source.plugin.name"), "Debezium plugin.name");
@@ -654,16 +938,47 @@ class ManifestsTest {
         String url = debezium.getProperty("debezium.sink.http.url");
         assertNotNull(url, "debezium.sink.http.url is not set");
         URI uri = URI.create(url.trim());
-        assertEquals(BROKER_INGRESS_HOST, uri.getHost(), "debezium.sink.http.url must post to the broker ingress");
-        String[] path = uri.getPath().replaceFirst("^/", "").split("/");
-        assertEquals(2, path.length, "debezium.sink.http.url path must be /<namespace>/<broker>, got " + uri.getPath());
-        Set<String> brokers = names(APPLIED, broker());
-        assertTrue(brokers.contains(path[1]), "debezium.sink.http.url posts to broker '" + path[1]
-                + "', not a Broker applied by kustomization.yaml " + brokers);
         String namespace = kustomization.path("namespace").asText("default");
-        assertEquals(namespace, path[0], "debezium.sink.http.url namespace vs kustomization.yaml namespace");
+        assertEquals(REPLICATOR + "." + namespace + ".svc.cluster.local", uri.getHost(),
+                "debezium.sink.http.url must post to the replicator Service's cluster-local address");
+        JsonNode park = env(onlyContainer(knativeReplicator())).get("REPLICATOR_REJECTED_PARK");
+        assertTrue(park != null && park.path("value").asText().equals("true"), "Debezium Server stops on an answer "
+                + "that stays non-2xx: replicator must park events that can never be applied");
+
+        assertEquals("disabled", debezium.getProperty("debezium.source.publication.autocreate.mode"),
+                "Debezium must not create the publication (all_tables needs a superuser and takes every table)");
+        assertNotNull(debezium.getProperty("debezium.source.publication.name"), "the operator's publication name");
+        assertEquals("no_data", debezium.getProperty("debezium.source.snapshot.mode"),
+                "no initial snapshot: a backfill seeds the target");
+        assertTrue(Long.parseLong(debezium.getProperty("debezium.source.heartbeat.interval.ms", "0")) > 0,
+                "heartbeat.interval.ms: without heartbeats a quiet source keeps WAL");
+        assertNotNull(debezium.getProperty("debezium.source.heartbeat.action.query"),
+                "heartbeat.action.query: the slot must also advance while only other databases write WAL");
+        String offsetTable = debezium.getProperty("debezium.source.offset.storage.jdbc.table.name", "");
+        assertFalse(offsetTable.isBlank() || offsetTable.contains("."), "offsets in an unqualified table of the "
+                + "Debezium role's own schema (found through the search_path), not in the published tables");
+
+        Doc deployment = debeziumDeployment();
         assertEquals("Recreate", deployment.spec().path("strategy").path("type").asText(), deployment
                 + ": a replication slot takes one connection, so the old pod must stop before the new one starts");
+        String image = deployment.spec().path("template").path("spec").path("containers").path(0).path("image")
+                .asText();
+        assertTrue(image.matches(".+:\\d+\\.\\d+\\.\\d+\\.Final") || image.contains("@sha256:"), deployment
+                + ": image " + image + " must name a release (or digest), not a floating tag");
+    }
+
+    /** The in-memory broker loses events on a restart; it is only in the labelled demo. */
+    @Test
+    void theAppliedBrokerIsDurableAndTheInMemoryOneOnlyADemo() throws IOException {
+        for (Doc broker : applied(broker())) {
+            String brokerClass = annotation(broker.node(), "eventing.knative.dev/broker.class");
+            assertEquals("Kafka", brokerClass, broker + ": the default broker class is the in-memory channel");
+        }
+        String demo = Files.readString(DEMO.resolve("kustomization.yaml"));
+        assertTrue(demo.startsWith("# DEMO ONLY"), "k8s/demo/kustomization.yaml must say it is a demo first");
+        for (Doc ping : applied(d -> d.is("sources.knative.dev/", "PingSource"))) {
+            assertFalse(ping.spec().path("timezone").asText("").isBlank(), ping + ": no timezone");
+        }
     }
 
     // ---- images -------------------------------------------------------------------------------------------------

@@ -1,0 +1,16 @@
+-- Once, on the target database, as the owner of the replicated tables:  psql -v ON_ERROR_STOP=1 -f k8s/sql/target.sql
+-- Put your tables in place of public.customers and public.orders, then give the role a password:
+--   \password replicator_write
+
+-- replicator writes the mapped tables (TRUNCATE only for replicator.apply-truncate) and nothing else of yours.
+CREATE ROLE replicator_write LOGIN;
+GRANT USAGE ON SCHEMA public TO replicator_write;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON public.customers, public.orders TO replicator_write;
+-- Its own tables (row positions, backfill progress, parked events), which it creates at start in this schema
+-- (replicator.ordering.schema).
+CREATE SCHEMA replicator AUTHORIZATION replicator_write;
+-- replicator runs CREATE SCHEMA IF NOT EXISTS at start, which PostgreSQL refuses without CREATE on the database even
+-- when the schema exists. The grant also lets the role create other (empty, its own) schemas; it gives no access to
+-- anyone else's tables. (Replace app with your database's name.)
+GRANT CREATE ON DATABASE app TO replicator_write;
+-- Before PostgreSQL 15 every role may create tables in public: REVOKE CREATE ON SCHEMA public FROM PUBLIC.

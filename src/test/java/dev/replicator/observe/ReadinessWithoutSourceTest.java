@@ -1,0 +1,45 @@
+package dev.replicator.observe;
+
+import static io.restassured.RestAssured.given;
+
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+
+import dev.replicator.testing.PostgresResource;
+
+/**
+ * Change events need only the target, so a source outage must not make instances unready (Knative would not route to
+ * them, nor finish a scale from zero). The source here refuses every connection: the server has no TLS and the
+ * profile demands it.
+ */
+@QuarkusTest
+@QuarkusTestResource(PostgresResource.class)
+@TestProfile(ReadinessWithoutSourceTest.SourceDown.class)
+class ReadinessWithoutSourceTest {
+
+    public static class SourceDown implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("quarkus.datasource.source.jdbc.additional-jdbc-properties.sslmode", "require");
+        }
+    }
+
+    @Test
+    void readyAndApplyingChangesWhileTheSourceIsDown() {
+        // the source really is unreachable: a job that reads it is answered as a transient failure
+        given().contentType("application/json").body("{\"table\": \"public.customers\", \"key\": {\"id\": 1}}")
+                .post("/rowref").then().statusCode(503);
+
+        given().get("/q/health/ready").then().statusCode(200);
+        given().contentType("application/json").header("ce-id", "ready-1").header("ce-specversion", "1.0")
+                .header("ce-source", "/t").header("ce-type", "replicator.change.v1")
+                .body("{\"table\":\"public.guarded\",\"op\":\"upsert\",\"position\":1,\"after\":{\"id\":1,\"qty\":1}}")
+                .post("/").then().statusCode(204);
+    }
+}
