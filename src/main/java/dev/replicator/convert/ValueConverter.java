@@ -1,6 +1,7 @@
 package dev.replicator.convert;
 
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -118,7 +119,7 @@ public final class ValueConverter {
 
     /** A value the schema types as Connect bytes: base64 in JSON, whatever the binary handling mode. */
     private String bytesText(String base64, TargetColumn column) {
-        byte[] bytes = java.util.Base64.getDecoder().decode(base64);
+        byte[] bytes = Base64.getDecoder().decode(base64);
         return switch (column.baseType()) {
             case "bit", "varbit" -> BinaryText.bits(bytes, bitLength(column));
             default -> BinaryText.bytea(bytes);
