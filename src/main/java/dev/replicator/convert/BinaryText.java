@@ -21,13 +21,27 @@ final class BinaryText {
         return "\\x" + HexFormat.of().formatHex(bytes);
     }
 
-    /** Debezium's Bits: the bytes of a bit string, least significant byte first; {@code length} bits. */
+    /**
+     * Debezium's Bits: a {@code java.util.BitSet}'s bytes, least significant byte first, trailing zero bytes dropped.
+     * A {@code bit(n)} is written with its n bits; for a {@code bit varying} the bytes cannot tell how many leading
+     * zeros the value had, so it is written from its highest set bit.
+     */
     static String bits(byte[] bytes, int length) {
-        StringBuilder bits = new StringBuilder(length);
-        for (int i = length - 1; i >= 0; i--) {
-            int b = i / 8 < bytes.length ? bytes[i / 8] : 0;
-            bits.append(((b >> (i % 8)) & 1) == 1 ? '1' : '0');
+        int width = length;
+        if (width < 0) {
+            width = bytes.length * 8;
+            while (width > 0 && !isSet(bytes, width - 1)) {
+                width--;
+            }
+        }
+        StringBuilder bits = new StringBuilder(width);
+        for (int i = width - 1; i >= 0; i--) {
+            bits.append(isSet(bytes, i) ? '1' : '0');
         }
         return bits.toString();
+    }
+
+    private static boolean isSet(byte[] bytes, int bit) {
+        return bit / 8 < bytes.length && ((bytes[bit / 8] >> (bit % 8)) & 1) == 1;
     }
 }

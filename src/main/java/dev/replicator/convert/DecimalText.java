@@ -20,6 +20,19 @@ final class DecimalText {
         return new BigDecimal(new BigInteger(bytes), scale).toPlainString();
     }
 
+    /**
+     * decimal.handling.mode=string: decimal text, except that Debezium spells numeric's special values as Java's
+     * names ({@code NAN}, {@code POSITIVE_INFINITY}, {@code NEGATIVE_INFINITY}).
+     */
+    static String plain(String text) {
+        return switch (text) {
+            case "NAN" -> "NaN";
+            case "POSITIVE_INFINITY" -> "Infinity";
+            case "NEGATIVE_INFINITY" -> "-Infinity";
+            default -> text;
+        };
+    }
+
     /** Debezium's VariableScaleDecimal: {@code {"scale": n, "value": base64}}. */
     static String variableScale(JsonNode node) {
         JsonNode scale = node.get("scale");

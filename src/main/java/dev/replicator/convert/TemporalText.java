@@ -6,8 +6,9 @@ import java.time.LocalTime;
 import java.time.ZoneOffset;
 
 /**
- * Debezium's epoch-based integers as PostgreSQL date/time text. Years before 1 AD are written with PostgreSQL's
- * {@code BC} suffix (ISO year 0 is 1 BC).
+ * Debezium's epoch-based integers and ISO strings as PostgreSQL date/time text. Years before 1 AD are written with
+ * PostgreSQL's {@code BC} suffix (ISO year 0 is 1 BC); Debezium's encodings of {@code infinity} and
+ * {@code -infinity} (see {@link Infinities}) become those words again.
  */
 final class TemporalText {
 
@@ -15,42 +16,70 @@ final class TemporalText {
     }
 
     static String date(long epochDays) {
-        return withEra(LocalDate.ofEpochDay(epochDays).toString(), LocalDate.ofEpochDay(epochDays).getYear());
+        String infinity = Infinities.date(epochDays);
+        if (infinity != null) {
+            return infinity;
+        }
+        LocalDate date = LocalDate.ofEpochDay(epochDays);
+        return withEra(date.toString(), date.getYear());
     }
 
     /** Time of day from a count of units since midnight; 24:00:00 is a valid PostgreSQL time. */
     static String time(long value, long unitsPerSecond) {
-        long micros = toMicros(value, unitsPerSecond);
-        if (micros == 86_400_000_000L) {
+        if (Math.floorDiv(value, unitsPerSecond) == 86_400L && Math.floorMod(value, unitsPerSecond) == 0) {
             return "24:00:00";
         }
-        return fraction(LocalTime.ofNanoOfDay(Math.floorMod(micros, 86_400_000_000L) * 1000).toString());
+        long ofDay = Math.floorMod(value, 86_400L * unitsPerSecond);
+        long nanos = ofDay / unitsPerSecond * 1_000_000_000L + truncatedNanos(ofDay % unitsPerSecond, unitsPerSecond);
+        return fraction(LocalTime.ofNanoOfDay(nanos).toString());
     }
 
+    /**
+     * A timestamp from a count of units since 1970. Seconds and the fraction are taken apart in the value's own unit,
+     * so the latest timestamps PostgreSQL holds (past a long of microseconds) do not overflow on the way.
+     */
     static String timestamp(long value, long unitsPerSecond) {
-        long micros = toMicros(value, unitsPerSecond);
-        long seconds = Math.floorDiv(micros, 1_000_000L);
-        int nanos = (int) Math.floorMod(micros, 1_000_000L) * 1000;
+        String infinity = Infinities.timestamp(value, unitsPerSecond);
+        if (infinity != null) {
+            return infinity;
+        }
+        long seconds = Math.floorDiv(value, unitsPerSecond);
+        int nanos = truncatedNanos(Math.floorMod(value, unitsPerSecond), unitsPerSecond);
         LocalDateTime time = LocalDateTime.ofEpochSecond(seconds, nanos, ZoneOffset.UTC);
         String text = time.toLocalDate().toString() + " " + fraction(time.toLocalTime().toString());
         return withEra(text, time.getYear());
     }
 
+    /**
+     * Debezium's ZonedTimestamp: ISO-8601 in UTC, whose years past 9999 carry a {@code +} and whose years before 1 AD
+     * are 0 and below; PostgreSQL reads neither, so those are written with plain years and {@code BC}.
+     */
+    static String zonedTimestamp(String iso) {
+        String infinity = Infinities.zonedTimestamp(iso);
+        if (infinity != null) {
+            return infinity;
+        }
+        int dash = iso.indexOf('-', 1);
+        if (dash < 0 || !(iso.startsWith("+") || iso.startsWith("-") || iso.startsWith("0000"))) {
+            return iso;
+        }
+        int year = Integer.parseInt(iso.substring(iso.startsWith("+") ? 1 : 0, dash));
+        return withEra(iso.startsWith("+") ? iso.substring(1) : iso, year);
+    }
+
     /** An interval of a number of microseconds, exactly. */
     static String microseconds(long micros) {
         String sign = micros < 0 ? "-" : "";
-        long abs = Math.abs(micros);
-        return sign + (abs / 1_000_000L) + "." + String.format("%06d", abs % 1_000_000L) + " seconds";
+        String abs = Long.toString(micros).replace("-", "");
+        String padded = abs.length() < 7 ? "0".repeat(7 - abs.length()) + abs : abs;
+        int point = padded.length() - 6;
+        return sign + padded.substring(0, point) + "." + padded.substring(point) + " seconds";
     }
 
-    private static long toMicros(long value, long unitsPerSecond) {
-        if (unitsPerSecond == 1_000L) {
-            return Math.multiplyExact(value, 1_000L);
-        }
-        if (unitsPerSecond == 1_000_000_000L) {
-            return Math.floorDiv(value, 1_000L);
-        }
-        return value;
+    /** A fraction of a second in nanoseconds, cut to the microseconds PostgreSQL keeps. */
+    private static int truncatedNanos(long fraction, long unitsPerSecond) {
+        long nanos = fraction * (1_000_000_000L / unitsPerSecond);
+        return (int) (nanos - nanos % 1_000L);
     }
 
     /** LocalTime prints 07:30 for 07:30:00; PostgreSQL needs seconds to read fractions unambiguously. */

@@ -1,9 +1,8 @@
 package dev.replicator.convert;
 
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -68,10 +67,11 @@ public final class ValueConverter {
                 return text;
             }
         }
-        if (schema != null && "bytes".equals(schema.type()) && json.isTextual()) {
-            return BinaryText.bytea(BinaryText.decode(json.textValue(), options.binaryHandling()));
+        if (json.isTextual()) {
+            return schema != null && "bytes".equals(schema.type()) ? bytesText(json.textValue(), column)
+                    : stringText(json.textValue(), column, schema != null);
         }
-        return byColumn(json, column);
+        return byColumn(json, column, schema != null);
     }
 
     /** Semantic types named in the schema; null when the name needs no special reading. */
@@ -85,6 +85,7 @@ public final class ValueConverter {
             case "io.debezium.data.VariableScaleDecimal":
                 return DecimalText.variableScale(json);
             case "io.debezium.time.Date":
+            case "org.apache.kafka.connect.data.Date":
                 return TemporalText.date(json.asLong());
             case "io.debezium.time.Time":
             case "org.apache.kafka.connect.data.Time":
@@ -100,14 +101,12 @@ public final class ValueConverter {
                 return TemporalText.timestamp(json.asLong(), 1_000_000L);
             case "io.debezium.time.NanoTimestamp":
                 return TemporalText.timestamp(json.asLong(), 1_000_000_000L);
-            case "org.apache.kafka.connect.data.Date":
-                return TemporalText.date(json.asLong());
+            case "io.debezium.time.ZonedTimestamp":
+                return TemporalText.zonedTimestamp(json.textValue());
             case "io.debezium.time.MicroDuration":
                 return TemporalText.microseconds(json.asLong());
             case "io.debezium.data.Bits":
-                String length = schema.parameter("length");
-                byte[] bytes = BinaryText.decode(json.textValue(), options.binaryHandling());
-                return BinaryText.bits(bytes, length == null ? bytes.length * 8 : Integer.parseInt(length));
+                return BinaryText.bits(BinaryText.decode(json.textValue(), options.binaryHandling()), bitLength(column));
             case "io.debezium.data.geometry.Point":
                 return "(" + DecimalText.number(json.get("x")) + "," + DecimalText.number(json.get("y")) + ")";
             case "io.debezium.data.geometry.Geometry":
@@ -118,15 +117,42 @@ public final class ValueConverter {
         }
     }
 
-    /** Without a semantic name: the JSON type and the target column decide. */
-    private String byColumn(JsonNode json, TargetColumn column) {
+    /** A value the schema types as Connect bytes: base64 in JSON, whatever the binary handling mode. */
+    private String bytesText(String base64, TargetColumn column) {
+        byte[] bytes = Base64.getDecoder().decode(base64);
+        return switch (column.baseType()) {
+            case "bit", "varbit" -> BinaryText.bits(bytes, bitLength(column));
+            default -> BinaryText.bytea(bytes);
+        };
+    }
+
+    /**
+     * A JSON string. The target column's type decides how to read it; for numerics, whether the event has a schema
+     * decides too: with one, a string-typed numeric is decimal text ({@code decimal.handling.mode=string}); without
+     * one, only the connector's setting can tell base64 from decimal text ("1234" is both).
+     */
+    private String stringText(String text, TargetColumn column, boolean hasSchema) {
+        return switch (column.baseType()) {
+            case "bytea" -> BinaryText.bytea(BinaryText.decode(text, options.binaryHandling()));
+            case "bit", "varbit" -> BinaryText.bits(BinaryText.decode(text, options.binaryHandling()), bitLength(column));
+            case "numeric", "money" -> hasSchema || options.decimalHandling() != ConversionOptions.DecimalHandling.PRECISE
+                    ? DecimalText.plain(text)
+                    : DecimalText.decimal(text, Math.max(column.scale(), column.baseType().equals("money") ? 2 : 0));
+            case "timestamptz" -> TemporalText.zonedTimestamp(text);
+            case "hstore" -> HstoreText.fromJson(text);
+            default -> text;
+        };
+    }
+
+    /** Numbers, booleans and objects: with a schema their JSON type is the value's; without one the column decides. */
+    private String byColumn(JsonNode json, TargetColumn column, boolean hasSchema) {
         String type = column.baseType();
         if (json.isObject()) {
             if (type.equals("numeric") && json.has("scale") && json.has("value")) {
                 return DecimalText.variableScale(json);
             }
             if (type.equals("hstore")) {
-                return hstore(json);
+                return HstoreText.of(json);
             }
             if (type.equals("point") && json.has("x")) {
                 return "(" + DecimalText.number(json.get("x")) + "," + DecimalText.number(json.get("y")) + ")";
@@ -143,9 +169,11 @@ public final class ValueConverter {
             throw mismatch(column, json, "a scalar value");
         }
         if (json.isBoolean()) {
-            return json.booleanValue() ? "true" : "false";
+            // bit(1) arrives as a Connect boolean
+            boolean bitColumn = type.equals("bit") || type.equals("varbit");
+            return json.booleanValue() ? (bitColumn ? "1" : "true") : (bitColumn ? "0" : "false");
         }
-        if (json.isNumber()) {
+        if (json.isNumber() && !hasSchema) {
             return switch (type) {
                 case "date" -> TemporalText.date(json.asLong());
                 case "time" -> TemporalText.time(json.asLong(), timeUnits(column, true));
@@ -154,20 +182,20 @@ public final class ValueConverter {
                 default -> DecimalText.number(json);
             };
         }
-        String text = json.textValue();
-        return switch (type) {
-            case "bytea" -> BinaryText.bytea(BinaryText.decode(text, options.binaryHandling()));
-            case "numeric", "money" -> options.decimalHandling() == ConversionOptions.DecimalHandling.PRECISE
-                    && !isDecimalText(text) ? DecimalText.decimal(text, Math.max(column.scale(), type.equals("money") ? 2 : 0))
-                            : text;
-            case "bit", "varbit" -> text;
-            default -> text;
-        };
+        if (json.isNumber()) {
+            return DecimalText.number(json);
+        }
+        throw mismatch(column, json, "a value of type " + column.sqlType());
     }
 
-    /** Debezium's precise decimals are base64; text that is plainly a number or NaN is read as such. */
-    private static boolean isDecimalText(String text) {
-        return text.equals("NaN") || text.contains(".") || text.startsWith("-");
+    /** The n of a {@code bit(n)} column; -1 for {@code bit varying}, whose length Debezium's bytes do not keep. */
+    private static int bitLength(TargetColumn column) {
+        if (!column.baseType().equals("bit")) {
+            return -1;
+        }
+        String sql = column.sqlType();
+        int open = sql.indexOf('(');
+        return open < 0 ? 1 : Integer.parseInt(sql.substring(open + 1, sql.indexOf(')', open)));
     }
 
     /** Without a schema the unit of an integer time depends on the column's precision and Debezium's setting. */
@@ -178,24 +206,6 @@ public final class ValueConverter {
                     : column.precision() <= 3 ? 1_000L : 1_000_000L;
             case ADAPTIVE -> column.precision() <= 3 ? 1_000L : 1_000_000L;
         };
-    }
-
-    private static String hstore(JsonNode map) {
-        StringBuilder out = new StringBuilder();
-        Iterator<Map.Entry<String, JsonNode>> entries = map.fields();
-        while (entries.hasNext()) {
-            Map.Entry<String, JsonNode> entry = entries.next();
-            if (out.length() > 0) {
-                out.append(", ");
-            }
-            out.append(hstoreQuote(entry.getKey())).append("=>")
-                    .append(entry.getValue().isNull() ? "NULL" : hstoreQuote(entry.getValue().asText()));
-        }
-        return out.toString();
-    }
-
-    private static String hstoreQuote(String text) {
-        return '"' + text.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
     }
 
     // ---- the native format ------------------------------------------------------------------------------------
@@ -222,7 +232,7 @@ public final class ValueConverter {
             return DecimalText.number(json);
         }
         if (json.isObject() && type.equals("hstore")) {
-            return hstore(json);
+            return HstoreText.of(json);
         }
         throw mismatch(column, json, asArray ? "a JSON array" : "a string, number or boolean");
     }

@@ -118,6 +118,106 @@ class ValueConverterTest {
         assertEquals("2.5", debezium("2.5", null, "float", column("float4", -1, -1)));
     }
 
+    /** Debezium's encodings of infinity, as captured from Debezium Server 3.6 in each time precision mode. */
+    @ParameterizedTest(name = "{1} {0} -> {2}")
+    @CsvSource(delimiter = '|', value = {
+            "-2147472692|io.debezium.time.Date|infinity",
+            "-2147472691|io.debezium.time.Date|-infinity",
+            "-2147472692|org.apache.kafka.connect.data.Date|infinity",
+            "-622191234|io.debezium.time.Date|infinity",
+            "-625821272|io.debezium.time.Date|-infinity",
+            "9223372036825200|io.debezium.time.Timestamp|infinity",
+            "-9223372036832400|io.debezium.time.Timestamp|-infinity",
+            "9223372036825200|org.apache.kafka.connect.data.Timestamp|infinity",
+            "9223372036825200000|io.debezium.time.MicroTimestamp|infinity",
+            "-9223372036832400000|io.debezium.time.MicroTimestamp|-infinity",
+            "\"infinity\"|io.debezium.time.ZonedTimestamp|infinity",
+            "\"-infinity\"|io.debezium.time.ZonedTimestamp|-infinity",
+            "\"+292269055-12-02T23:00:00.000000Z\"|io.debezium.time.ZonedTimestamp|-infinity" })
+    void infinities(String value, String semantic, String expected) {
+        assertEquals(expected, debezium(value, semantic, "int64", column("timestamp", 6, -1)));
+    }
+
+    @Test
+    void infinitiesWithoutSchemaInEveryPrecisionAndInArrays() {
+        assertEquals("infinity", debezium("-2147472692", null, null, column("date", -1, -1)));
+        assertEquals("-infinity", debezium("-9223372036832400", null, null, column("timestamp", 3, -1)));
+        assertEquals("infinity", debezium("9223372036825200000", null, null, column("timestamp", 6, -1)));
+        assertEquals("-infinity", debezium("\"-infinity\"", null, null, column("timestamptz", 6, -1)));
+        assertEquals("{\"infinity\",\"-infinity\",\"2024-02-29\"}",
+                debezium("[-622191234,-625821272,19782]", null, null, array("date")));
+        assertEquals("{\"infinity\",\"-infinity\"}",
+                debezium("[\"infinity\",\"+292269055-12-02T23:00:00.000000Z\"]", null, null, array("timestamptz")));
+    }
+
+    @Test
+    void extremeTimestampsNeitherOverflowNorLoseTheirEra() {
+        // the latest timestamp PostgreSQL holds, in milliseconds: past a long of microseconds
+        assertEquals("294276-12-31 23:59:59.999", debezium("9224318015999999", "io.debezium.time.Timestamp", "int64",
+                column("timestamp", 3, -1)));
+        assertEquals("294247-01-10 04:00:54.775807", debezium("9223372036854775807", "io.debezium.time.MicroTimestamp",
+                "int64", column("timestamp", 6, -1)));
+        assertEquals("4713-11-24 00:00:00.001 BC", debezium("-210835180799999", "io.debezium.time.Timestamp", "int64",
+                column("timestamp", 3, -1)));
+        assertEquals("294276-12-31T23:59:59.999999Z", debezium("\"+294276-12-31T23:59:59.999999Z\"",
+                "io.debezium.time.ZonedTimestamp", "string", column("timestamptz", 6, -1)));
+        assertEquals("4713-11-24T00:00:00.000000Z BC", debezium("\"-4712-11-24T00:00:00.000000Z\"",
+                "io.debezium.time.ZonedTimestamp", "string", column("timestamptz", 6, -1)));
+        assertEquals("0001-01-01T00:00:00Z BC", debezium("\"0000-01-01T00:00:00Z\"", null, null,
+                column("timestamptz", 6, -1)));
+        assertEquals("-9223372036854.775808 seconds", debezium("-9223372036854775808",
+                "io.debezium.time.MicroDuration", "int64", column("interval", 6, -1)));
+    }
+
+    static TargetColumn bits(String sqlType, String baseType) {
+        return new TargetColumn("c", sqlType, baseType, 'V', false, -1, -1, true, false);
+    }
+
+    @Test
+    void bitStringsTakeTheirLengthFromTheColumn() {
+        FieldSchema varbit = new FieldSchema("bytes", "io.debezium.data.Bits", Map.of("length", "2147483647"), null);
+        // B'101' is one byte, 0x05; a bit varying is written from its highest set bit
+        assertEquals("101", converter.toText(FieldValue.of(json("\"BQ==\""), varbit), bits("bit varying", "varbit"),
+                ValueEncoding.DEBEZIUM));
+        assertEquals("", converter.toText(FieldValue.of(json("\"\""), varbit), bits("bit varying", "varbit"),
+                ValueEncoding.DEBEZIUM));
+        // B'1010000011' is 0x83 0x02, least significant byte first; without a schema the column gives the length
+        assertEquals("1010000011", debezium("\"gwI=\"", null, null, bits("bit(10)", "bit")));
+        assertEquals("0000000000", debezium("\"\"", null, null, bits("bit(10)", "bit")));
+        // bit(1) arrives as a boolean
+        assertEquals("1", debezium("true", null, "boolean", bits("bit(1)", "bit")));
+        assertEquals("0", debezium("false", null, null, bits("bit(1)", "bit")));
+    }
+
+    @Test
+    void hstoreFromDebeziumsJsonText() {
+        assertEquals("\"a\"=>\"1\", \"b\"=>NULL, \"c d\"=>\"e\\\"f\"", debezium(
+                "\"{\\\"a\\\":\\\"1\\\",\\\"b\\\":null,\\\"c d\\\":\\\"e\\\\\\\"f\\\"}\"",
+                "io.debezium.data.Json", "string", column("hstore", -1, -1)));
+        assertEquals("", debezium("\"{}\"", null, null, column("hstore", -1, -1)));
+        assertEquals("\"k\"=>\"v\"", debezium("{\"k\":\"v\"}", null, null, column("hstore", -1, -1)));
+    }
+
+    @Test
+    void aSchemaDecidesHowANumericStringReadsTheSettingOnlyWithoutOne() {
+        // "1234" is both base64 and decimal text
+        assertEquals("1234", debezium("\"1234\"", null, "string", column("numeric", -1, -1)));
+        assertEquals("12.3400", debezium("\"12.3400\"", null, "string", column("numeric", 12, 4)));
+        assertEquals("-0.0001", debezium("\"/w==\"", null, null, column("numeric", 12, 4)));
+        assertEquals("-1.0000", debezium("\"-1.0000\"", null, "string", column("numeric", 12, 4)));
+        ValueConverter strings = new ValueConverter(new ConversionOptions(ConversionOptions.DecimalHandling.STRING,
+                ConversionOptions.TimePrecision.ADAPTIVE, ConversionOptions.BinaryHandling.BYTES));
+        assertEquals("1234", strings.toText(FieldValue.of(json("\"1234\""), null), column("numeric", 12, 4),
+                ValueEncoding.DEBEZIUM));
+        // precise mode without a schema: base64, never guessed from the text
+        assertEquals("-265.8824", debezium("\"1234\"", null, null, column("numeric", 12, 4)));
+        // Debezium spells numeric's special values as Java's names
+        assertEquals("NaN", debezium("\"NAN\"", null, "string", column("numeric", -1, -1)));
+        assertEquals("Infinity", debezium("\"POSITIVE_INFINITY\"", null, "string", column("numeric", -1, -1)));
+        assertEquals("-Infinity", strings.toText(FieldValue.of(json("\"NEGATIVE_INFINITY\""), null),
+                column("numeric", -1, -1), ValueEncoding.DEBEZIUM));
+    }
+
     @Test
     void arraysQuoteEveryElement() {
         assertEquals("{\"a,b\",\"quote\\\"d\",\"back\\\\slash\",NULL,\"\",\"sp ace\"}",

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -20,7 +21,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  */
 public final class Fixtures {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** As the application reads bodies: decimals exactly, never through a double. */
+    private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
     private static final String ROOT = "/fixtures/debezium-server-3.6/";
     private static final Set<String> CONTEXT = Set.of("id", "source", "specversion", "type", "datacontenttype",
             "dataschema", "subject", "time", "data");
