@@ -35,8 +35,7 @@ public class TableRouter {
     }
 
     public TargetChange route(RowChange change) throws SQLException {
-        TableMappings.Mapping mapping = mappings.lookup(change.table()).orElseThrow(() -> new BadEventException(
-                change.eventId(), "table " + change.table() + " is not replicated (not listed in replicator.tables)"));
+        TableMappings.Mapping mapping = mappings.resolve(change.eventId(), change.table());
         TargetTable table = existingTable(change, mapping.target());
         if (change.op() == Operation.TRUNCATE) {
             return new TargetChange(change.eventId(), table, change.op(), change.position(), List.of(), Map.of(),
@@ -79,7 +78,8 @@ public class TableRouter {
             table = catalog.find(target);
         }
         TargetTable found = table.orElseThrow(() -> new BadEventException(change.eventId(),
-                "target table " + target + " does not exist (source table " + change.table() + ")"));
+                "target table " + Names.forMessage(target) + " does not exist (source table "
+                        + Names.forMessage(change.table()) + ")"));
         if (found.primaryKey().isEmpty()) {
             throw new BadEventException(change.eventId(), "target table " + target + " has no primary key");
         }
@@ -133,11 +133,35 @@ public class TableRouter {
     }
 
     private String convert(RowChange change, FieldValue value, TargetColumn column) {
+        String text;
         try {
-            return converter.toText(value, column, change.encoding());
+            text = converter.toText(value, column, change.encoding());
         } catch (ConversionException e) {
             throw new BadEventException(change.eventId(), e.getMessage());
+        } catch (IllegalArgumentException | ArithmeticException | java.time.DateTimeException e) {
+            // a value the converter could not read; its message may quote the value, so it is left out
+            throw new BadEventException(change.eventId(), "column " + quoteForMessage(column.name()) + " ("
+                    + column.sqlType() + "): the value cannot be read as this type");
         }
+        if (text != null && hasLoneSurrogate(text)) {
+            // the driver would send it as '?': refuse rather than store something else
+            throw new RefusedValueException(change.eventId(), "event " + change.eventId() + ": column "
+                    + quoteForMessage(column.name()) + " (" + column.sqlType() + ") of " + Names.forMessage(change.table())
+                    + " holds text that is not valid Unicode (a lone UTF-16 surrogate)");
+        }
+        return text;
+    }
+
+    static boolean hasLoneSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static long millis(RowChange change) {
@@ -146,7 +170,6 @@ public class TableRouter {
 
     /** Column names come from events: keep error messages short and printable. */
     private static String quoteForMessage(String name) {
-        String shown = name.length() > 64 ? name.substring(0, 64) + "..." : name;
-        return '"' + shown.replaceAll("\\p{Cntrl}", "?") + '"';
+        return '"' + Names.forMessage(name) + '"';
     }
 }
