@@ -7,6 +7,8 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.postgresql.util.PSQLException;
+
 /**
  * The one table from a failed statement's SQLSTATE to the answer, used wherever the target or the source is read or
  * written. What retrying cannot fix (the data, a missing privilege, an unsupported feature) is answered 422 and
@@ -114,7 +116,20 @@ public final class SqlFailures {
         return BY_CLASS.getOrDefault(sqlState.substring(0, 2), Kind.TRANSIENT);
     }
 
+    /**
+     * As {@link #kind(String)}, except that an error that ended the session (severity FATAL or PANIC: the database
+     * is not accepting connections, shut down, or refused the login) is transient whatever its class: it says
+     * nothing about the statement, and another connection may succeed.
+     */
     public static Kind kind(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof PSQLException p && p.getServerErrorMessage() != null
+                    && p.getServerErrorMessage().getSeverity() != null
+                    && (p.getServerErrorMessage().getSeverity().startsWith("FATAL")
+                            || p.getServerErrorMessage().getSeverity().startsWith("PANIC"))) {
+                return Kind.TRANSIENT;
+            }
+        }
         return kind(e.getSQLState());
     }
 
@@ -130,7 +145,7 @@ public final class SqlFailures {
         String state = e.getSQLState();
         String prefix = eventId == null ? "" : "event " + eventId + ": ";
         String suffix = ": " + withoutValues(e) + (state == null ? "" : " (SQLSTATE " + state + ")");
-        return switch (kind(state)) {
+        return switch (kind(e)) {
             case REFUSED -> new RejectedChangeException(eventId, prefix + database + " refused " + doing + suffix);
             case NOT_PERMITTED -> new RejectedChangeException(eventId, prefix + database + " refused " + doing
                     + ": permission denied; grant replicator's database user the privilege it needs" + suffix);
@@ -150,7 +165,7 @@ public final class SqlFailures {
      * rows, is never used. One line, bounded length.
      */
     public static String withoutValues(SQLException e) {
-        String message = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+        String message = e instanceof PSQLException p && p.getServerErrorMessage() != null
                 ? p.getServerErrorMessage().getMessage()
                 : e.getMessage();
         if (message == null) {

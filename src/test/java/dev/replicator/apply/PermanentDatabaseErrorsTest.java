@@ -134,4 +134,21 @@ class PermanentDatabaseErrorsTest {
                 () -> writer(nowhere).write(List.of(upsert(table("locked"), "1", "x"))));
         assertEquals(503, unavailable.status());
     }
+
+    @Test
+    void aDatabaseNotAcceptingConnectionsIs503ThoughItsClassIs55() {
+        // FATAL 55000 "database ... is not currently accepting connections": the session, not the statement
+        TestDatabases.freshDatabase(TestDatabases.target(), "closed_for_now");
+        DataSource admin = TestDatabases.dataSource(TestDatabases.target(), "postgres");
+        TestDatabases.execute(admin, "ALTER DATABASE closed_for_now ALLOW_CONNECTIONS false");
+        try {
+            DataSource closed = TestDatabases.dataSource(TestDatabases.target(), "closed_for_now");
+            TargetUnavailableException unavailable = assertThrows(TargetUnavailableException.class,
+                    () -> writer(closed).write(List.of(upsert(table("locked"), "1", "x"))));
+            assertEquals(503, unavailable.status());
+            assertTrue(unavailable.getMessage().contains("SQLSTATE 55000"), unavailable.getMessage());
+        } finally {
+            TestDatabases.execute(admin, "ALTER DATABASE closed_for_now ALLOW_CONNECTIONS true");
+        }
+    }
 }
