@@ -71,7 +71,8 @@ final class ErrorResponses {
 
     /** Jackson quotes the offending token, which may be row content: leave it out. */
     static String malformedJson(JsonProcessingException e) {
-        String message = String.valueOf(e.getOriginalMessage()).replaceAll("'[^']*'", "'...'");
+        String message = String.valueOf(e.getOriginalMessage()).replaceAll("'[^']*'", "'...'")
+                .replaceAll(" ?\\(code -?\\d+\\)", "");
         int newline = message.indexOf('\n');
         message = newline >= 0 ? message.substring(0, newline) : message;
         return "malformed JSON body: " + (message.length() > 160 ? message.substring(0, 160) + "..." : message)
