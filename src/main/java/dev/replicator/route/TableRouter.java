@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import dev.replicator.convert.ConversionException;
 import dev.replicator.convert.ValueConverter;
 import dev.replicator.decode.BadEventException;
@@ -133,6 +135,12 @@ public class TableRouter {
     }
 
     private String convert(RowChange change, FieldValue value, TargetColumn column) {
+        if (value.json() != null && beyondNumeric(value.json(), 0)) {
+            // 1e999999999 is a short request but a billion digits written out: refuse before any conversion does that
+            throw new RefusedValueException(change.eventId(), "event " + change.eventId() + ": column "
+                    + quoteForMessage(column.name()) + " (" + column.sqlType() + ") of "
+                    + Names.forMessage(change.table()) + " holds a number beyond the range of any PostgreSQL type");
+        }
         String text;
         try {
             text = converter.toText(value, column, change.encoding());
@@ -150,6 +158,25 @@ public class TableRouter {
                     + " holds text that is not valid Unicode (a lone UTF-16 surrogate)");
         }
         return text;
+    }
+
+    /** PostgreSQL's numeric holds at most 131072 digits before the decimal point and 16383 after. */
+    static boolean beyondNumeric(JsonNode json, int depth) {
+        if (json.isBigDecimal()) {
+            java.math.BigDecimal number = json.decimalValue();
+            return number.scale() > 16383 || (long) number.precision() - number.scale() > 131072;
+        }
+        if (json.isBigInteger()) {
+            return json.bigIntegerValue().bitLength() > 435_000; // about 131072 decimal digits
+        }
+        if ((json.isArray() || json.isObject()) && depth < 100) {
+            for (JsonNode element : json) {
+                if (beyondNumeric(element, depth + 1)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     static boolean hasLoneSurrogate(String text) {

@@ -524,6 +524,13 @@ class BadInputHttpTest {
                 + "'after':{'id':3,'name':'x','born':'SECRET'}}", "date"));
         cases.add(nativeCase422("numeric overflow", "{'table':'public.customers','op':'upsert','position':1,"
                 + "'after':{'id':3,'name':'x','balance':'77777777777.5'}}", "numeric"));
+        // written out, this number has a billion digits: refused before anything spells it out
+        cases.add(nativeCase422("number with a huge exponent", "{'table':'public.scratch','op':'upsert','position':1,"
+                + "'after':{'k':3,'v':1e999999999}}", "column \"v\"", "beyond the range"));
+        cases.add(nativeCase422("number with a huge negative exponent in an array", "{'table':'public.customers',"
+                + "'op':'upsert','position':1,'after':{'id':3,'name':'x','lucky':[1,2e-999999999]}}", "lucky"));
+        cases.add(nativeCase422("key with a huge exponent", "{'table':'public.scratch','op':'upsert','position':1,"
+                + "'after':{'k':1e999999999,'v':'x'}}", "column \"k\"", "beyond the range"));
         // permanent database errors that are no data errors: never 503, which would be redelivered forever
         cases.add(nativeCase422("key too large for its index (54000)", "{'table':'public.wide_keys','op':'upsert',"
                 + "'position':1,'after':{'id':'" + RANDOM_KEY + "'}}", "wide_keys", "54000"));
