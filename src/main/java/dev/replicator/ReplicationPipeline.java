@@ -145,6 +145,11 @@ public class ReplicationPipeline {
         } catch (BadEventException e) {
             metrics.record(Outcome.REJECTED, "unknown", "unknown");
             throw e;
+        } catch (IllegalArgumentException e) {
+            // a field of the wrong shape a decoder did not check itself (a blank schema or table name ...)
+            metrics.record(Outcome.REJECTED, "unknown", "unknown");
+            throw new BadEventException(event.describe(), "malformed event: "
+                    + dev.replicator.route.Names.forMessage(String.valueOf(e.getMessage())));
         }
     }
 

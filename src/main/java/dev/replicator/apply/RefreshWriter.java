@@ -84,13 +84,7 @@ public final class RefreshWriter {
                 if (TargetWriter.isTransient(e) && attempt < ATTEMPTS) {
                     continue;
                 }
-                String state = e.getSQLState() == null ? "" : e.getSQLState();
-                if (state.startsWith("22") || state.startsWith("23")) {
-                    throw new RejectedChangeException(null, "target rejected the source's row of " + table.id() + ": "
-                            + TargetWriter.withoutValues(e) + " (SQLSTATE " + state + ")");
-                }
-                throw new TargetUnavailableException("target database unavailable refreshing " + table.id() + ": "
-                        + TargetWriter.withoutValues(e) + (state.isEmpty() ? "" : " (SQLSTATE " + state + ")"), e);
+                throw SqlFailures.answer(null, "target", "refreshing " + table.id() + " with the source's rows", e);
             }
         }
     }

@@ -19,10 +19,12 @@ public class TargetUnavailableException extends RuntimeException {
         this.status = status;
     }
 
-    /** The target's catalog could not be read (to check or route an event's table): 503, row contents left out. */
-    public static TargetUnavailableException catalogUnreadable(String eventId, SQLException e) {
-        return new TargetUnavailableException("event " + eventId + ": cannot read the target catalog: "
-                + TargetWriter.withoutValues(e), e);
+    /**
+     * The target's catalog could not be read (to check or route an event's table): answered as {@link SqlFailures}
+     * says (503 for an unreachable target, 422 for a missing privilege), row contents left out.
+     */
+    public static RuntimeException catalogUnreadable(String eventId, SQLException e) {
+        return SqlFailures.answer(eventId, "target", "reading its catalog", e);
     }
 
     /** 503 for database trouble, 409 for a change that must wait for another one. */

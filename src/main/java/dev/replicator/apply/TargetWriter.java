@@ -17,8 +17,9 @@ import dev.replicator.route.TargetChange;
 
 /**
  * Applies changes (of one request, or of a group of requests from {@link GroupCommit}) to the target in one
- * transaction, all or nothing, and returns only after the commit. Serialization failures and deadlocks are retried here a few times; other failures are sorted into
- * "the target refuses this change" (422) and "try again later" (503).
+ * transaction, all or nothing, and returns only after the commit. Serialization failures and deadlocks are retried
+ * here a few times; other failures are answered by {@link SqlFailures}: "the target refuses this change" (422) or
+ * "try again later" (503).
  */
 public class TargetWriter {
 
@@ -232,41 +233,23 @@ public class TargetWriter {
     }
 
     private RuntimeException classify(TargetChange change, SQLException e) {
-        String state = e.getSQLState() == null ? "" : e.getSQLState();
-        String event = change == null ? "" : "event " + change.eventId() + ": ";
-        String table = change == null ? "" : " writing " + change.table().id();
-        if (state.startsWith("22") || state.startsWith("23")) {
-            return new RejectedChangeException(change == null ? null : change.eventId(),
-                    event + "target rejected the change" + table + ": " + withoutValues(e) + " (SQLSTATE " + state + ")");
-        }
-        if (state.equals("42703") || state.equals("42P01")) {
+        if (SqlFailures.kind(e) == SqlFailures.Kind.TABLE_CHANGED && change != null) {
             // the table changed under us: read the catalog again on the next delivery
-            if (change != null) {
-                catalogInvalidator.accept(change.table().id());
-            }
-            return new TargetUnavailableException(event + "target table changed" + table + ": " + withoutValues(e), e);
+            catalogInvalidator.accept(change.table().id());
         }
-        return new TargetUnavailableException(event + "target database unavailable" + table + ": "
-                + withoutValues(e) + (state.isEmpty() ? "" : " (SQLSTATE " + state + ")"), e);
+        String doing = change == null ? "the transaction" : "writing " + change.table().id();
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (change != null && state.startsWith("22") && e.getMessage() != null && !e.getMessage().contains("column")) {
+            // a value the column's type cannot take: name the column, since the message must lose the value
+            String column = ValueDiagnosis.columnAtFault(target, change);
+            doing += column == null ? "" : ", " + column;
+        }
+        return SqlFailures.answer(change == null ? null : change.eventId(), "target", doing, e);
     }
 
-    /**
-     * PostgreSQL's primary message names constraints and columns but some messages quote the offending input
-     * ({@code invalid input syntax for type integer: "abc"}); row contents must not reach logs or responses.
-     */
+    /** PostgreSQL's message without row values: see {@link SqlFailures#withoutValues}. */
     public static String withoutValues(SQLException e) {
-        String message = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
-                ? p.getServerErrorMessage().getMessage()
-                : e.getMessage();
-        if (message == null) {
-            return e.getClass().getSimpleName();
-        }
-        int quotedInput = message.indexOf(": \"");
-        if (quotedInput >= 0) {
-            message = message.substring(0, quotedInput);
-        }
-        int newline = message.indexOf('\n');
-        return newline >= 0 ? message.substring(0, newline) : message;
+        return SqlFailures.withoutValues(e);
     }
 
     private static void rollbackQuietly(Connection connection) {

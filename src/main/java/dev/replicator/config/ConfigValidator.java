@@ -12,6 +12,8 @@ import io.quarkus.runtime.StartupEvent;
 
 import dev.replicator.ReplicationPipeline;
 import dev.replicator.decode.TableId;
+import dev.replicator.route.Names;
+import dev.replicator.route.ReservedSchemas;
 
 /**
  * Refuses to start with settings that cannot work, naming each problem, instead of failing on the first event.
@@ -33,15 +35,21 @@ public class ConfigValidator {
 
     static List<String> problems(ReplicatorConfig config) {
         List<String> problems = new ArrayList<>();
+        String ownSchema = config.ordering().schema();
+        if (ownSchema.isBlank()) {
+            problems.add("replicator.ordering.schema must not be empty");
+        } else if (Names.problem(ownSchema) != null) {
+            problems.add("replicator.ordering.schema " + Names.problem(ownSchema));
+        } else if (new ReservedSchemas("").contains(new TableId(ownSchema, "row_position"))) {
+            problems.add("replicator.ordering.schema must not be a schema of PostgreSQL's own, got '" + ownSchema + "'");
+        }
+        ReservedSchemas reserved = new ReservedSchemas(ownSchema.isBlank() ? "replicator" : ownSchema);
         config.tables().forEach((source, mapping) -> {
-            checkTableName(problems, "replicator.tables key", source);
-            mapping.target().ifPresent(target -> checkTableName(problems, "replicator.tables.\"" + source + "\".target",
-                    target));
+            checkTableName(problems, reserved, "replicator.tables key", source);
+            mapping.target().ifPresent(target -> checkTableName(problems, reserved,
+                    "replicator.tables.\"" + source + "\".target", target));
         });
         check(problems, () -> ReplicatorBeans.conversionOptions(config));
-        if (config.ordering().schema().isBlank()) {
-            problems.add("replicator.ordering.schema must not be empty");
-        }
         if (config.ordering().tombstoneRetention().isNegative() || config.ordering().tombstoneRetention().isZero()) {
             problems.add("replicator.ordering.tombstone-retention must be positive, got "
                     + config.ordering().tombstoneRetention());
@@ -90,13 +98,29 @@ public class ConfigValidator {
         }
     }
 
-    private static void checkTableName(List<String> problems, String setting, String name) {
+    /** A mapped name must be schema.table, a name PostgreSQL can hold, and not in a reserved schema. */
+    private static void checkTableName(List<String> problems, ReservedSchemas reserved, String setting, String name) {
         int dot = name.indexOf('.');
         if (dot <= 0 || dot == name.length() - 1 || name.indexOf('.', dot + 1) >= 0) {
             problems.add(setting + " must be schema.table, got '" + name + "'");
             return;
         }
-        check(problems, () -> TableId.parse(name));
+        TableId table;
+        try {
+            table = TableId.parse(name);
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+            return;
+        }
+        String bad = Names.problem(table);
+        if (bad != null) {
+            problems.add(setting + " '" + Names.forMessage(table) + "': " + bad);
+            return;
+        }
+        String off = reserved.reason(table);
+        if (off != null) {
+            problems.add(setting + " '" + name + "' is in a reserved schema: " + off);
+        }
     }
 
     private static void check(List<String> problems, Runnable check) {

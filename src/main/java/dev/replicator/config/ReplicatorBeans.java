@@ -34,7 +34,7 @@ public class ReplicatorBeans {
             targets.put(source, mapping.target());
             excluded.put(source, mapping.excludeColumns().orElse(List.of()));
         });
-        return TableMappings.of(targets, excluded, config.allowAllTables());
+        return TableMappings.of(targets, excluded, config.allowAllTables(), config.ordering().schema());
     }
 
     @Produces

@@ -11,6 +11,7 @@ import io.vertx.ext.web.RoutingContext;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.decode.BadEventException;
+import dev.replicator.route.RefusedValueException;
 
 /**
  * Answers a failed request with the status a broker acts on correctly: 400 for events that can never succeed (the
@@ -34,6 +35,9 @@ final class ErrorResponses {
             }
             if (t instanceof RejectedChangeException rejected) {
                 return new Failure(422, rejected.getMessage());
+            }
+            if (t instanceof RefusedValueException refused) {
+                return new Failure(422, refused.getMessage());
             }
             if (t instanceof TargetUnavailableException unavailable) {
                 return new Failure(unavailable.status(), unavailable.getMessage());
@@ -67,7 +71,8 @@ final class ErrorResponses {
 
     /** Jackson quotes the offending token, which may be row content: leave it out. */
     static String malformedJson(JsonProcessingException e) {
-        String message = String.valueOf(e.getOriginalMessage()).replaceAll("'[^']*'", "'...'");
+        String message = String.valueOf(e.getOriginalMessage()).replaceAll("'[^']*'", "'...'")
+                .replaceAll(" ?\\(code -?\\d+\\)", "");
         int newline = message.indexOf('\n');
         message = newline >= 0 ? message.substring(0, newline) : message;
         return "malformed JSON body: " + (message.length() > 160 ? message.substring(0, 160) + "..." : message)

@@ -78,17 +78,19 @@ public class IngressRoute {
      */
     void screen(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
-        String ceId = request.getHeader("ce-id");
-        if (ceId != null && ctx.body().length() <= MAX_SCREENED_BYTES
+        if (isBinary(request) && ctx.body().length() <= MAX_SCREENED_BYTES
                 && !PubSubMessages.MESSAGE_PUBLISHED.equals(request.getHeader("ce-type"))) {
+            boolean hasData;
             try {
-                checkBinary(request, ceId, request.getHeader("Content-Type"), ctx);
+                hasData = checkBinary(request, ctx);
             } catch (RuntimeException e) {
                 onWorker(ctx, () -> failures.send(ctx, e));
                 return;
             }
-            ctx.next();
-            return;
+            if (hasData) {
+                ctx.next();
+                return;
+            }
         }
         onWorker(ctx, () -> handle(ctx));
     }
@@ -114,21 +116,40 @@ public class IngressRoute {
 
     void handle(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
-        String contentType = request.getHeader("Content-Type");
+        String contentType = Events.mediaType(request.getHeader("Content-Type"));
         String ceId = request.getHeader("ce-id");
         try {
-            if (ceId != null && PubSubMessages.MESSAGE_PUBLISHED.equals(request.getHeader("ce-type"))) {
+            if (isBinary(request) && PubSubMessages.MESSAGE_PUBLISHED.equals(request.getHeader("ce-type"))) {
                 // Eventarc on a Pub/Sub topic: the event Debezium published is inside the message
+                Events.checkBinaryAttributes(request.headers());
+                checkJsonData(ceId, contentType);
                 PubSubMessages.Message message = PubSubMessages.unwrap(ceId, parse(ctx, ceId), mapper);
-                respond(ctx, pipeline.process(events(message.body(), message.headers(), ceId)));
+                respond(ctx, pipeline.process(events(message.body(), message.headers(), ceId, false)));
                 return;
             }
-            if (ceId != null) {
-                checkBinary(request, ceId, contentType, ctx);
-                resume(ctx);
+            if (isBinary(request)) {
+                if (checkBinary(request, ctx)) {
+                    resume(ctx);
+                } else {
+                    // no data (a Debezium tombstone, a request with every field left out): Funqy cannot take it
+                    single(ctx, new IncomingEvent(ceId, request.getHeader("ce-type"), request.getHeader("ce-source"),
+                            Events.binaryExtensions(request.headers()), null,
+                            Events.debeziumHeaders(request.headers())));
+                }
                 return;
+            }
+            boolean cloudEvents = Events.isStructuredMediaType(contentType);
+            if (contentType != null && !cloudEvents && !Events.isJson(contentType)) {
+                throw new BadEventException(null, "unsupported Content-Type '" + Events.shorten(contentType)
+                        + "' (accepted: application/json, application/cloudevents+json,"
+                        + " application/cloudevents-batch+json)");
             }
             JsonNode body = parse(ctx, null);
+            if (cloudEvents && body.isObject() && !Events.isStructuredEvent(body)) {
+                throw new BadEventException(body.path("id").isTextual() ? body.get("id").textValue() : null,
+                        "CloudEvent has no 'specversion' attribute (required: "
+                                + String.join(", ", Events.REQUIRED) + ")");
+            }
             Map<String, String> headers = Events.debeziumHeaders(request.headers());
             String job = jobOfPath(request.path());
             if (job != null && !Events.isStructuredEvent(body)) {
@@ -139,8 +160,13 @@ public class IngressRoute {
             if (Events.isStructuredEvent(body)) {
                 IncomingEvent event = Events.structured(body, headers);
                 checkType(event, true);
-                if (contentType != null && contentType.startsWith("application/cloudevents+json")) {
-                    resume(ctx);
+                if ("application/cloudevents+json".equals(contentType)) {
+                    if (event.data() != null && !event.data().isNull() && !Events.hasBase64Data(body)) {
+                        resume(ctx);
+                    } else {
+                        // Funqy reads neither data_base64 nor an event without data
+                        single(ctx, event);
+                    }
                     return;
                 }
                 if (SourceEventTypes.REQUESTS.contains(event.type())) {
@@ -151,19 +177,39 @@ public class IngressRoute {
                 }
                 return;
             }
-            respond(ctx, pipeline.process(events(body, headers, null)));
+            respond(ctx, pipeline.process(events(body, headers, null, cloudEvents)));
         } catch (RuntimeException e) {
             failures.send(ctx, e);
         }
+    }
+
+    /** A single CloudEvent Funqy cannot take, answered as Funqy would: 204 for a change, the answer event of a job. */
+    private void single(RoutingContext ctx, IncomingEvent event) {
+        if (SourceEventTypes.REQUESTS.contains(event.type())) {
+            runJob(ctx, event.type(), event.id(), event.data());
+            return;
+        }
+        pipeline.process(List.of(event));
+        ctx.response().setStatusCode(204).end();
+    }
+
+    /**
+     * Binary mode: ce-* headers carry the attributes. A CloudEvents media type means structured mode (or a batch),
+     * whatever headers come along.
+     */
+    private static boolean isBinary(HttpServerRequest request) {
+        return Events.claimsBinary(request.headers())
+                && !Events.isStructuredMediaType(Events.mediaType(request.getHeader("Content-Type")));
     }
 
     /**
      * The events a JSON body holds: a batch, one structured CloudEvent (also when sent as {@code application/json},
      * which Funqy would not see as a CloudEvent) or one plain Debezium envelope.
      */
-    private List<IncomingEvent> events(JsonNode body, Map<String, String> headers, String eventId) {
+    private List<IncomingEvent> events(JsonNode body, Map<String, String> headers, String eventId,
+            boolean cloudEvents) {
         if (body.isArray()) {
-            return batch(body, headers);
+            return batch(body, headers, eventId, cloudEvents);
         }
         if (!body.isObject()) {
             throw new BadEventException(eventId, "body must be a JSON object or array, got " + body.getNodeType());
@@ -176,31 +222,55 @@ public class IngressRoute {
         return List.of(Events.plain(body, headers));
     }
 
-    /** Binary mode: attributes in ce-* headers, data in the body, which must be JSON. */
-    private void checkBinary(HttpServerRequest request, String ceId, String contentType, RoutingContext ctx) {
+    /**
+     * Binary mode: the required attributes in ce-* headers, an accepted type, and data in the body that is JSON. An
+     * empty body is an event without data (a Debezium tombstone).
+     *
+     * @return false when the event has no data
+     */
+    private boolean checkBinary(HttpServerRequest request, RoutingContext ctx) {
+        Events.checkBinaryAttributes(request.headers());
+        String ceId = request.getHeader("ce-id");
         String type = request.getHeader("ce-type");
-        if (type == null || type.isBlank()) {
-            throw new BadEventException(ceId, "CloudEvent has no ce-type header");
-        }
         if (!pipeline.accepts(type) && !SourceEventTypes.REQUESTS.contains(type)) {
             throw unsupported(ceId, type);
         }
-        if (ctx.body().length() == 0) {
-            return;
+        if (bytes(ctx).length == 0) {
+            return false;
         }
-        if (contentType == null || !contentType.startsWith("application/json")) {
-            throw new BadEventException(ceId, "binary-mode CloudEvent data must be application/json, got "
-                    + (contentType == null ? "no Content-Type" : contentType));
-        }
+        checkJsonData(ceId, Events.mediaType(request.getHeader("Content-Type")));
         parse(ctx, ceId);
+        return true;
     }
 
-    private List<IncomingEvent> batch(JsonNode array, Map<String, String> headers) {
+    /** The request body; none at all is empty. */
+    private static byte[] bytes(RoutingContext ctx) {
+        return ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    }
+
+    /** Funqy reads binary-mode data only as application/json. */
+    private static void checkJsonData(String ceId, String contentType) {
+        if (!"application/json".equals(contentType)) {
+            throw new BadEventException(ceId, "binary-mode CloudEvent data must be application/json, got "
+                    + (contentType == null ? "no Content-Type" : "'" + Events.shorten(contentType) + "'"));
+        }
+    }
+
+    private List<IncomingEvent> batch(JsonNode array, Map<String, String> headers, String eventId,
+            boolean cloudEvents) {
+        if (array.isEmpty()) {
+            throw new BadEventException(eventId, "batch is empty");
+        }
         List<IncomingEvent> events = new ArrayList<>(array.size());
         int index = 0;
         for (JsonNode element : array) {
             if (!element.isObject()) {
-                throw new BadEventException(null, "batch element " + index + " is not a JSON object");
+                throw new BadEventException(eventId, "batch element " + index + " is not a JSON object, got "
+                        + element.getNodeType());
+            }
+            if (cloudEvents && !Events.isStructuredEvent(element)) {
+                throw new BadEventException(eventId, "batch element " + index
+                        + " is not a CloudEvent: it has no 'specversion' attribute");
             }
             boolean cloudEvent = Events.isStructuredEvent(element);
             IncomingEvent event = cloudEvent ? Events.structured(element, Map.of()) : Events.plain(element, Map.of());
@@ -233,11 +303,12 @@ public class IngressRoute {
     }
 
     private JsonNode parse(RoutingContext ctx, String eventId) {
-        if (ctx.body().length() == 0) {
+        byte[] bytes = bytes(ctx);
+        if (bytes.length == 0) {
             throw new BadEventException(eventId, "request body is empty");
         }
         try {
-            JsonNode node = mapper.readTree(ctx.body().buffer().getBytes());
+            JsonNode node = mapper.readTree(bytes);
             if (node == null || node.isMissingNode()) {
                 throw new BadEventException(eventId, "request body is empty");
             }

@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import dev.replicator.convert.ConversionException;
 import dev.replicator.convert.ValueConverter;
 import dev.replicator.decode.BadEventException;
@@ -35,8 +37,7 @@ public class TableRouter {
     }
 
     public TargetChange route(RowChange change) throws SQLException {
-        TableMappings.Mapping mapping = mappings.lookup(change.table()).orElseThrow(() -> new BadEventException(
-                change.eventId(), "table " + change.table() + " is not replicated (not listed in replicator.tables)"));
+        TableMappings.Mapping mapping = mappings.resolve(change.eventId(), change.table());
         TargetTable table = existingTable(change, mapping.target());
         if (change.op() == Operation.TRUNCATE) {
             return new TargetChange(change.eventId(), table, change.op(), change.position(), List.of(), Map.of(),
@@ -79,7 +80,8 @@ public class TableRouter {
             table = catalog.find(target);
         }
         TargetTable found = table.orElseThrow(() -> new BadEventException(change.eventId(),
-                "target table " + target + " does not exist (source table " + change.table() + ")"));
+                "target table " + Names.forMessage(target) + " does not exist (source table "
+                        + Names.forMessage(change.table()) + ")"));
         if (found.primaryKey().isEmpty()) {
             throw new BadEventException(change.eventId(), "target table " + target + " has no primary key");
         }
@@ -133,11 +135,60 @@ public class TableRouter {
     }
 
     private String convert(RowChange change, FieldValue value, TargetColumn column) {
+        if (value.json() != null && beyondNumeric(value.json(), 0)) {
+            // 1e999999999 is a short request but a billion digits written out: refuse before any conversion does that
+            throw new RefusedValueException(change.eventId(), "event " + change.eventId() + ": column "
+                    + quoteForMessage(column.name()) + " (" + column.sqlType() + ") of "
+                    + Names.forMessage(change.table()) + " holds a number beyond the range of any PostgreSQL type");
+        }
+        String text;
         try {
-            return converter.toText(value, column, change.encoding());
+            text = converter.toText(value, column, change.encoding());
         } catch (ConversionException e) {
             throw new BadEventException(change.eventId(), e.getMessage());
+        } catch (IllegalArgumentException | ArithmeticException | java.time.DateTimeException e) {
+            // a value the converter could not read; its message may quote the value, so it is left out
+            throw new BadEventException(change.eventId(), "column " + quoteForMessage(column.name()) + " ("
+                    + column.sqlType() + "): the value cannot be read as this type");
         }
+        if (text != null && hasLoneSurrogate(text)) {
+            // the driver would send it as '?': refuse rather than store something else
+            throw new RefusedValueException(change.eventId(), "event " + change.eventId() + ": column "
+                    + quoteForMessage(column.name()) + " (" + column.sqlType() + ") of " + Names.forMessage(change.table())
+                    + " holds text that is not valid Unicode (a lone UTF-16 surrogate)");
+        }
+        return text;
+    }
+
+    /** PostgreSQL's numeric holds at most 131072 digits before the decimal point and 16383 after. */
+    static boolean beyondNumeric(JsonNode json, int depth) {
+        if (json.isBigDecimal()) {
+            java.math.BigDecimal number = json.decimalValue();
+            return number.scale() > 16383 || (long) number.precision() - number.scale() > 131072;
+        }
+        if (json.isBigInteger()) {
+            return json.bigIntegerValue().bitLength() > 435_000; // about 131072 decimal digits
+        }
+        if ((json.isArray() || json.isObject()) && depth < 100) {
+            for (JsonNode element : json) {
+                if (beyondNumeric(element, depth + 1)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    static boolean hasLoneSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static long millis(RowChange change) {
@@ -146,7 +197,6 @@ public class TableRouter {
 
     /** Column names come from events: keep error messages short and printable. */
     private static String quoteForMessage(String name) {
-        String shown = name.length() > 64 ? name.substring(0, 64) + "..." : name;
-        return '"' + shown.replaceAll("\\p{Cntrl}", "?") + '"';
+        return '"' + Names.forMessage(name) + '"';
     }
 }

@@ -13,8 +13,7 @@ import java.util.List;
 import javax.sql.DataSource;
 
 import dev.replicator.apply.Sql;
-import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.SqlFailures;
 
 /**
  * Backfill progress per table in the target ({@code <schema>.backfill_progress}): the last key copied, rows copied
@@ -117,8 +116,7 @@ public class BackfillCheckpoints {
                 return work.run();
             }
         } catch (SQLException e) {
-            throw new TargetUnavailableException("target database unavailable reading backfill progress: "
-                    + TargetWriter.withoutValues(e), e);
+            throw SqlFailures.answer(null, "target", "keeping backfill progress", e);
         }
     }
 }

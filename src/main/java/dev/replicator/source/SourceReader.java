@@ -20,7 +20,7 @@ import com.fasterxml.jackson.databind.util.RawValue;
 
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.SqlFailures;
 import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.Position;
@@ -131,10 +131,9 @@ public class SourceReader {
         }
     }
 
-    static TargetUnavailableException unavailable(String eventId, SQLException e) {
-        String state = e.getSQLState() == null ? "" : " (SQLSTATE " + e.getSQLState() + ")";
-        return new TargetUnavailableException((eventId == null ? "" : "event " + eventId + ": ")
-                + "source database unavailable: " + TargetWriter.withoutValues(e) + state, e);
+    /** A failed read of the source, answered as {@link SqlFailures} says (503 unreachable, 422 not permitted). */
+    static RuntimeException unavailable(String eventId, SQLException e) {
+        return SqlFailures.answer(eventId, "source", "reading rows", e);
     }
 
     static Position walPosition(Connection connection) throws SQLException {

@@ -12,10 +12,10 @@ import javax.sql.DataSource;
 
 import org.jboss.logging.Logger;
 
-import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.SqlFailures;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.TableId;
+import dev.replicator.route.Names;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TargetCatalog;
 import dev.replicator.route.TargetColumn;
@@ -74,8 +74,7 @@ public class SourceTables {
     }
 
     public SourceTable resolve(String eventId, TableId id) {
-        TableMappings.Mapping mapping = mappings.lookup(id).orElseThrow(() -> new BadEventException(eventId,
-                "table " + id + " is not replicated (not listed in replicator.tables)"));
+        TableMappings.Mapping mapping = mappings.resolve(eventId, id);
         TargetTable source;
         try {
             source = sourceCatalog.find(id).orElseThrow(() -> new BadEventException(eventId,
@@ -164,14 +163,19 @@ public class SourceTables {
 
     static TableId parse(String eventId, String name) {
         if (name == null || name.isBlank() || name.chars().filter(c -> c == '.').count() > 1) {
-            throw new BadEventException(eventId, "table names must be schema.table, got '" + shorten(name) + "'");
+            throw new BadEventException(eventId, "table names must be schema.table, got '"
+                    + (name == null ? "null" : Names.forMessage(name)) + "'");
         }
-        return TableId.parse(name);
+        try {
+            return TableId.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw new BadEventException(eventId, "table names must be schema.table, got '" + Names.forMessage(name)
+                    + "'");
+        }
     }
 
-    static TargetUnavailableException unavailable(String eventId, SQLException e) {
-        return new TargetUnavailableException((eventId == null ? "" : "event " + eventId + ": ")
-                + "target database unavailable reading the catalog: " + TargetWriter.withoutValues(e), e);
+    static RuntimeException unavailable(String eventId, SQLException e) {
+        return SqlFailures.answer(eventId, "target", "reading its catalog", e);
     }
 
     static String shorten(String text) {

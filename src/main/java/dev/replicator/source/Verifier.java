@@ -17,8 +17,7 @@ import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 import dev.replicator.apply.RefreshWriter;
-import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.SqlFailures;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.observe.ReplicationMetrics;
 
@@ -250,8 +249,7 @@ public class Verifier {
         try {
             return SourceReader.readInSnapshot(target, work);
         } catch (SQLException e) {
-            throw new TargetUnavailableException("event " + eventId + ": target database unavailable: "
-                    + TargetWriter.withoutValues(e), e);
+            throw SqlFailures.answer(eventId, "target", "reading rows to compare", e);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.replicator.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
@@ -38,5 +39,44 @@ class ConfigValidatorTest {
                 "replicator.group-commit.max-changes must be at least 1, got 0",
                 "replicator.group-commit.max-wait must be between 0 and 1 second, got PT2S",
                 "replicator.group-commit.max-changes-in-flight must be at least 1, got -1"), problems);
+    }
+
+    @Test
+    void mappingsIntoReservedSchemasAreRefused() {
+        List<String> problems = ConfigValidator.problems(config(Map.of(
+                "replicator.tables.\"pg_catalog.pg_description\".target", "public.descriptions",
+                "replicator.tables.\"public.orders\".target", "replicator.row_position",
+                "replicator.tables.\"public.items\".target", "PG_TOAST.items",
+                "replicator.tables.\"information_schema.tables\".exclude-columns", "x",
+                "replicator.tables.\"public.notes\".target", "pg_temp_1.notes",
+                "replicator.tables.\"public.fine\".target", "archive.fine")));
+        assertEquals(5, problems.size(), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("replicator.tables key 'pg_catalog.pg_description'"
+                + " is in a reserved schema")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("'replicator.row_position' is in a reserved schema:"
+                + " schema replicator holds replicator's own tables")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("'PG_TOAST.items'")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("'information_schema.tables'")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("'pg_temp_1.notes'")), problems.toString());
+    }
+
+    @Test
+    void theOwnSchemaFollowsTheSettingAndMayNotBePostgresOwn() {
+        List<String> problems = ConfigValidator.problems(config(Map.of("replicator.ordering.schema", "repl_state",
+                "replicator.tables.\"public.a\".target", "repl_state.a",
+                "replicator.tables.\"public.b\".target", "replicator.b")));
+        assertEquals(List.of("replicator.tables.\"public.a\".target 'repl_state.a' is in a reserved schema: schema"
+                + " repl_state holds replicator's own tables"), problems);
+        assertEquals(List.of("replicator.ordering.schema must not be a schema of PostgreSQL's own, got 'pg_catalog'"),
+                ConfigValidator.problems(config(Map.of("replicator.allow-all-tables", "true",
+                        "replicator.ordering.schema", "pg_catalog"))));
+    }
+
+    @Test
+    void mappedNamesPostgresCannotHoldAreRefused() {
+        List<String> problems = ConfigValidator.problems(config(Map.of(
+                "replicator.tables.\"public.orders\".target", "public." + "x".repeat(64))));
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("longer than 63 bytes"), problems.toString());
     }
 }
