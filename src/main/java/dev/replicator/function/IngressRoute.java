@@ -24,9 +24,11 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
+import dev.replicator.BatchElement;
 import dev.replicator.ReplicationPipeline;
 import dev.replicator.apply.ApplyResult;
 import dev.replicator.apply.RefreshWriter;
+import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.IncomingEvent;
 import dev.replicator.source.SourceEventTypes;
@@ -52,9 +54,11 @@ public class IngressRoute {
     private final FailureAnswers failures;
     private final ObjectMapper mapper;
     private final long maxBodyBytes;
+    private final boolean park;
 
     public IngressRoute(ReplicationPipeline pipeline, SourceJobs jobs, FailureAnswers failures, ObjectMapper mapper,
-            @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody) {
+            @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody, ReplicatorConfig config) {
+        this.park = config.rejected().park();
         this.pipeline = pipeline;
         this.jobs = jobs;
         this.failures = failures;
@@ -151,6 +155,12 @@ public class IngressRoute {
                 }
                 return;
             }
+            if (park && body.isArray() && body.size() > 1) {
+                // each element stands alone: the bad ones are parked, the good ones applied
+                respond(ctx, pipeline.processParking(elements(body), Map.of("content-type",
+                        contentType == null ? "application/json" : contentType)));
+                return;
+            }
             respond(ctx, pipeline.process(events(body, headers, null)));
         } catch (RuntimeException e) {
             failures.send(ctx, e);
@@ -199,15 +209,7 @@ public class IngressRoute {
         List<IncomingEvent> events = new ArrayList<>(array.size());
         int index = 0;
         for (JsonNode element : array) {
-            if (!element.isObject()) {
-                throw new BadEventException(null, "batch element " + index + " is not a JSON object");
-            }
-            boolean cloudEvent = Events.isStructuredEvent(element);
-            IncomingEvent event = cloudEvent ? Events.structured(element, Map.of()) : Events.plain(element, Map.of());
-            if (cloudEvent) {
-                checkType(event, false);
-            }
-            events.add(event);
+            events.add(element(element, index));
             index++;
         }
         if (events.size() == 1) {
@@ -216,6 +218,32 @@ public class IngressRoute {
             events.set(0, new IncomingEvent(only.id(), only.type(), only.source(), only.extensions(), only.data(), headers));
         }
         return events;
+    }
+
+    private IncomingEvent element(JsonNode element, int index) {
+        if (!element.isObject()) {
+            throw new BadEventException(null, "batch element " + index + " is not a JSON object");
+        }
+        boolean cloudEvent = Events.isStructuredEvent(element);
+        IncomingEvent event = cloudEvent ? Events.structured(element, Map.of()) : Events.plain(element, Map.of());
+        if (cloudEvent) {
+            checkType(event, false);
+        }
+        return event;
+    }
+
+    /** The elements of a batch whose bad elements are parked on their own; one that cannot be read is kept as is. */
+    private List<BatchElement> elements(JsonNode array) {
+        List<BatchElement> elements = new ArrayList<>(array.size());
+        for (int i = 0; i < array.size(); i++) {
+            JsonNode element = array.get(i);
+            try {
+                elements.add(new BatchElement(i, element(element, i), null, element));
+            } catch (BadEventException e) {
+                elements.add(new BatchElement(i, null, e, element));
+            }
+        }
+        return elements;
     }
 
     /** Source-side requests are single events; a batch holds changes only. */
@@ -287,7 +315,7 @@ public class IngressRoute {
     private void respond(RoutingContext ctx, ApplyResult result) {
         String body = "{\"applied\":" + result.applied() + ",\"stale\":" + result.stale() + ",\"superseded\":"
                 + result.superseded() + ",\"skipped\":"
-                + result.skipped() + "}";
+                + result.skipped() + ",\"parked\":" + result.parked() + "}";
         ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end(body);
     }
 
