@@ -5,7 +5,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import io.quarkus.runtime.configuration.MemorySize;
+import io.quarkus.runtime.configuration.MemorySizeConverter;
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 
 /**
@@ -90,6 +93,19 @@ public interface ReplicatorConfig {
          */
         @WithDefault("10000")
         int maxChangesInFlight();
+    }
+
+    Admission admission();
+
+    interface Admission {
+        /**
+         * Body bytes of the requests admitted at once, counted from their Content-Length before the body is read (a
+         * body without one counts as the largest allowed). Beyond it a request is answered 503 with
+         * {@code Retry-After} before its body is read or parsed; a request alone is always admitted.
+         */
+        @WithDefault("32M")
+        @WithConverter(MemorySizeConverter.class)
+        MemorySize maxBytesInFlight();
     }
 
     interface Rejected {
