@@ -91,7 +91,7 @@ public interface ReplicatorConfig {
          * Changes admitted at once (waiting or being written). A request beyond the cap is answered 503 with
          * {@code Retry-After} instead of queueing; a request alone is always admitted, whatever its size.
          */
-        @WithDefault("10000")
+        @WithDefault("50000")
         int maxChangesInFlight();
     }
 
@@ -103,7 +103,7 @@ public interface ReplicatorConfig {
          * body without one counts as the largest allowed). Beyond it a request is answered 503 with
          * {@code Retry-After} before its body is read or parsed; a request alone is always admitted.
          */
-        @WithDefault("32M")
+        @WithDefault("12M")
         @WithConverter(MemorySizeConverter.class)
         MemorySize maxBytesInFlight();
     }

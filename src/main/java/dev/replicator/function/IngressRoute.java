@@ -15,6 +15,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.netty.buffer.ByteBufInputStream;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -265,7 +266,8 @@ public class IngressRoute {
             throw new BadEventException(eventId, "request body is empty");
         }
         try {
-            JsonNode node = mapper.readTree(ctx.body().buffer().getBytes());
+            // read from the received buffer itself: a copy of a large body would double its memory for a while
+            JsonNode node = mapper.readTree(new ByteBufInputStream(ctx.body().buffer().getByteBuf()));
             if (node == null || node.isMissingNode()) {
                 throw new BadEventException(eventId, "request body is empty");
             }
