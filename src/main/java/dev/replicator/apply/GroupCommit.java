@@ -1,5 +1,7 @@
 package dev.replicator.apply;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +49,31 @@ public final class GroupCommit implements AutoCloseable {
         void refused(int changes);
     }
 
-    private record Request(List<TargetChange> changes, CompletableFuture<List<ChangeOutcome>> answer) {
+    /** A change the target refused, taken out of a request that parks what it cannot apply. */
+    public record Refusal(TargetChange change, RejectedChangeException reason) {
+    }
+
+    /**
+     * What a parking request adds to the transaction of its good changes: keeping what it could not apply, so that
+     * both commit together. Runs again on every attempt of the transaction, with the changes refused so far.
+     */
+    public interface Parking {
+        /** Whether there is something to keep even if the target refuses none of the changes. */
+        boolean hasParked();
+
+        void park(Connection connection, List<Refusal> refusedByTarget) throws SQLException;
+    }
+
+    /** The outcomes of the changes written (in the order given, refused ones left out) and the refused ones. */
+    public record Tolerated(List<ChangeOutcome> outcomes, List<Refusal> refused) {
+    }
+
+    /** {@code parking} is null for a request that is all or nothing; then {@code refused} stays empty. */
+    private record Request(List<TargetChange> changes, CompletableFuture<List<ChangeOutcome>> answer, Parking parking,
+            List<Refusal> refused) {
+        Request(List<TargetChange> changes, CompletableFuture<List<ChangeOutcome>> answer) {
+            this(changes, answer, null, List.of());
+        }
     }
 
     private final TargetWriter writer;
@@ -83,16 +109,31 @@ public final class GroupCommit implements AutoCloseable {
         if (changes.isEmpty()) {
             return List.of();
         }
-        admit(changes.size());
+        return submit(new Request(changes, new CompletableFuture<>()));
+    }
+
+    /**
+     * Like {@link #write}, but a change the target refuses (422) is taken out and the others are written without
+     * it, in the same transaction as what {@code parking} keeps; a change that waits for its row (409) or a failure
+     * that names no change still fails the whole request.
+     */
+    public Tolerated writeParking(List<TargetChange> changes, Parking parking) {
+        Request request = new Request(new ArrayList<>(changes), new CompletableFuture<>(), parking, new ArrayList<>());
+        List<ChangeOutcome> outcomes = submit(request);
+        return new Tolerated(outcomes, List.copyOf(request.refused()));
+    }
+
+    private List<ChangeOutcome> submit(Request request) {
+        int size = request.changes().size();
+        admit(size);
         try {
-            Request request = new Request(changes, new CompletableFuture<>());
             queue.add(request);
             if (closed) {
                 fail(List.of(request), new TargetUnavailableException("replicator is shutting down", null));
             }
             return await(request.answer());
         } finally {
-            inFlight.addAndGet(-changes.size());
+            inFlight.addAndGet(-size);
         }
     }
 
@@ -201,8 +242,9 @@ public final class GroupCommit implements AutoCloseable {
         while (!pending.isEmpty()) {
             List<TargetChange> all = new ArrayList<>();
             pending.forEach(request -> all.addAll(request.changes()));
+            TargetWriter.InTransaction parked = parkingOf(pending);
             try {
-                List<ChangeOutcome> outcomes = writer.writeOrFail(all);
+                List<ChangeOutcome> outcomes = parked == null ? writer.writeOrFail(all) : writer.writeOrFail(all, parked);
                 int from = 0;
                 for (Request request : pending) {
                     int to = from + request.changes().size();
@@ -212,6 +254,14 @@ public final class GroupCommit implements AutoCloseable {
                 listener.committed(pending.size(), all.size());
                 return;
             } catch (TargetWriter.ChangeFailure failure) {
+                Request refusing = owner(pending, failure.change());
+                if (refusing != null && refusing.parking() != null
+                        && failure.answer() instanceof RejectedChangeException reason) {
+                    // a parking request keeps its other changes: this one is parked in their transaction instead
+                    removeSame(refusing.changes(), failure.change());
+                    refusing.refused().add(new Refusal(failure.change(), reason));
+                    continue;
+                }
                 if (pending.size() == 1) {
                     fail(pending, failure.answer());
                     return;
@@ -230,6 +280,29 @@ public final class GroupCommit implements AutoCloseable {
                     return;
                 }
                 fail(pending, failure.answer());
+                return;
+            }
+        }
+    }
+
+    /** What the parking requests of the group keep in its transaction, or null when there is nothing to keep. */
+    private static TargetWriter.InTransaction parkingOf(List<Request> group) {
+        List<Request> parking = group.stream().filter(r -> r.parking() != null
+                && (r.parking().hasParked() || !r.refused().isEmpty())).toList();
+        if (parking.isEmpty()) {
+            return null;
+        }
+        return connection -> {
+            for (Request request : parking) {
+                request.parking().park(connection, request.refused());
+            }
+        };
+    }
+
+    private static void removeSame(List<TargetChange> changes, TargetChange change) {
+        for (int i = 0; i < changes.size(); i++) {
+            if (changes.get(i) == change) {
+                changes.remove(i);
                 return;
             }
         }

@@ -328,7 +328,12 @@ public final class Sql {
                         + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, updated_at timestamptz NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS " + rejected + " (id bigserial PRIMARY KEY,"
                         + " received_at timestamptz NOT NULL DEFAULT now(), event_id text, event_type text,"
-                        + " status int NOT NULL, reason text NOT NULL, event jsonb NOT NULL)",
+                        + " status int NOT NULL, reason text NOT NULL, event jsonb NOT NULL, batch_index int,"
+                        + " event_md5 text)",
+                // tables parked into before batches were parked change by change lack these two
+                "ALTER TABLE " + rejected + " ADD COLUMN IF NOT EXISTS batch_index int",
+                "ALTER TABLE " + rejected + " ADD COLUMN IF NOT EXISTS event_md5 text",
+                "CREATE UNIQUE INDEX IF NOT EXISTS rejected_event_md5 ON " + rejected + " (event_md5)",
                 "CREATE TABLE IF NOT EXISTS " + backfillProgress + " (table_name text PRIMARY KEY, last_key text[],"
                         + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)");
     }
@@ -364,10 +369,16 @@ public final class Sql {
         return "DELETE FROM " + backfillProgress + " WHERE table_name = ?";
     }
 
-    /** Keeps an event that cannot be applied (parameters: id, type, status, reason, event JSON). */
+    /**
+     * Keeps an event that cannot be applied (parameters: id, type, status, reason, batch index, event JSON). The
+     * same event delivered again finds its row by the digest of its JSON and takes the latest reason, instead of
+     * being kept twice.
+     */
     public String parkRejected() {
-        return "INSERT INTO " + rejected + " (event_id, event_type, status, reason, event) VALUES (?, ?, ?, ?, ?::jsonb)"
-                + " RETURNING id";
+        return "INSERT INTO " + rejected + " (event_id, event_type, status, reason, batch_index, event, event_md5)"
+                + " SELECT ?, ?, ?, ?, ?, e, md5(e::text) FROM (SELECT ?::jsonb AS e) v"
+                + " ON CONFLICT (event_md5) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,"
+                + " batch_index = EXCLUDED.batch_index RETURNING id";
     }
 
     /** Overwrite the non-key columns given, or keep the row when only the key is given. */

@@ -56,22 +56,41 @@ public class TargetWriter {
     public long park(String eventId, String eventType, int status, String reason, String eventJson) {
         try {
             ensureSchema();
-            try (Connection connection = target.getConnection();
-                    PreparedStatement insert = connection.prepareStatement(sql.parkRejected())) {
+            try (Connection connection = target.getConnection()) {
                 connection.setAutoCommit(true);
-                insert.setString(1, eventId);
-                insert.setString(2, eventType);
-                insert.setInt(3, status);
-                insert.setString(4, reason);
-                insert.setString(5, eventJson);
-                try (var rs = insert.executeQuery()) {
-                    rs.next();
-                    return rs.getLong(1);
-                }
+                return park(connection, List.of(new ParkedEvent(eventId, eventType, status, reason, null, eventJson)))
+                        .get(0);
             }
         } catch (SQLException e) {
             throw new TargetUnavailableException("cannot park the rejected event in the target: " + withoutValues(e), e);
         }
+    }
+
+    /**
+     * Stores events that can never be applied in {@code <schema>.rejected} on the caller's connection (in its
+     * transaction, for a batch whose good changes commit with them) and returns their row ids in order.
+     */
+    public List<Long> park(Connection connection, List<ParkedEvent> events) throws SQLException {
+        List<Long> ids = new java.util.ArrayList<>(events.size());
+        try (PreparedStatement insert = connection.prepareStatement(sql.parkRejected())) {
+            for (ParkedEvent event : events) {
+                insert.setString(1, event.eventId());
+                insert.setString(2, event.eventType());
+                insert.setInt(3, event.status());
+                insert.setString(4, event.reason());
+                if (event.batchIndex() == null) {
+                    insert.setNull(5, java.sql.Types.INTEGER);
+                } else {
+                    insert.setInt(5, event.batchIndex());
+                }
+                insert.setString(6, event.eventJson());
+                try (var rs = insert.executeQuery()) {
+                    rs.next();
+                    ids.add(rs.getLong(1));
+                }
+            }
+        }
+        return ids;
     }
 
     /**
@@ -162,7 +181,7 @@ public class TargetWriter {
         return writeOrFail(changes, NOTHING_ELSE);
     }
 
-    private List<ChangeOutcome> writeOrFail(List<TargetChange> changes, InTransaction alsoInTransaction) {
+    List<ChangeOutcome> writeOrFail(List<TargetChange> changes, InTransaction alsoInTransaction) {
         if (changes.isEmpty() && alsoInTransaction == NOTHING_ELSE) {
             return List.of();
         }

@@ -78,6 +78,10 @@ public class ConfigValidator {
             problems.add("replicator.group-commit.max-changes-in-flight must be at least 1, got "
                     + group.maxChangesInFlight());
         }
+        if (config.admission().maxBytesInFlight().asLongValue() < 1) {
+            problems.add("replicator.admission.max-bytes-in-flight must be at least 1 byte, got "
+                    + config.admission().maxBytesInFlight().asLongValue());
+        }
         if (config.tables().isEmpty() && !config.allowAllTables()) {
             problems.add("no table is replicated: list tables under replicator.tables.\"schema.table\" "
                     + "or set replicator.allow-all-tables=true");

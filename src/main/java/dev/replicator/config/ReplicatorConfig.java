@@ -5,7 +5,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import io.quarkus.runtime.configuration.MemorySize;
+import io.quarkus.runtime.configuration.MemorySizeConverter;
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 
 /**
@@ -88,8 +91,21 @@ public interface ReplicatorConfig {
          * Changes admitted at once (waiting or being written). A request beyond the cap is answered 503 with
          * {@code Retry-After} instead of queueing; a request alone is always admitted, whatever its size.
          */
-        @WithDefault("10000")
+        @WithDefault("50000")
         int maxChangesInFlight();
+    }
+
+    Admission admission();
+
+    interface Admission {
+        /**
+         * Body bytes of the requests admitted at once, counted from their Content-Length before the body is read (a
+         * body without one counts as the largest allowed). Beyond it a request is answered 503 with
+         * {@code Retry-After} before its body is read or parsed; a request alone is always admitted.
+         */
+        @WithDefault("12M")
+        @WithConverter(MemorySizeConverter.class)
+        MemorySize maxBytesInFlight();
     }
 
     interface Rejected {

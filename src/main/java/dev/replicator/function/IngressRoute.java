@@ -15,6 +15,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.netty.buffer.ByteBufInputStream;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -24,9 +25,11 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
+import dev.replicator.BatchElement;
 import dev.replicator.ReplicationPipeline;
 import dev.replicator.apply.ApplyResult;
 import dev.replicator.apply.RefreshWriter;
+import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.IncomingEvent;
 import dev.replicator.source.SourceEventTypes;
@@ -52,9 +55,11 @@ public class IngressRoute {
     private final FailureAnswers failures;
     private final ObjectMapper mapper;
     private final long maxBodyBytes;
+    private final boolean park;
 
     public IngressRoute(ReplicationPipeline pipeline, SourceJobs jobs, FailureAnswers failures, ObjectMapper mapper,
-            @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody) {
+            @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody, ReplicatorConfig config) {
+        this.park = config.rejected().park();
         this.pipeline = pipeline;
         this.jobs = jobs;
         this.failures = failures;
@@ -177,6 +182,12 @@ public class IngressRoute {
                 }
                 return;
             }
+            if (park && body.isArray() && body.size() > 1) {
+                // each element stands alone: the bad ones are parked, the good ones applied
+                respond(ctx, pipeline.processParking(elements(body, cloudEvents), Map.of("content-type",
+                        contentType == null ? "application/json" : contentType)));
+                return;
+            }
             respond(ctx, pipeline.process(events(body, headers, null, cloudEvents)));
         } catch (RuntimeException e) {
             failures.send(ctx, e);
@@ -235,7 +246,7 @@ public class IngressRoute {
         if (!pipeline.accepts(type) && !SourceEventTypes.REQUESTS.contains(type)) {
             throw unsupported(ceId, type);
         }
-        if (bytes(ctx).length == 0) {
+        if (bodyLength(ctx) == 0) {
             return false;
         }
         checkJsonData(ceId, Events.mediaType(request.getHeader("Content-Type")));
@@ -243,9 +254,9 @@ public class IngressRoute {
         return true;
     }
 
-    /** The request body; none at all is empty. */
-    private static byte[] bytes(RoutingContext ctx) {
-        return ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    /** The length of the request body; none at all is empty. */
+    private static int bodyLength(RoutingContext ctx) {
+        return ctx.body() == null || ctx.body().buffer() == null ? 0 : ctx.body().buffer().length();
     }
 
     /** Funqy reads binary-mode data only as application/json. */
@@ -264,20 +275,7 @@ public class IngressRoute {
         List<IncomingEvent> events = new ArrayList<>(array.size());
         int index = 0;
         for (JsonNode element : array) {
-            if (!element.isObject()) {
-                throw new BadEventException(eventId, "batch element " + index + " is not a JSON object, got "
-                        + element.getNodeType());
-            }
-            if (cloudEvents && !Events.isStructuredEvent(element)) {
-                throw new BadEventException(eventId, "batch element " + index
-                        + " is not a CloudEvent: it has no 'specversion' attribute");
-            }
-            boolean cloudEvent = Events.isStructuredEvent(element);
-            IncomingEvent event = cloudEvent ? Events.structured(element, Map.of()) : Events.plain(element, Map.of());
-            if (cloudEvent) {
-                checkType(event, false);
-            }
-            events.add(event);
+            events.add(element(element, index, eventId, cloudEvents));
             index++;
         }
         if (events.size() == 1) {
@@ -286,6 +284,38 @@ public class IngressRoute {
             events.set(0, new IncomingEvent(only.id(), only.type(), only.source(), only.extensions(), only.data(), headers));
         }
         return events;
+    }
+
+    /** One element of a batch; a batch sent as CloudEvents holds CloudEvents only. */
+    private IncomingEvent element(JsonNode element, int index, String eventId, boolean cloudEvents) {
+        if (!element.isObject()) {
+            throw new BadEventException(eventId, "batch element " + index + " is not a JSON object, got "
+                    + element.getNodeType());
+        }
+        if (cloudEvents && !Events.isStructuredEvent(element)) {
+            throw new BadEventException(eventId, "batch element " + index
+                    + " is not a CloudEvent: it has no 'specversion' attribute");
+        }
+        boolean cloudEvent = Events.isStructuredEvent(element);
+        IncomingEvent event = cloudEvent ? Events.structured(element, Map.of()) : Events.plain(element, Map.of());
+        if (cloudEvent) {
+            checkType(event, false);
+        }
+        return event;
+    }
+
+    /** The elements of a batch whose bad elements are parked on their own; one that cannot be read is kept as is. */
+    private List<BatchElement> elements(JsonNode array, boolean cloudEvents) {
+        List<BatchElement> elements = new ArrayList<>(array.size());
+        for (int i = 0; i < array.size(); i++) {
+            JsonNode element = array.get(i);
+            try {
+                elements.add(new BatchElement(i, element(element, i, null, cloudEvents), null, element));
+            } catch (BadEventException e) {
+                elements.add(new BatchElement(i, null, e, element));
+            }
+        }
+        return elements;
     }
 
     /** Source-side requests are single events; a batch holds changes only. */
@@ -303,12 +333,12 @@ public class IngressRoute {
     }
 
     private JsonNode parse(RoutingContext ctx, String eventId) {
-        byte[] bytes = bytes(ctx);
-        if (bytes.length == 0) {
+        if (bodyLength(ctx) == 0) {
             throw new BadEventException(eventId, "request body is empty");
         }
         try {
-            JsonNode node = mapper.readTree(bytes);
+            // read from the received buffer itself: a copy of a large body would double its memory for a while
+            JsonNode node = mapper.readTree(new ByteBufInputStream(ctx.body().buffer().getByteBuf()));
             if (node == null || node.isMissingNode()) {
                 throw new BadEventException(eventId, "request body is empty");
             }
@@ -358,7 +388,7 @@ public class IngressRoute {
     private void respond(RoutingContext ctx, ApplyResult result) {
         String body = "{\"applied\":" + result.applied() + ",\"stale\":" + result.stale() + ",\"superseded\":"
                 + result.superseded() + ",\"skipped\":"
-                + result.skipped() + "}";
+                + result.skipped() + ",\"parked\":" + result.parked() + "}";
         ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end(body);
     }
 

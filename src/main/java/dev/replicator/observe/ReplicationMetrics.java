@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -76,7 +77,21 @@ public class ReplicationMetrics {
     public void inFlight(IntSupplier changes) {
         Gauge.builder("replicator.in.flight.changes", changes, IntSupplier::getAsInt)
                 .description("Changes admitted and not yet answered (capped by max-changes-in-flight)")
+                .strongReference(true) // a gauge holds its supplier weakly: a method reference would be collected
                 .register(registry);
+    }
+
+    /** Body bytes of the requests admitted and not yet answered. */
+    public void inFlightBytes(LongSupplier bytes) {
+        Gauge.builder("replicator.in.flight.bytes", bytes, LongSupplier::getAsLong)
+                .description("Body bytes of requests admitted and not yet answered (capped by max-bytes-in-flight)")
+                .strongReference(true)
+                .register(registry);
+    }
+
+    /** A request refused because the body bytes in flight reached their cap. */
+    public void refusedByBytes() {
+        registry.counter("replicator.refused").increment();
     }
 
     /** Committed groups and the requests they held, since start. */

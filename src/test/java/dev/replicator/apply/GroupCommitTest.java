@@ -138,6 +138,54 @@ class GroupCommitTest {
         assertEquals(2, committedGroups.get(), "the first alone, then its two neighbours together without it");
     }
 
+    @Test
+    void aParkingRequestLosesOnlyItsRefusedChangeWhichItKeepsInTheSameTransaction() throws Exception {
+        TestDatabases.execute(db, "CREATE TABLE kept (event_id text)");
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("id", "3");
+        values.put("code", null); // NOT NULL: refused by the statement that writes it
+        TargetChange refused = new TargetChange("e3", codes, Operation.CREATE, new Position(3, 1), List.of("3"), values,
+                Set.of(), null, "public.codes", -1);
+        GroupCommit.Parking parking = new GroupCommit.Parking() {
+            @Override
+            public boolean hasParked() {
+                return false;
+            }
+
+            @Override
+            public void park(Connection connection, List<GroupCommit.Refusal> refusedByTarget) throws SQLException {
+                try (PreparedStatement insert = connection.prepareStatement("INSERT INTO kept VALUES (?)")) {
+                    for (GroupCommit.Refusal refusal : refusedByTarget) {
+                        insert.setString(1, refusal.change().eventId());
+                        insert.executeUpdate();
+                    }
+                }
+            }
+        };
+        CompletableFuture<List<ChangeOutcome>> first;
+        CompletableFuture<GroupCommit.Tolerated> tolerant;
+        CompletableFuture<List<ChangeOutcome>> neighbour;
+        try (Connection holder = lockTable()) {
+            first = submit(List.of(row(1, 1)));
+            waitUntil(() -> groupCommit.writing() == 1);
+            tolerant = CompletableFuture.supplyAsync(() -> groupCommit.writeParking(List.of(row(2, 2), refused),
+                    parking), clients);
+            waitUntil(() -> groupCommit.queued() == 1);
+            neighbour = submit(List.of(row(4, 4)));
+            waitUntil(() -> groupCommit.queued() == 2);
+            holder.commit();
+        }
+        assertTrue(first.get().get(0).applied());
+        GroupCommit.Tolerated result = tolerant.get();
+        assertEquals(1, result.outcomes().size());
+        assertTrue(result.outcomes().get(0).applied());
+        assertEquals(List.of(refused), result.refused().stream().map(GroupCommit.Refusal::change).toList());
+        assertTrue(neighbour.get().get(0).applied());
+        assertEquals("1\t1\n2\t2\n4\t4\n", TestDatabases.copy(db, "SELECT id, code FROM codes ORDER BY id"));
+        assertEquals("e3\n", TestDatabases.copy(db, "SELECT event_id FROM kept"));
+        assertEquals(2, committedGroups.get(), "the first alone, then both requests together");
+    }
+
     private Connection lockTable() throws SQLException {
         Connection holder = db.getConnection();
         holder.setAutoCommit(false);

@@ -105,7 +105,8 @@ class ManifestsTest {
             "REPLICATOR_GROUP_COMMIT_WRITERS",
             "REPLICATOR_GROUP_COMMIT_MAX_CHANGES",
             "REPLICATOR_GROUP_COMMIT_MAX_WAIT",
-            "REPLICATOR_GROUP_COMMIT_MAX_CHANGES_IN_FLIGHT");
+            "REPLICATOR_GROUP_COMMIT_MAX_CHANGES_IN_FLIGHT",
+            "REPLICATOR_ADMISSION_MAX_BYTES_IN_FLIGHT");
     /**
      * Settings a manifest may already set before ReplicatorConfig declares them. Empty now: REPLICATOR_REJECTED_PARK,
      * once planned, is ReplicatorConfig.Rejected#park.
