@@ -39,7 +39,7 @@ public final class Sql {
     }
 
     static String parameter(TargetColumn column) {
-        return "?::" + column.sqlType();
+        return "?::" + column.castType();
     }
 
     /** Insert, or on key conflict overwrite the given columns. */
@@ -138,7 +138,7 @@ public final class Sql {
         StringJoiner arrays = new StringJoiner(", ");
         StringJoiner names = new StringJoiner(", ");
         for (int i = 0; i < key.size(); i++) {
-            rowKey.add("(u.k" + (i + 1) + "::" + key.get(i).sqlType() + ")::text");
+            rowKey.add("(u.k" + (i + 1) + "::" + key.get(i).castType() + ")::text");
             arrays.add("?::text[]");
             names.add("k" + (i + 1));
         }
@@ -150,7 +150,7 @@ public final class Sql {
             arrays.add("?::text[]");
             names.add("c" + (i + 1));
             values.add("u.c" + (i + 1));
-            casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).sqlType());
+            casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
         }
         String written = columns.isEmpty() ? ""
                 : ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
@@ -231,7 +231,7 @@ public final class Sql {
         for (int i = 0; i < key.size(); i++) {
             arrays.add("?::text[]");
             names.add("k" + (i + 1));
-            match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).sqlType());
+            match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).castType());
         }
         return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ") WITH ORDINALITY AS u(" + names
                 + ", ord) WHERE " + match + " AND u.ord IN (SELECT unnest(current_setting('" + CLAIMED_DELETES + "')::bigint[]))";
@@ -246,7 +246,7 @@ public final class Sql {
         StringJoiner arrays = new StringJoiner(", ");
         StringJoiner names = new StringJoiner(", ");
         for (int i = 0; i < columns.size(); i++) {
-            casts.add("u.c" + (i + 1) + "::" + table.column(columns.get(i)).sqlType());
+            casts.add("u.c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
             arrays.add("?::text[]");
             names.add("c" + (i + 1));
         }

@@ -36,19 +36,42 @@ final class ValueDiagnosis {
                 if (column == null || value.getValue() == null) {
                     continue;
                 }
+                String atFault = "column \"" + column.name() + "\" (" + column.sqlType() + ")";
                 try (PreparedStatement cast = connection.prepareStatement("SELECT " + Sql.parameter(column))) {
                     TextParameters.bind(cast, 1, value.getValue());
                     cast.executeQuery().close();
                 } catch (SQLException e) {
-                    if (SqlFailures.kind(e) == SqlFailures.Kind.REFUSED) {
-                        return "column \"" + column.name() + "\" (" + column.sqlType() + ")";
-                    }
-                    return null;
+                    return SqlFailures.kind(e) == SqlFailures.Kind.REFUSED ? atFault : null;
+                }
+                if (tooLong(column, value.getValue())) {
+                    return atFault;
                 }
             }
         } catch (SQLException e) {
             // the diagnosis is a courtesy: without it the answer names the table and the type
         }
         return null;
+    }
+
+    /**
+     * Whether a value is longer than its column's declared length, which only the assignment to the column checks
+     * (the cast leaves the length out: {@link TargetColumn#castType()}).
+     */
+    static boolean tooLong(TargetColumn column, String value) {
+        int length = column.declaredLength();
+        if (length < 0 || column.array()) {
+            return false;
+        }
+        return switch (column.baseType()) {
+            case "bit" -> value.length() != length;
+            case "varbit" -> value.length() > length;
+            // char(n) takes trailing spaces beyond n and cuts them
+            case "bpchar" -> codePoints(value.replaceFirst(" +$", "")) > length;
+            default -> codePoints(value) > length;
+        };
+    }
+
+    private static int codePoints(String value) {
+        return value.codePointCount(0, value.length());
     }
 }

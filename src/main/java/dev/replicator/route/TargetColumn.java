@@ -27,4 +27,28 @@ public record TargetColumn(
         int scale,
         boolean nullable,
         boolean generated) {
+
+    /**
+     * The type a bound value is cast to: {@link #sqlType} without the length of a {@code varchar(n)},
+     * {@code char(n)} or {@code bit(n)}. An explicit cast to such a type cuts a longer value silently; without the
+     * length, the assignment to the column checks it and refuses a value that does not fit (22001, 22026).
+     */
+    public String castType() {
+        String unbounded = switch (baseType) {
+            case "varchar" -> "varchar";
+            case "bpchar" -> "bpchar";
+            case "bit", "varbit" -> "varbit";
+            default -> null;
+        };
+        return unbounded == null ? sqlType : array ? unbounded + "[]" : unbounded;
+    }
+
+    /** The n of a {@code varchar(n)}, {@code char(n)}, {@code bit(n)} or {@code bit varying(n)} column; -1 if none. */
+    public int declaredLength() {
+        if (castType().equals(sqlType)) {
+            return -1;
+        }
+        int open = sqlType.indexOf('(');
+        return open < 0 ? -1 : Integer.parseInt(sqlType.substring(open + 1, sqlType.indexOf(')', open)));
+    }
 }

@@ -119,6 +119,6 @@ public final class SourceSql {
     }
 
     private static String parameter(TargetColumn column) {
-        return "?::" + column.sqlType();
+        return "?::" + column.castType();
     }
 }

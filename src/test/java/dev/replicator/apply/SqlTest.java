@@ -19,7 +19,12 @@ class SqlTest {
     static final Sql SQL = new Sql("replicator");
 
     static TargetColumn column(String name, String type) {
-        return new TargetColumn(name, type, type, 'N', false, -1, -1, true, false);
+        return column(name, type, type);
+    }
+
+    /** A column whose catalog type name ({@code pg_type.typname}) differs from how format_type() prints it. */
+    static TargetColumn column(String name, String type, String baseType) {
+        return new TargetColumn(name, type, baseType, 'N', false, -1, -1, true, false);
     }
 
     static TargetTable table(String schema, String name, boolean identity, List<String> key, TargetColumn... columns) {
@@ -31,7 +36,7 @@ class SqlTest {
     }
 
     static final TargetTable ORDERS = table("public", "order_lines", false, List.of("order_id", "line_no"),
-            column("order_id", "integer"), column("line_no", "smallint"), column("sku", "character(8)"),
+            column("order_id", "integer"), column("line_no", "smallint"), column("sku", "character(8)", "bpchar"),
             column("price", "numeric(12,4)"));
 
     @Test
@@ -40,10 +45,11 @@ class SqlTest {
         assertEquals("\"My Schema\".\"x; DROP TABLE y\"", Sql.qualified(new TableId("My Schema", "x; DROP TABLE y")));
     }
 
+    /** An explicit cast to character(8) would cut a longer value; the column's assignment refuses it instead. */
     @Test
     void upsertCastsEveryParameterAndUpdatesNonKeyColumns() {
         assertEquals("INSERT INTO \"public\".\"order_lines\" (\"order_id\", \"line_no\", \"sku\", \"price\") VALUES"
-                + " (?::integer, ?::smallint, ?::character(8), ?::numeric(12,4)) ON CONFLICT (\"order_id\", \"line_no\")"
+                + " (?::integer, ?::smallint, ?::bpchar, ?::numeric(12,4)) ON CONFLICT (\"order_id\", \"line_no\")"
                 + " DO UPDATE SET \"sku\" = EXCLUDED.\"sku\", \"price\" = EXCLUDED.\"price\"",
                 SQL.upsert(ORDERS, List.of("order_id", "line_no", "sku", "price")));
     }
@@ -65,7 +71,7 @@ class SqlTest {
 
     @Test
     void updateDeleteAndMoveMatchTheWholeKey() {
-        assertEquals("UPDATE \"public\".\"order_lines\" SET \"sku\" = ?::character(8) WHERE \"order_id\" = ?::integer"
+        assertEquals("UPDATE \"public\".\"order_lines\" SET \"sku\" = ?::bpchar WHERE \"order_id\" = ?::integer"
                 + " AND \"line_no\" = ?::smallint", SQL.update(ORDERS, List.of("sku")));
         assertEquals("DELETE FROM \"public\".\"order_lines\" WHERE \"order_id\" = ?::integer AND \"line_no\" = ?::smallint",
                 SQL.delete(ORDERS));
@@ -88,7 +94,7 @@ class SqlTest {
     @Test
     void claimAndUpsertWritesOnlyWhenTheClaimSucceeded() {
         assertEquals("WITH claim AS (" + SQL.claimRow(ORDERS) + "), written AS (INSERT INTO \"public\".\"order_lines\""
-                + " (\"order_id\", \"line_no\", \"sku\") SELECT ?::integer, ?::smallint, ?::character(8)"
+                + " (\"order_id\", \"line_no\", \"sku\") SELECT ?::integer, ?::smallint, ?::bpchar"
                 + " WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT (\"order_id\", \"line_no\")"
                 + " DO UPDATE SET \"sku\" = EXCLUDED.\"sku\") SELECT count(*) FROM claim",
                 SQL.claimAndUpsert(ORDERS, List.of("order_id", "line_no", "sku")));

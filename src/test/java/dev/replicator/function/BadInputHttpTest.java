@@ -73,7 +73,9 @@ class BadInputHttpTest {
     static void tablesThePermanentErrorsNeed() {
         TestDatabases.execute(PostgresResource.target(), "CREATE TABLE IF NOT EXISTS wide_keys (id text PRIMARY KEY);"
                 + " CREATE TABLE IF NOT EXISTS catalog_like (id int PRIMARY KEY, v text)"
-                + " WITH (user_catalog_table = true)");
+                + " WITH (user_catalog_table = true);"
+                + " CREATE TABLE IF NOT EXISTS bounded (id int PRIMARY KEY, code varchar(4), flag char(2), bits bit(3),"
+                + " vbits varbit(3), tags varchar(3)[])");
     }
 
     @BeforeEach
@@ -83,7 +85,7 @@ class BadInputHttpTest {
                 + " DELETE FROM replicator.row_position; DELETE FROM replicator.table_position;"
                 + " DELETE FROM replicator.rejected; DELETE FROM replicator.backfill_progress; END IF; END $$;"
                 + " DELETE FROM customers; DELETE FROM scratch; DELETE FROM guarded; DELETE FROM wide_keys;"
-                + " DELETE FROM catalog_like");
+                + " DELETE FROM catalog_like; DELETE FROM bounded");
         TestDatabases.execute(target, "INSERT INTO scratch VALUES (1, 'seed'); INSERT INTO guarded VALUES (1, 5);"
                 + " INSERT INTO customers (id, name) VALUES (1, 'Ada')");
         // a row position replicator keeps, which an event must not be able to reach
@@ -141,6 +143,15 @@ class BadInputHttpTest {
                 .post("/").then().statusCode(200);
         assertEquals("1\tseed\n2\ttwo\n3\tb64\n4\tb64\n",
                 TestDatabases.copy(target, "SELECT * FROM scratch ORDER BY k"));
+    }
+
+    @Test
+    void valuesThatFitTheirColumnsLengthLandUnchanged() {
+        // char(n) takes and cuts trailing spaces beyond n, as PostgreSQL's assignment does
+        ReplicationHttpTest.nativeChange("fit-1", j("{'table':'public.bounded','op':'upsert','position':1,"
+                + "'after':{'id':1,'code':'abcd','flag':'x    ','bits':'101','vbits':'1','tags':['abc','d']}}"))
+                .then().statusCode(204);
+        assertEquals("1\tabcd\tx \t101\t1\t{abc,d}\n", TestDatabases.copy(target, "SELECT * FROM bounded"));
     }
 
     @Test
@@ -496,6 +507,17 @@ class BadInputHttpTest {
     // ---- values the target refuses: 422, the value never in the answer ---------------------------------------------
 
     static void refusedValues(List<Case> cases) {
+        // an explicit cast to varchar(n) or char(n) would cut these silently: the column's length decides instead
+        cases.add(nativeCase422("text longer than varchar(4)", "{'table':'public.bounded','op':'upsert','position':1,"
+                + "'after':{'id':2,'code':'SECRET'}}", "column \"code\"", "character varying(4)"));
+        cases.add(nativeCase422("text longer than char(2)", "{'table':'public.bounded','op':'upsert','position':1,"
+                + "'after':{'id':2,'flag':'s3cr3t'}}", "column \"flag\"", "character(2)"));
+        cases.add(nativeCase422("bit string shorter than bit(3)", "{'table':'public.bounded','op':'upsert',"
+                + "'position':1,'after':{'id':2,'bits':'10'}}", "column \"bits\"", "bit(3)"));
+        cases.add(nativeCase422("bit string longer than bit varying(3)", "{'table':'public.bounded','op':'upsert',"
+                + "'position':1,'after':{'id':2,'vbits':'1010'}}", "column \"vbits\"", "bit varying(3)"));
+        cases.add(nativeCase422("array element longer than varchar(3)", "{'table':'public.bounded','op':'upsert',"
+                + "'position':1,'after':{'id':2,'tags':['ok','SECRET']}}", "bounded", "character varying(3)"));
         cases.add(nativeCase422("integer out of range", "{'table':'public.guarded','op':'upsert','position':1,"
                 + "'after':{'id':2,'qty':77777777777}}", "qty", "integer"));
         cases.add(nativeCase422("integer out of range as text", "{'table':'public.guarded','op':'upsert',"
