@@ -31,6 +31,7 @@ import dev.replicator.decode.IncomingEvent;
 import dev.replicator.decode.NativeDecoder;
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.RowChange;
+import dev.replicator.observe.LogText;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.observe.ReplicationMetrics.Outcome;
 import dev.replicator.route.TableRouter;
@@ -261,8 +262,9 @@ public class ReplicationPipeline {
             ParkedEvent event = events.get(i);
             metrics.parked(event.status());
             // id, type, place and reason, never row contents
-            REJECTED.warnf("%d %s [id %s, type %s, batch index %d] parked as %d", event.status(), event.reason(),
-                    event.eventId(), event.eventType(), event.batchIndex(), ids.get(i));
+            REJECTED.warnf("%d %s [id %s, type %s, batch index %d] parked as %d", event.status(),
+                    LogText.oneLine(event.reason()), LogText.oneLine(event.eventId()),
+                    LogText.oneLine(event.eventType()), event.batchIndex(), ids.get(i));
         }
     }
 

@@ -17,6 +17,7 @@ import io.vertx.ext.web.RoutingContext;
 
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.config.ReplicatorConfig;
+import dev.replicator.observe.LogText;
 import dev.replicator.observe.ReplicationMetrics;
 
 /**
@@ -62,7 +63,8 @@ public class FailureAnswers {
             LOG.error("request failed", failure);
         } else {
             // once per rejected request: id, type and reason, never row contents
-            LOG.warnf("%d %s [id %s, type %s]", result.status(), result.message(), id, type);
+            LOG.warnf("%d %s [id %s, type %s]", result.status(), LogText.oneLine(result.message()),
+                    LogText.oneLine(id), LogText.oneLine(type));
         }
         ErrorResponses.send(ctx, result.status(), result.message());
     }
@@ -74,13 +76,15 @@ public class FailureAnswers {
                 request.toString()), false).onComplete(parked -> {
                     if (parked.succeeded()) {
                         metrics.parked(result.status());
-                        LOG.warnf("%d %s [id %s, type %s] parked as %d", result.status(), result.message(), eventId,
-                                eventType, parked.result());
+                        LOG.warnf("%d %s [id %s, type %s] parked as %d", result.status(),
+                                LogText.oneLine(result.message()), LogText.oneLine(eventId),
+                                LogText.oneLine(eventType), parked.result());
                         ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
                                 .end("{\"parked\":" + parked.result() + ",\"status\":" + result.status() + "}");
                     } else {
                         ErrorResponses.Failure unparked = ErrorResponses.classify(parked.cause());
-                        LOG.warnf("%d %s [id %s, type %s]", unparked.status(), unparked.message(), eventId, eventType);
+                        LOG.warnf("%d %s [id %s, type %s]", unparked.status(), LogText.oneLine(unparked.message()),
+                                LogText.oneLine(eventId), LogText.oneLine(eventType));
                         ErrorResponses.send(ctx, unparked.status(), unparked.message());
                     }
                 });

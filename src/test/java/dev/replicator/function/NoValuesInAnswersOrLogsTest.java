@@ -123,8 +123,34 @@ class NoValuesInAnswersOrLogsTest {
         assertNoValueAndNoStackTrace();
     }
 
+    @Test
+    void anEventIdWithLineBreaksCannotSplitOrForgeALogLine() {
+        String forged = "forged-1\n2026-01-01 00:00:00,000 ERROR [dev.replicator] forged line\r\u2028x";
+        String data = "{\"table\":\"public.guarded\",\"op\":\"upsert\",\"position\":1,\"after\":{\"id\":7,\"qty\":-1}}";
+        given().contentType("application/cloudevents+json")
+                .body(ReplicationHttpTest.structuredNative("ID", data).replace("\"ID\"", json(forged))).post("/")
+                .then().statusCode(422);
+        List<LogRecord> rejected = capture.records().stream()
+                .filter(r -> r.getLoggerName().equals("dev.replicator.rejected")).toList();
+        assertEquals(1, rejected.size(), text(capture.records()));
+        String line = text(rejected).stripTrailing();
+        assertTrue(line.contains("forged-1"), line);
+        assertFalse(line.contains("\n") || line.contains("\r") || line.contains("\u2028"), line);
+    }
+
+    private static String json(String text) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(text);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private void assertNoValueAndNoStackTrace() {
         for (LogRecord record : capture.records()) {
+            if (record.getLoggerName().startsWith("io.zonky.")) {
+                continue; // the embedded test database's own server log, relayed into this JVM only in tests
+            }
             String line = text(List.of(record));
             assertFalse(line.contains(VALUE), "a value in the log: " + line);
             if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
