@@ -94,9 +94,8 @@ public class ReplicationPipeline {
                 skipped++;
             }
             for (RowChange change : decoded) {
-                if (change.op() == Operation.TRUNCATE && !applyTruncate) {
+                if (skippedTruncate(change)) {
                     skipped++;
-                    metrics.record(Outcome.SKIPPED, change.table().toString(), change.op().code());
                     continue;
                 }
                 if (change.position() == null && !acceptUnpositioned) {
@@ -158,9 +157,8 @@ public class ReplicationPipeline {
                 skipped++;
             }
             for (RowChange change : decoded) {
-                if (change.op() == Operation.TRUNCATE && !applyTruncate) {
+                if (skippedTruncate(change)) {
                     skipped++;
-                    metrics.record(Outcome.SKIPPED, change.table().toString(), change.op().code());
                 } else if (change.position() == null && !acceptUnpositioned) {
                     metrics.record(Outcome.REJECTED, change.table().toString(), change.op().code());
                     parked.putIfAbsent(element.index(), parkedEvent(element, 400, reason(unpositioned(change)),
@@ -255,6 +253,15 @@ public class ReplicationPipeline {
             ids = targetWriter.park(connection, events);
             kept = events;
         }
+    }
+
+    /** A truncate while {@code replicator.apply-truncate} is off: counted as skipped, never written. */
+    private boolean skippedTruncate(RowChange change) {
+        if (change.op() != Operation.TRUNCATE || applyTruncate) {
+            return false;
+        }
+        metrics.record(Outcome.SKIPPED, change.table().toString(), change.op().code());
+        return true;
     }
 
     private void logParked(List<ParkedEvent> events, List<Long> ids) {
