@@ -48,8 +48,13 @@ class PortIT {
                 }
             }
             assertEquals(200, status, "no answer on PORT " + port + "; see " + log);
-            assertTrue(Files.readString(log).contains("Listening on: http://0.0.0.0:" + port),
-                    "the start-up line names another port; see " + log);
+            // the start-up line may reach the log file a moment after the first answer
+            String listening = "Listening on: http://0.0.0.0:" + port;
+            long lineDeadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!Files.readString(log).contains(listening) && System.nanoTime() < lineDeadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.readString(log).contains(listening), "the start-up line names another port; see " + log);
         }
     }
 }
