@@ -46,8 +46,6 @@ import dev.replicator.source.RowRefresher;
 @ApplicationScoped
 public class ReplicationPipeline {
 
-    /** CloudEvent type of the native change format. */
-    public static final String NATIVE_CHANGE_TYPE = "replicator.change.v1";
 
 
     private static final Logger REJECTED = Logger.getLogger("dev.replicator.rejected");
@@ -78,7 +76,7 @@ public class ReplicationPipeline {
 
     /** True for the CloudEvent types this pipeline decodes. */
     public boolean accepts(String ceType) {
-        return NATIVE_CHANGE_TYPE.equals(ceType) || debeziumTypes.contains(ceType);
+        return NativeDecoder.TYPE.equals(ceType) || debeziumTypes.contains(ceType);
     }
 
     public ApplyResult process(List<IncomingEvent> events) {
@@ -338,12 +336,12 @@ public class ReplicationPipeline {
 
     private List<RowChange> decode(IncomingEvent event) {
         try {
-            if (NATIVE_CHANGE_TYPE.equals(event.type())) {
+            if (NativeDecoder.TYPE.equals(event.type())) {
                 return nativeFormat.decode(event);
             }
             if (event.type() != null && !debeziumTypes.contains(event.type())) {
                 throw new BadEventException(event.describe(), "unsupported CloudEvent type '" + event.type()
-                        + "' (accepted: " + NATIVE_CHANGE_TYPE + ", " + String.join(", ", debeziumTypes) + ")");
+                        + "' (accepted: " + NativeDecoder.TYPE + ", " + String.join(", ", debeziumTypes) + ")");
             }
             return debezium.decode(event);
         } catch (BadEventException e) {

@@ -7,7 +7,7 @@ import java.util.StringJoiner;
 import java.util.stream.Collectors;
 
 import dev.replicator.decode.TableId;
-import dev.replicator.route.TargetColumn;
+import dev.replicator.convert.TargetColumn;
 import dev.replicator.route.TargetTable;
 
 /**

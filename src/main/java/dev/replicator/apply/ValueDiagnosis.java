@@ -10,7 +10,7 @@ import java.util.Map;
 import javax.sql.DataSource;
 
 import dev.replicator.route.TargetChange;
-import dev.replicator.route.TargetColumn;
+import dev.replicator.convert.TargetColumn;
 
 /**
  * Names the column whose value the target refused. PostgreSQL's message for a value it cannot take ({@code value "..."

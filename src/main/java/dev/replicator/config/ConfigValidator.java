@@ -10,7 +10,7 @@ import jakarta.inject.Singleton;
 
 import io.quarkus.runtime.StartupEvent;
 
-import dev.replicator.ReplicationPipeline;
+import dev.replicator.decode.NativeDecoder;
 import dev.replicator.decode.TableId;
 import dev.replicator.route.Names;
 import dev.replicator.route.ReservedSchemas;
@@ -49,13 +49,13 @@ public class ConfigValidator {
             mapping.target().ifPresent(target -> checkTableName(problems, reserved,
                     "replicator.tables.\"" + source + "\".target", target));
         });
-        check(problems, () -> ReplicatorBeans.conversionOptions(config));
+        check(problems, () -> config.debezium().conversionOptions());
         if (config.ordering().tombstoneRetention().isNegative() || config.ordering().tombstoneRetention().isZero()) {
             problems.add("replicator.ordering.tombstone-retention must be positive, got "
                     + config.ordering().tombstoneRetention());
         }
         for (String type : config.debezium().eventTypes()) {
-            if (type.isBlank() || type.equals(ReplicationPipeline.NATIVE_CHANGE_TYPE) || type.startsWith("replicator.")) {
+            if (type.isBlank() || type.equals(NativeDecoder.TYPE) || type.startsWith("replicator.")) {
                 problems.add("replicator.debezium.event-types must list Debezium CloudEvent types, got '" + type + "'");
             }
         }

@@ -11,6 +11,8 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 
+import dev.replicator.convert.ConversionOptions;
+
 /**
  * Every setting of replicator, under {@code replicator.}. Checked at start-up by {@link ConfigValidator}.
  */
@@ -142,6 +144,13 @@ public interface ReplicatorConfig {
         /** Debezium's {@code binary.handling.mode}. */
         @WithDefault("bytes")
         String binaryHandlingMode();
+
+        /** The options above as the value converter takes them; throws IllegalArgumentException for a bad one. */
+        default ConversionOptions conversionOptions() {
+            return new ConversionOptions(ConversionOptions.DecimalHandling.parse(decimalHandlingMode()),
+                    ConversionOptions.TimePrecision.parse(timePrecisionMode()),
+                    ConversionOptions.BinaryHandling.parse(binaryHandlingMode()));
+        }
     }
 
     interface Ordering {

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.replicator.decode.FieldSchema;
 import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.ValueEncoding;
-import dev.replicator.route.TargetColumn;
 
 /**
  * Turns one value from an event into PostgreSQL text input for its target column; the writer binds it untyped and

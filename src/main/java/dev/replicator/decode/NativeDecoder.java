@@ -25,6 +25,9 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 public final class NativeDecoder {
 
+    /** CloudEvent type of the native change format. */
+    public static final String TYPE = "replicator.change.v1";
+
     public List<RowChange> decode(IncomingEvent event) {
         String id = event.describe();
         JsonNode data = event.data();

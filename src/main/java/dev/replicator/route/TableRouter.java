@@ -1,5 +1,6 @@
 package dev.replicator.route;
 
+import dev.replicator.convert.TargetColumn;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -1,5 +1,6 @@
 package dev.replicator.route;
 
+import dev.replicator.convert.TargetColumn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,5 +1,6 @@
 package dev.replicator.route;
 
+import dev.replicator.convert.TargetColumn;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

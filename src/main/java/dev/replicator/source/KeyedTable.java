@@ -3,7 +3,7 @@ package dev.replicator.source;
 import java.util.List;
 
 import dev.replicator.decode.TableId;
-import dev.replicator.route.TargetColumn;
+import dev.replicator.convert.TargetColumn;
 
 /**
  * One side's view of a table for reading and comparing: its name, its primary-key columns (with their types, for

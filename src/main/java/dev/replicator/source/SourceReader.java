@@ -28,7 +28,7 @@ import dev.replicator.decode.RowChange;
 import dev.replicator.decode.ValueEncoding;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
-import dev.replicator.route.TargetColumn;
+import dev.replicator.convert.TargetColumn;
 
 /**
  * Reads rows from the source in read-only REPEATABLE READ transactions, together with the WAL position the read

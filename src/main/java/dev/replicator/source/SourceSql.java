@@ -6,7 +6,7 @@ import static dev.replicator.apply.Sql.quote;
 import java.util.List;
 import java.util.stream.Collectors;
 
-import dev.replicator.route.TargetColumn;
+import dev.replicator.convert.TargetColumn;
 
 /**
  * The statements that read tables for backfill, refresh and verify, on the source and (for verify) on the target.

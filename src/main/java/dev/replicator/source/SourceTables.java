@@ -18,7 +18,7 @@ import dev.replicator.decode.TableId;
 import dev.replicator.route.Names;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TargetCatalog;
-import dev.replicator.route.TargetColumn;
+import dev.replicator.convert.TargetColumn;
 import dev.replicator.route.TargetTable;
 
 /**

@@ -10,7 +10,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import dev.replicator.decode.TableId;
-import dev.replicator.route.TargetColumn;
+import dev.replicator.convert.TargetColumn;
 import dev.replicator.route.TargetTable;
 
 /** The exact statements replicator sends, so a change to SQL is a visible, reviewed change. */

@@ -18,7 +18,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.replicator.decode.FieldSchema;
 import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.ValueEncoding;
-import dev.replicator.route.TargetColumn;
 
 /** Debezium's JSON encodings and the native format, to the exact PostgreSQL text input. */
 class ValueConverterTest {

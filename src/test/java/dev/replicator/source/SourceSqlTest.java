@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.replicator.apply.Sql;
 import dev.replicator.decode.TableId;
-import dev.replicator.route.TargetColumn;
+import dev.replicator.convert.TargetColumn;
 
 /** The exact statements the source-side jobs send, so a change to them is a visible, reviewed change. */
 class SourceSqlTest {

@@ -1,4 +1,4 @@
-package dev.replicator.config;
+package dev.replicator.wiring;
 
 import java.sql.SQLException;
 

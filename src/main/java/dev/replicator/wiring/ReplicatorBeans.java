@@ -1,4 +1,4 @@
-package dev.replicator.config;
+package dev.replicator.wiring;
 
 import java.util.HashMap;
 import java.util.List;
@@ -15,7 +15,7 @@ import io.quarkus.agroal.DataSource;
 import dev.replicator.apply.GroupCommit;
 import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetWriter;
-import dev.replicator.convert.ConversionOptions;
+import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.convert.ValueConverter;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.TableMappings;
@@ -46,7 +46,7 @@ public class ReplicatorBeans {
     @Produces
     @Singleton
     ValueConverter valueConverter(ReplicatorConfig config) {
-        return new ValueConverter(conversionOptions(config));
+        return new ValueConverter(config.debezium().conversionOptions());
     }
 
     @Produces
@@ -81,13 +81,5 @@ public class ReplicatorBeans {
 
     void closeGroupCommit(@Disposes GroupCommit groupCommit) {
         groupCommit.close();
-    }
-
-    static ConversionOptions conversionOptions(ReplicatorConfig config) {
-        ReplicatorConfig.Debezium debezium = config.debezium();
-        return new ConversionOptions(
-                ConversionOptions.DecimalHandling.parse(debezium.decimalHandlingMode()),
-                ConversionOptions.TimePrecision.parse(debezium.timePrecisionMode()),
-                ConversionOptions.BinaryHandling.parse(debezium.binaryHandlingMode()));
     }
 }

@@ -1,4 +1,4 @@
-package dev.replicator.route;
+package dev.replicator.convert;
 
 /**
  * A column of a target table as the target's catalog describes it.
