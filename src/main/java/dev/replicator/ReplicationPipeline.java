@@ -36,7 +36,7 @@ import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.observe.ReplicationMetrics.Outcome;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
-import dev.replicator.source.RowRefresher;
+import dev.replicator.source.rowref.RowRefresher;
 
 /**
  * The one path every change takes: decode the events, route them to target tables, write them in one transaction

@@ -32,8 +32,8 @@ import dev.replicator.apply.RefreshWriter;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.IncomingEvent;
-import dev.replicator.source.SourceEventTypes;
-import dev.replicator.source.SourceJobs;
+import dev.replicator.source.JobEventTypes;
+import dev.replicator.source.dispatch.JobDispatch;
 
 /**
  * Sits in front of the Funqy functions and handles what Funqy does not: batches (a JSON array, as Debezium's HTTP
@@ -51,13 +51,13 @@ public class IngressRoute {
             "/scheduledVerify");
 
     private final ReplicationPipeline pipeline;
-    private final SourceJobs jobs;
+    private final JobDispatch jobs;
     private final FailureAnswers failures;
     private final ObjectMapper mapper;
     private final long maxBodyBytes;
     private final boolean park;
 
-    public IngressRoute(ReplicationPipeline pipeline, SourceJobs jobs, FailureAnswers failures, ObjectMapper mapper,
+    public IngressRoute(ReplicationPipeline pipeline, JobDispatch jobs, FailureAnswers failures, ObjectMapper mapper,
             @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody, ReplicatorConfig config) {
         this.park = config.rejected().park();
         this.pipeline = pipeline;
@@ -174,7 +174,7 @@ public class IngressRoute {
                     }
                     return;
                 }
-                if (SourceEventTypes.REQUESTS.contains(event.type())) {
+                if (JobEventTypes.REQUESTS.contains(event.type())) {
                     runJob(ctx, event.type(), event.id(), event.data());
                 } else {
                     // a structured change event sent as application/json, which Funqy would not see as a CloudEvent
@@ -196,7 +196,7 @@ public class IngressRoute {
 
     /** A single CloudEvent Funqy cannot take, answered as Funqy would: 204 for a change, the answer event of a job. */
     private void single(RoutingContext ctx, IncomingEvent event) {
-        if (SourceEventTypes.REQUESTS.contains(event.type())) {
+        if (JobEventTypes.REQUESTS.contains(event.type())) {
             runJob(ctx, event.type(), event.id(), event.data());
             return;
         }
@@ -243,7 +243,7 @@ public class IngressRoute {
         Events.checkBinaryAttributes(request.headers());
         String ceId = request.getHeader("ce-id");
         String type = request.getHeader("ce-type");
-        if (!pipeline.accepts(type) && !SourceEventTypes.REQUESTS.contains(type)) {
+        if (!pipeline.accepts(type) && !JobEventTypes.REQUESTS.contains(type)) {
             throw unsupported(ceId, type);
         }
         if (bodyLength(ctx) == 0) {
@@ -323,7 +323,7 @@ public class IngressRoute {
         if (event.type() == null || event.type().isBlank()) {
             throw new BadEventException(event.id(), "CloudEvent has no type");
         }
-        if (!pipeline.accepts(event.type()) && !(sourceRequests && SourceEventTypes.REQUESTS.contains(event.type()))) {
+        if (!pipeline.accepts(event.type()) && !(sourceRequests && JobEventTypes.REQUESTS.contains(event.type()))) {
             throw unsupported(event.describe(), event.type());
         }
     }
@@ -352,9 +352,9 @@ public class IngressRoute {
 
     private static String jobOfPath(String path) {
         return switch (path) {
-            case "/backfill" -> SourceEventTypes.BACKFILL;
-            case "/verify", "/scheduledVerify" -> SourceEventTypes.VERIFY;
-            case "/rowref" -> SourceEventTypes.ROWREF;
+            case "/backfill" -> JobEventTypes.BACKFILL;
+            case "/verify", "/scheduledVerify" -> JobEventTypes.VERIFY;
+            case "/rowref" -> JobEventTypes.ROWREF;
             default -> null;
         };
     }
@@ -366,13 +366,13 @@ public class IngressRoute {
      */
     private void runJob(RoutingContext ctx, String type, String eventId, JsonNode data) {
         String id = eventId != null ? eventId : "http-" + UUID.randomUUID();
-        if (SourceEventTypes.ROWREF.equals(type)) {
+        if (JobEventTypes.ROWREF.equals(type)) {
             RefreshWriter.Outcome outcome = jobs.rowRef(id, data);
             ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end("{\"written\":"
                     + outcome.written() + ",\"deleted\":" + outcome.deleted() + ",\"stale\":" + outcome.stale() + "}");
             return;
         }
-        SourceJobs.Answer answer = SourceEventTypes.BACKFILL.equals(type) ? jobs.backfill(id, data)
+        JobDispatch.Answer answer = JobEventTypes.BACKFILL.equals(type) ? jobs.backfill(id, data)
                 : jobs.verify(id, data);
         String body;
         try {
@@ -382,7 +382,7 @@ public class IngressRoute {
         }
         ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
                 .putHeader("ce-specversion", "1.0").putHeader("ce-id", UUID.randomUUID().toString())
-                .putHeader("ce-type", answer.type()).putHeader("ce-source", SourceEventTypes.SOURCE).end(body);
+                .putHeader("ce-type", answer.type()).putHeader("ce-source", JobEventTypes.SOURCE).end(body);
     }
 
     private void respond(RoutingContext ctx, ApplyResult result) {

@@ -10,8 +10,8 @@ import io.quarkus.funqy.Funq;
 import io.quarkus.funqy.knative.events.CloudEvent;
 import io.quarkus.funqy.knative.events.CloudEventBuilder;
 
-import dev.replicator.source.SourceEventTypes;
-import dev.replicator.source.SourceJobs;
+import dev.replicator.source.JobEventTypes;
+import dev.replicator.source.dispatch.JobDispatch;
 
 /**
  * The functions bound to the source-side request types ({@code quarkus.funqy.knative-events.mapping}). Backfill and
@@ -21,7 +21,7 @@ import dev.replicator.source.SourceJobs;
 public class SourceFunctions {
 
     @Inject
-    SourceJobs jobs;
+    JobDispatch jobs;
 
     /** {@code replicator.backfill.v1}: copy source rows to the target for one time budget. */
     @Funq
@@ -47,8 +47,8 @@ public class SourceFunctions {
         jobs.rowRef(event.id(), event.data());
     }
 
-    static CloudEvent<JsonNode> answer(SourceJobs.Answer answer) {
+    static CloudEvent<JsonNode> answer(JobDispatch.Answer answer) {
         return CloudEventBuilder.create().id(UUID.randomUUID().toString()).type(answer.type())
-                .source(SourceEventTypes.SOURCE).build(answer.data());
+                .source(JobEventTypes.SOURCE).build(answer.data());
     }
 }

@@ -45,8 +45,8 @@ import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 
 import dev.replicator.config.ReplicatorConfig;
-import dev.replicator.source.SourceEventTypes;
-import dev.replicator.source.SourceRequests;
+import dev.replicator.source.JobEventTypes;
+import dev.replicator.source.dispatch.JobRequests;
 
 /**
  * The deployment files parse and agree with each other and with the application: names, references, ports, probe
@@ -334,15 +334,15 @@ class ManifestsTest {
         Duration retention = configDuration("REPLICATOR_ORDERING_TOMBSTONE_RETENTION",
                 "replicator.ordering.tombstone-retention", ReplicatorConfig.Ordering.class, "tombstoneRetention");
         Map<String, Duration> budgets = Map.of(
-                SourceEventTypes.BACKFILL, configDuration("REPLICATOR_BACKFILL_TIME_BUDGET",
+                JobEventTypes.BACKFILL, configDuration("REPLICATOR_BACKFILL_TIME_BUDGET",
                         "replicator.backfill.time-budget", ReplicatorConfig.Backfill.class, "timeBudget"),
-                SourceEventTypes.VERIFY, configDuration("REPLICATOR_VERIFY_TIME_BUDGET",
+                JobEventTypes.VERIFY, configDuration("REPLICATOR_VERIFY_TIME_BUDGET",
                         "replicator.verify.time-budget", ReplicatorConfig.Verify.class, "timeBudget"),
-                SourceEventTypes.PING, configDuration("REPLICATOR_VERIFY_TIME_BUDGET",
+                JobEventTypes.PING, configDuration("REPLICATOR_VERIFY_TIME_BUDGET",
                         "replicator.verify.time-budget", ReplicatorConfig.Verify.class, "timeBudget"));
         Set<String> changeTypes = new TreeSet<>(debeziumTypes(onlyContainer(knativeReplicator())));
         changeTypes.add("replicator.change.v1");
-        changeTypes.add(SourceEventTypes.ROWREF);
+        changeTypes.add(JobEventTypes.ROWREF);
         Set<String> seen = new TreeSet<>();
         for (Doc trigger : applied(trigger())) {
             JsonNode delivery = trigger.spec().path("delivery");
@@ -469,15 +469,15 @@ class ManifestsTest {
         List<Doc> pings = new ArrayList<>(applied(d -> d.is("sources.knative.dev/", "PingSource")));
         pings.addAll(EXAMPLES.stream().filter(d -> d.is("sources.knative.dev/", "PingSource")).toList());
         assertFalse(pings.isEmpty(), "the PingSource that schedules verification is gone");
-        assertTrue(funqyMappedTypes().contains(SourceEventTypes.PING), "no function is mapped to "
-                + SourceEventTypes.PING + ", so the scheduled verify would be answered 400");
+        assertTrue(funqyMappedTypes().contains(JobEventTypes.PING), "no function is mapped to "
+                + JobEventTypes.PING + ", so the scheduled verify would be answered 400");
         Set<String> brokers = names(APPLIED, broker());
         for (Doc ping : pings) {
             JsonNode sink = ping.spec().path("sink").path("ref");
             assertTrue("Broker".equals(sink.path("kind").asText()) && brokers.contains(sink.path("name").asText()),
                     ping + ": sink is not a Broker applied by kustomization.yaml " + brokers);
             try {
-                SourceRequests.verify(ping.name(), YAML.readTree(ping.spec().path("data").asText()), 1000, 20);
+                JobRequests.verify(ping.name(), YAML.readTree(ping.spec().path("data").asText()), 1000, 20);
             } catch (IOException | RuntimeException e) {
                 fail(ping + ": data is not a verify request: " + e.getMessage());
             }
@@ -487,7 +487,7 @@ class ManifestsTest {
             assertFalse(triggers.isEmpty(), ping + ": no Trigger beside it routes its pings to replicator");
             for (Doc trigger : triggers) {
                 JsonNode filter = trigger.spec().path("filter").path("attributes");
-                assertEquals(SourceEventTypes.PING, filter.path("type").asText(), trigger + ": filter type");
+                assertEquals(JobEventTypes.PING, filter.path("type").asText(), trigger + ": filter type");
                 filter.fieldNames().forEachRemaining(attribute -> {
                     if (!attribute.equals("type")) {
                         assertEquals(extensions.path(attribute).asText(), filter.path(attribute).asText(), trigger
@@ -508,13 +508,13 @@ class ManifestsTest {
     void continuationsAreRoutedBackAndFinishedAnswersAreNot() {
         Set<String> filtered = new TreeSet<>();
         applied(trigger()).forEach(t -> filtered.add(t.spec().path("filter").path("attributes").path("type").asText()));
-        for (String continuation : List.of(SourceEventTypes.BACKFILL, SourceEventTypes.VERIFY)) {
+        for (String continuation : List.of(JobEventTypes.BACKFILL, JobEventTypes.VERIFY)) {
             assertTrue(filtered.contains(continuation), "no Trigger routes " + continuation + " back to replicator");
         }
-        for (String finished : List.of(SourceEventTypes.BACKFILL_DONE, SourceEventTypes.VERIFY_REPORT)) {
+        for (String finished : List.of(JobEventTypes.BACKFILL_DONE, JobEventTypes.VERIFY_REPORT)) {
             assertFalse(filtered.contains(finished), "a Trigger routes " + finished + " to replicator: endless chain");
         }
-        for (String request : SourceEventTypes.REQUESTS) {
+        for (String request : JobEventTypes.REQUESTS) {
             assertTrue(funqyMappedTypes().contains(request), request + " is accepted but no function is mapped to it");
         }
     }

@@ -19,10 +19,10 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.replicator.source.BackfillReport;
-import dev.replicator.source.BackfillRequest;
-import dev.replicator.source.VerifyReport;
-import dev.replicator.source.VerifyRequest;
+import dev.replicator.source.backfill.BackfillReport;
+import dev.replicator.source.backfill.BackfillRequest;
+import dev.replicator.source.verify.VerifyReport;
+import dev.replicator.source.verify.VerifyRequest;
 
 /**
  * Reads what Quarkus's native build steps generated for GraalVM ({@code native-image.args} and the runner jar's

@@ -13,7 +13,7 @@ import dev.replicator.route.TargetTable;
  * @param target   the target side, same key and columns
  * @param written  the target table as the router writes it (exclusions applied)
  */
-public record SourceTable(TableId sourceId, KeyedTable source, KeyedTable target, TargetTable written) {
+public record JobTable(TableId sourceId, KeyedTable source, KeyedTable target, TargetTable written) {
 
     /** The name row positions and checkpoints are recorded under (the target table's). */
     public String targetName() {

@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.source.verify;
 
 import java.util.List;
 import java.util.Map;

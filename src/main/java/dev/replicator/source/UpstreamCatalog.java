@@ -11,11 +11,11 @@ import dev.replicator.route.TargetTable;
  * What the source database says its tables look like: the same catalog queries as for the target, on the source
  * datasource, so table and column names in requests are checked against the source too.
  */
-public final class SourceCatalog {
+public final class UpstreamCatalog {
 
     private final TargetCatalog catalog;
 
-    public SourceCatalog(TargetCatalog overSource) {
+    public UpstreamCatalog(TargetCatalog overSource) {
         this.catalog = overSource;
     }
 

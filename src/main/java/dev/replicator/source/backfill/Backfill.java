@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.source.backfill;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -10,6 +10,9 @@ import org.jboss.logging.Logger;
 import dev.replicator.apply.ChangeOutcome;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.source.JobTable;
+import dev.replicator.source.JobTables;
+import dev.replicator.source.RowReader;
 
 /**
  * Copies source tables to the target in primary-key order, one chunk per source read and target transaction, so
@@ -22,14 +25,14 @@ public class Backfill {
 
     private static final Logger LOG = Logger.getLogger(Backfill.class);
 
-    private final SourceTables tables;
-    private final SourceReader reader;
+    private final JobTables tables;
+    private final RowReader reader;
     private final TargetWriter writer;
     private final BackfillCheckpoints checkpoints;
     private final ReplicationMetrics metrics;
     private final Duration budget;
 
-    public Backfill(SourceTables tables, SourceReader reader, TargetWriter writer, BackfillCheckpoints checkpoints,
+    public Backfill(JobTables tables, RowReader reader, TargetWriter writer, BackfillCheckpoints checkpoints,
             ReplicationMetrics metrics, Duration budget) {
         this.tables = tables;
         this.reader = reader;
@@ -41,7 +44,7 @@ public class Backfill {
 
     public BackfillReport run(String eventId, BackfillRequest request) {
         long deadline = System.nanoTime() + budget.toNanos();
-        List<SourceTable> resolved = tables.resolve(eventId, request.tables());
+        List<JobTable> resolved = tables.resolve(eventId, request.tables());
         if (request.restart()) {
             resolved.forEach(t -> checkpoints.reset(t.sourceId().toString()));
         }
@@ -50,11 +53,11 @@ public class Backfill {
         long stale = 0;
         int chunks = 0;
         boolean finished = true;
-        for (SourceTable table : resolved) {
+        for (JobTable table : resolved) {
             String name = table.sourceId().toString();
             BackfillCheckpoints.Progress at = checkpoints.read(name);
             while (!at.done() && (chunks == 0 || System.nanoTime() < deadline)) { // at least one chunk per call
-                SourceReader.Chunk chunk = reader.chunk(eventId, table, at.lastKey(), request.chunkSize());
+                RowReader.Chunk chunk = reader.chunk(eventId, table, at.lastKey(), request.chunkSize());
                 boolean last = chunk.rows().size() < request.chunkSize();
                 BackfillCheckpoints.Progress from = at;
                 AtomicBoolean counted = new AtomicBoolean();

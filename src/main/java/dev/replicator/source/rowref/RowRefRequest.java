@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.source.rowref;
 
 import java.util.List;
 

@@ -22,13 +22,13 @@ import dev.replicator.convert.TargetColumn;
 import dev.replicator.route.TargetTable;
 
 /**
- * Resolves the tables a request names into {@link SourceTable}s: each must be replicated (listed in
+ * Resolves the tables a request names into {@link JobTable}s: each must be replicated (listed in
  * {@code replicator.tables}, or any table under {@code allow-all-tables}), exist in source and target, and have the
  * same primary key on both sides. Names are checked against both catalogs, never trusted.
  */
-public class SourceTables {
+public class JobTables {
 
-    private static final Logger LOG = Logger.getLogger(SourceTables.class);
+    private static final Logger LOG = Logger.getLogger(JobTables.class);
 
     /** Source tables that could be replicated under allow-all-tables: ordinary tables outside system schemas. */
     private static final String USER_TABLES_SQL = """
@@ -38,12 +38,12 @@ public class SourceTables {
             ORDER BY 1, 2""";
 
     private final TableMappings mappings;
-    private final SourceCatalog sourceCatalog;
+    private final UpstreamCatalog sourceCatalog;
     private final TargetCatalog targetCatalog;
     private final DataSource sourceDb;
     private final String ownSchema;
 
-    public SourceTables(TableMappings mappings, SourceCatalog sourceCatalog, TargetCatalog targetCatalog,
+    public JobTables(TableMappings mappings, UpstreamCatalog sourceCatalog, TargetCatalog targetCatalog,
             DataSource sourceDb, String ownSchema) {
         this.mappings = mappings;
         this.sourceCatalog = sourceCatalog;
@@ -57,8 +57,8 @@ public class SourceTables {
      * and written is a 400; of all tables, those are left out with a warning (a table without a primary key, say,
      * is not replicated anyway), so that one of them does not stop a scheduled verify of the others.
      */
-    public List<SourceTable> resolve(String eventId, List<String> names) {
-        List<SourceTable> tables = new ArrayList<>();
+    public List<JobTable> resolve(String eventId, List<String> names) {
+        List<JobTable> tables = new ArrayList<>();
         if (!names.isEmpty()) {
             names.forEach(name -> tables.add(resolve(eventId, parse(eventId, name))));
             return tables;
@@ -73,14 +73,14 @@ public class SourceTables {
         return tables;
     }
 
-    public SourceTable resolve(String eventId, TableId id) {
+    public JobTable resolve(String eventId, TableId id) {
         TableMappings.Mapping mapping = mappings.resolve(eventId, id);
         TargetTable source;
         try {
             source = sourceCatalog.find(id).orElseThrow(() -> new BadEventException(eventId,
                     "source table " + id + " does not exist"));
         } catch (SQLException e) {
-            throw SourceReader.unavailable(eventId, e);
+            throw RowReader.unavailable(eventId, e);
         }
         try {
             targetCatalog.invalidate(mapping.target());
@@ -114,7 +114,7 @@ public class SourceTables {
                 }
             }
             TargetTable writtenTable = withColumns(target, columns);
-            return new SourceTable(id, new KeyedTable(id, source.keyColumns(), columns),
+            return new JobTable(id, new KeyedTable(id, source.keyColumns(), columns),
                     new KeyedTable(target.id(), target.keyColumns(), columns), writtenTable);
         } catch (SQLException e) {
             throw unavailable(eventId, e);
@@ -136,7 +136,7 @@ public class SourceTables {
                     }
                 }
             } catch (SQLException e) {
-                throw SourceReader.unavailable(eventId, e);
+                throw RowReader.unavailable(eventId, e);
             }
             try {
                 List<TableId> missing = targetCatalog.missing(candidates);
@@ -161,7 +161,7 @@ public class SourceTables {
         return new TargetTable(target.id(), kept, target.primaryKey(), target.identityAlways());
     }
 
-    static TableId parse(String eventId, String name) {
+    public static TableId parse(String eventId, String name) {
         if (name == null || name.isBlank() || name.chars().filter(c -> c == '.').count() > 1) {
             throw new BadEventException(eventId, "table names must be schema.table, got '"
                     + (name == null ? "null" : Names.forMessage(name)) + "'");

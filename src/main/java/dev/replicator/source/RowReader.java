@@ -35,7 +35,7 @@ import dev.replicator.convert.TargetColumn;
  * stands at, and turns them into changes through the normal routing (mapping, catalog checks, value conversion) as
  * native-format values: PostgreSQL text output is text input for the same type.
  */
-public class SourceReader {
+public class RowReader {
 
     /** A chunk of rows in key order, read at one snapshot. */
     public record Chunk(List<TargetChange> rows, List<String> lastKey, Position readAt) {
@@ -44,7 +44,7 @@ public class SourceReader {
     private final DataSource source;
     private final TableRouter router;
 
-    public SourceReader(DataSource source, TableRouter router) {
+    public RowReader(DataSource source, TableRouter router) {
         this.source = source;
         this.router = router;
     }
@@ -53,12 +53,12 @@ public class SourceReader {
      * Up to {@code limit} rows after {@code after} (null: from the first key), as snapshot-read upserts at position
      * {@code (0, WAL position)}: every streamed change outranks them.
      */
-    public Chunk chunk(String eventId, SourceTable table, List<String> after, int limit) {
+    public Chunk chunk(String eventId, JobTable table, List<String> after, int limit) {
         return inSnapshot(eventId, connection -> {
             Position readAt = walPosition(connection);
             List<TargetChange> rows = new ArrayList<>();
             List<String> lastKey = after;
-            try (PreparedStatement select = connection.prepareStatement(SourceSql.chunk(table.source(), after != null))) {
+            try (PreparedStatement select = connection.prepareStatement(KeysetSql.chunk(table.source(), after != null))) {
                 int i = after == null ? 1 : bindAll(select, 1, after);
                 select.setInt(i, limit);
                 select.setFetchSize(Math.min(limit, 1000));
@@ -75,11 +75,11 @@ public class SourceReader {
     }
 
     /** The current rows for the keys (null where the source has none), read at one snapshot. */
-    public RefreshWriter.SourceRows rows(String eventId, SourceTable table, List<List<String>> keys) {
+    public RefreshWriter.SourceRows rows(String eventId, JobTable table, List<List<String>> keys) {
         return inSnapshot(eventId, connection -> {
             Position readAt = walPosition(connection);
             List<TargetChange> rows = new ArrayList<>(keys.size());
-            try (PreparedStatement select = connection.prepareStatement(SourceSql.row(table.source()))) {
+            try (PreparedStatement select = connection.prepareStatement(KeysetSql.row(table.source()))) {
                 for (List<String> key : keys) {
                     bindAll(select, 1, key);
                     try (ResultSet rs = select.executeQuery()) {
@@ -91,12 +91,12 @@ public class SourceReader {
         });
     }
 
-    interface SnapshotWork<T> {
+    public interface SnapshotWork<T> {
         T run(Connection connection) throws SQLException;
     }
 
     /** Runs reads in one read-only REPEATABLE READ transaction; a source that does not answer is a 503. */
-    <T> T inSnapshot(String eventId, SnapshotWork<T> work) {
+    public <T> T inSnapshot(String eventId, SnapshotWork<T> work) {
         try {
             return readInSnapshot(source, work);
         } catch (SQLException e) {
@@ -106,16 +106,16 @@ public class SourceReader {
 
     /**
      * Runs reads on either database in one read-only REPEATABLE READ transaction with the output settings
-     * ({@link SourceSql#SESSION}, transaction-local) that make both sides print values alike.
+     * ({@link KeysetSql#SESSION}, transaction-local) that make both sides print values alike.
      */
-    static <T> T readInSnapshot(DataSource db, SnapshotWork<T> work) throws SQLException {
+    public static <T> T readInSnapshot(DataSource db, SnapshotWork<T> work) throws SQLException {
         try (Connection connection = db.getConnection()) {
             connection.setAutoCommit(false);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             connection.setReadOnly(true);
             try {
                 try (Statement settings = connection.createStatement()) {
-                    for (String setting : SourceSql.SESSION) {
+                    for (String setting : KeysetSql.SESSION) {
                         settings.execute(setting);
                     }
                 }
@@ -138,13 +138,13 @@ public class SourceReader {
 
     static Position walPosition(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement();
-                ResultSet rs = statement.executeQuery(SourceSql.WAL_POSITION)) {
+                ResultSet rs = statement.executeQuery(KeysetSql.WAL_POSITION)) {
             rs.next();
             return new Position(0, rs.getLong(1));
         }
     }
 
-    private static Map<String, String> row(ResultSet rs, SourceTable table) throws SQLException {
+    private static Map<String, String> row(ResultSet rs, JobTable table) throws SQLException {
         Map<String, String> row = new LinkedHashMap<>();
         int i = 1;
         for (String column : table.source().columns()) {
@@ -154,7 +154,7 @@ public class SourceReader {
     }
 
     /** A source row as a native-format change, routed like any event (mapping, catalog checks, conversion). */
-    private TargetChange route(String eventId, SourceTable table, Map<String, String> row, Position readAt) {
+    private TargetChange route(String eventId, JobTable table, Map<String, String> row, Position readAt) {
         Map<String, FieldValue> values = new LinkedHashMap<>();
         row.forEach((name, text) -> values.put(name, value(text, table.written().column(name))));
         RowChange change = new RowChange(eventId, table.sourceId(), Operation.READ, readAt, values, null, null,

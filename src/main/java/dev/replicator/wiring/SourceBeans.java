@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.wiring;
 
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -16,34 +16,42 @@ import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetCatalog;
+import dev.replicator.source.JobTables;
+import dev.replicator.source.RowReader;
+import dev.replicator.source.UpstreamCatalog;
+import dev.replicator.source.backfill.Backfill;
+import dev.replicator.source.backfill.BackfillCheckpoints;
+import dev.replicator.source.dispatch.JobDispatch;
+import dev.replicator.source.rowref.RowRefresher;
+import dev.replicator.source.verify.Verifier;
 
 /** Builds the source-side parts from the configuration and both datasources. */
 public class SourceBeans {
 
     @Produces
     @Singleton
-    SourceTables sourceTables(TableMappings mappings, TargetCatalog targetCatalog,
+    JobTables jobTables(TableMappings mappings, TargetCatalog targetCatalog,
             @DataSource("source") AgroalDataSource source, ReplicatorConfig config) {
-        return new SourceTables(mappings, new SourceCatalog(new TargetCatalog(source)), targetCatalog, source,
+        return new JobTables(mappings, new UpstreamCatalog(new TargetCatalog(source)), targetCatalog, source,
                 config.ordering().schema());
     }
 
     @Produces
     @Singleton
-    SourceReader sourceReader(@DataSource("source") AgroalDataSource source, TableRouter router) {
-        return new SourceReader(source, router);
+    RowReader rowReader(@DataSource("source") AgroalDataSource source, TableRouter router) {
+        return new RowReader(source, router);
     }
 
     @Produces
     @Singleton
-    RowRefresher rowRefresher(SourceTables tables, SourceReader reader, @DataSource("target") AgroalDataSource target,
+    RowRefresher rowRefresher(JobTables tables, RowReader reader, @DataSource("target") AgroalDataSource target,
             Sql sql, TargetWriter writer, TableRouter router, ReplicationMetrics metrics) {
         return new RowRefresher(tables, reader, new RefreshWriter(target, sql, writer), router, metrics);
     }
 
     @Produces
     @Singleton
-    Backfill backfill(SourceTables tables, SourceReader reader, TargetWriter writer,
+    Backfill backfill(JobTables tables, RowReader reader, TargetWriter writer,
             @DataSource("target") AgroalDataSource target, Sql sql, ReplicationMetrics metrics,
             ReplicatorConfig config) {
         return new Backfill(tables, reader, writer, new BackfillCheckpoints(target, sql, config.ordering().schema()),
@@ -52,15 +60,15 @@ public class SourceBeans {
 
     @Produces
     @Singleton
-    Verifier verifier(SourceTables tables, SourceReader reader, @DataSource("target") AgroalDataSource target,
+    Verifier verifier(JobTables tables, RowReader reader, @DataSource("target") AgroalDataSource target,
             RowRefresher refresher, ReplicationMetrics metrics, ReplicatorConfig config) {
         return new Verifier(tables, reader, target, refresher, metrics, config.verify().timeBudget());
     }
 
     @Produces
     @Singleton
-    SourceJobs sourceJobs(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
+    JobDispatch jobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
             ReplicatorConfig config) {
-        return new SourceJobs(backfill, verifier, refresher, mapper, config);
+        return new JobDispatch(backfill, verifier, refresher, mapper, config);
     }
 }

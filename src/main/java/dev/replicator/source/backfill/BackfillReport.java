@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.source.backfill;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.source.rowref;
 
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -20,6 +20,9 @@ import dev.replicator.decode.ValueEncoding;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
+import dev.replicator.source.JobTable;
+import dev.replicator.source.JobTables;
+import dev.replicator.source.RowReader;
 
 /**
  * Brings rows named by key to the source's current state: for {@code replicator.rowref.v1} events, for Debezium
@@ -28,13 +31,13 @@ import dev.replicator.route.TargetChange;
  */
 public class RowRefresher {
 
-    private final SourceTables tables;
-    private final SourceReader reader;
+    private final JobTables tables;
+    private final RowReader reader;
     private final RefreshWriter writer;
     private final TableRouter router;
     private final ReplicationMetrics metrics;
 
-    public RowRefresher(SourceTables tables, SourceReader reader, RefreshWriter writer, TableRouter router,
+    public RowRefresher(JobTables tables, RowReader reader, RefreshWriter writer, TableRouter router,
             ReplicationMetrics metrics) {
         this.tables = tables;
         this.reader = reader;
@@ -45,7 +48,7 @@ public class RowRefresher {
 
     /** A rowref event: the keys are checked and converted like a delete event's key. */
     public RefreshWriter.Outcome refresh(String eventId, RowRefRequest request) {
-        SourceTable table = tables.resolve(eventId, SourceTables.parse(eventId, request.table()));
+        JobTable table = tables.resolve(eventId, JobTables.parse(eventId, request.table()));
         List<List<String>> keys = new ArrayList<>();
         for (JsonNode key : request.keys()) {
             keys.add(keyOf(eventId, table.sourceId(), key));
@@ -58,12 +61,12 @@ public class RowRefresher {
      * for it. Skipped when the target already holds the row at the change's position or later.
      */
     public RefreshWriter.Outcome refresh(TargetChange incomplete) {
-        SourceTable table = tables.resolve(incomplete.eventId(), TableId.parse(incomplete.sourceTable()));
+        JobTable table = tables.resolve(incomplete.eventId(), TableId.parse(incomplete.sourceTable()));
         return refresh(incomplete.eventId(), table, List.of(incomplete.key()), incomplete.position());
     }
 
     /** Rows by key text (verify's repairs). */
-    public RefreshWriter.Outcome refresh(String eventId, SourceTable table, List<List<String>> keys, Position floor) {
+    public RefreshWriter.Outcome refresh(String eventId, JobTable table, List<List<String>> keys, Position floor) {
         RefreshWriter.Outcome outcome = writer.refresh(table.written(), keys, floor,
                 wanted -> reader.rows(eventId, table, wanted));
         String name = table.sourceId().toString();

@@ -14,7 +14,7 @@ import dev.replicator.convert.TargetColumn;
  * are bound parameters cast to the key column's type. Values are read as PostgreSQL text output, which is valid
  * text input for a column of the same type. Plain Java: the exact statements are asserted in tests.
  */
-public final class SourceSql {
+public final class KeysetSql {
 
     /**
      * Settings that make text output identical on both servers (checksums compare text) and independent of the
@@ -34,7 +34,7 @@ public final class SourceSql {
     public static final String WAL_POSITION = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
             + " ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint";
 
-    private SourceSql() {
+    private KeysetSql() {
     }
 
     /**
@@ -111,7 +111,7 @@ public final class SourceSql {
     }
 
     private static String keyParameters(KeyedTable table) {
-        return table.key().stream().map(SourceSql::parameter).collect(Collectors.joining(", "));
+        return table.key().stream().map(KeysetSql::parameter).collect(Collectors.joining(", "));
     }
 
     private static String asText(List<String> columns) {

@@ -14,12 +14,12 @@ import dev.replicator.decode.BadEventException;
 import dev.replicator.route.TableMappings;
 
 /** Requests may only name replicated tables: the rest is a 400 naming the table, before any database is asked. */
-class SourceTablesTest {
+class JobTablesTest {
 
     @Test
     void aTableThatIsNotReplicatedIsRejectedByName() {
         TableMappings mappings = TableMappings.of(Map.of("public.orders", Optional.empty()), Map.of(), false);
-        SourceTables tables = new SourceTables(mappings, null, null, null, "replicator");
+        JobTables tables = new JobTables(mappings, null, null, null, "replicator");
         BadEventException e = assertThrows(BadEventException.class,
                 () -> tables.resolve("req-1", List.of("public.customers")));
         assertEquals("req-1", e.eventId());

@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.source.verify;
 
 import static dev.replicator.apply.TextParameters.bindAll;
 
@@ -20,6 +20,12 @@ import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.SqlFailures;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.source.JobTable;
+import dev.replicator.source.JobTables;
+import dev.replicator.source.KeyedTable;
+import dev.replicator.source.KeysetSql;
+import dev.replicator.source.RowReader;
+import dev.replicator.source.rowref.RowRefresher;
 
 /**
  * Compares source and target table by table, in key ranges of a chunk of source rows each. Each database computes
@@ -33,14 +39,14 @@ public class Verifier {
 
     private static final Logger LOG = Logger.getLogger(Verifier.class);
 
-    private final SourceTables tables;
-    private final SourceReader reader;
+    private final JobTables tables;
+    private final RowReader reader;
     private final DataSource target;
     private final RowRefresher refresher;
     private final ReplicationMetrics metrics;
     private final Duration budget;
 
-    public Verifier(SourceTables tables, SourceReader reader, DataSource target, RowRefresher refresher,
+    public Verifier(JobTables tables, RowReader reader, DataSource target, RowRefresher refresher,
             ReplicationMetrics metrics, Duration budget) {
         this.tables = tables;
         this.reader = reader;
@@ -71,14 +77,14 @@ public class Verifier {
 
     public VerifyReport run(String eventId, VerifyRequest request) {
         long deadline = System.nanoTime() + budget.toNanos();
-        List<SourceTable> resolved = tables.resolve(eventId, request.tables());
+        List<JobTable> resolved = tables.resolve(eventId, request.tables());
         VerifyRequest.Resume resume = request.resume();
         boolean started = resume == null;
         List<VerifyReport.TableResult> results = new ArrayList<>();
         List<VerifyReport.SampleKey> samples = new ArrayList<>();
         VerifyRequest.Resume stoppedAt = null;
         int rangesRun = 0;
-        for (SourceTable table : resolved) {
+        for (JobTable table : resolved) {
             String name = table.sourceId().toString();
             List<String> after = null;
             if (!started) {
@@ -126,7 +132,7 @@ public class Verifier {
      * Compares the range after {@code after} (exclusive) up to the chunk-th source key (inclusive, or open-ended at
      * the table's end) and returns that upper key, or null when the range reached the end of the table.
      */
-    private List<String> compareRange(String eventId, SourceTable table, List<String> after, VerifyRequest request,
+    private List<String> compareRange(String eventId, JobTable table, List<String> after, VerifyRequest request,
             Tally tally, List<VerifyReport.SampleKey> samples) {
         SourceRange sourceRange = reader.inSnapshot(eventId, connection -> {
             List<String> end = rangeEnd(connection, table.source(), after, request.chunkSize());
@@ -144,7 +150,7 @@ public class Verifier {
         return upper;
     }
 
-    private void findDifferences(String eventId, SourceTable table, List<String> after, List<String> upper,
+    private void findDifferences(String eventId, JobTable table, List<String> after, List<String> upper,
             VerifyRequest request, Tally tally, List<VerifyReport.SampleKey> samples) {
         Map<List<String>, String> source = reader.inSnapshot(eventId,
                 connection -> rowHashes(connection, table.source(), after, upper));
@@ -174,7 +180,7 @@ public class Verifier {
         }
     }
 
-    private static void sample(List<VerifyReport.SampleKey> samples, VerifyRequest request, SourceTable table,
+    private static void sample(List<VerifyReport.SampleKey> samples, VerifyRequest request, JobTable table,
             String difference, List<String> key) {
         if (samples.size() < request.sampleKeys()) {
             Map<String, String> named = new LinkedHashMap<>();
@@ -188,7 +194,7 @@ public class Verifier {
 
     private static List<String> rangeEnd(Connection connection, KeyedTable table, List<String> after, int chunk)
             throws SQLException {
-        try (PreparedStatement select = connection.prepareStatement(SourceSql.rangeEnd(table, after != null))) {
+        try (PreparedStatement select = connection.prepareStatement(KeysetSql.rangeEnd(table, after != null))) {
             int i = after == null ? 1 : bindAll(select, 1, after);
             select.setInt(i, chunk - 1);
             try (ResultSet rs = select.executeQuery()) {
@@ -200,7 +206,7 @@ public class Verifier {
     private static Checksum checksum(Connection connection, KeyedTable table, List<String> after, List<String> upper)
             throws SQLException {
         try (PreparedStatement select = connection.prepareStatement(
-                SourceSql.checksum(table, after != null, upper != null))) {
+                KeysetSql.checksum(table, after != null, upper != null))) {
             bindRange(select, after, upper);
             try (ResultSet rs = select.executeQuery()) {
                 rs.next();
@@ -213,7 +219,7 @@ public class Verifier {
             List<String> upper) throws SQLException {
         Map<List<String>, String> hashes = new LinkedHashMap<>();
         try (PreparedStatement select = connection.prepareStatement(
-                SourceSql.rowHashes(table, after != null, upper != null))) {
+                KeysetSql.rowHashes(table, after != null, upper != null))) {
             bindRange(select, after, upper);
             select.setFetchSize(1000);
             try (ResultSet rs = select.executeQuery()) {
@@ -245,9 +251,9 @@ public class Verifier {
     }
 
     /** Reads on the target in one read-only transaction with the same output settings as the source. */
-    private <T> T onTarget(String eventId, SourceReader.SnapshotWork<T> work) {
+    private <T> T onTarget(String eventId, RowReader.SnapshotWork<T> work) {
         try {
-            return SourceReader.readInSnapshot(target, work);
+            return RowReader.readInSnapshot(target, work);
         } catch (SQLException e) {
             throw SqlFailures.answer(eventId, "target", "reading rows to compare", e);
         }

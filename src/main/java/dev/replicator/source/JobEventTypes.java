@@ -3,7 +3,7 @@ package dev.replicator.source;
 import java.util.Set;
 
 /** The CloudEvent types of the source-side jobs, requests and answers. */
-public final class SourceEventTypes {
+public final class JobEventTypes {
 
     /** Copy source rows to the target; also the continuation an unfinished backfill answers with. */
     public static final String BACKFILL = "replicator.backfill.v1";
@@ -23,6 +23,6 @@ public final class SourceEventTypes {
     /** Request types: accepted as CloudEvents. */
     public static final Set<String> REQUESTS = Set.of(BACKFILL, VERIFY, ROWREF, PING);
 
-    private SourceEventTypes() {
+    private JobEventTypes() {
     }
 }

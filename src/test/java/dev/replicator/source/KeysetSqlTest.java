@@ -11,7 +11,7 @@ import dev.replicator.decode.TableId;
 import dev.replicator.convert.TargetColumn;
 
 /** The exact statements the source-side jobs send, so a change to them is a visible, reviewed change. */
-class SourceSqlTest {
+class KeysetSqlTest {
 
     static TargetColumn column(String name, String type) {
         return new TargetColumn(name, type, type, 'N', false, -1, -1, false, false);
@@ -28,36 +28,36 @@ class SourceSqlTest {
     void chunkReadsEveryColumnAsTextInKeyOrderAfterTheLastKey() {
         assertEquals("SELECT \"order_id\"::text, \"line_no\"::text, \"sku\"::text, \"price\"::text"
                 + " FROM \"sales\".\"order \"\"lines\"\"\" t WHERE (\"order_id\", \"line_no\") > (?::integer, ?::smallint)"
-                + " ORDER BY t.\"order_id\", t.\"line_no\" LIMIT ?", SourceSql.chunk(LINES, true));
+                + " ORDER BY t.\"order_id\", t.\"line_no\" LIMIT ?", KeysetSql.chunk(LINES, true));
         assertEquals("SELECT \"id\"::text, \"name\"::text FROM \"public\".\"items\" t ORDER BY t.\"id\" LIMIT ?",
-                SourceSql.chunk(ITEMS, false));
+                KeysetSql.chunk(ITEMS, false));
     }
 
     @Test
     void rowByKey() {
         assertEquals("SELECT \"order_id\"::text, \"line_no\"::text, \"sku\"::text, \"price\"::text"
                 + " FROM \"sales\".\"order \"\"lines\"\"\" WHERE \"order_id\" = ?::integer AND \"line_no\" = ?::smallint",
-                SourceSql.row(LINES));
+                KeysetSql.row(LINES));
     }
 
     @Test
     void rangeEndIsTheChunkthKeyAfterTheLastOne() {
         assertEquals("SELECT \"id\"::text FROM \"public\".\"items\" t WHERE (\"id\") > (?::bigint) ORDER BY t.\"id\""
-                + " OFFSET ? LIMIT 1", SourceSql.rangeEnd(ITEMS, true));
+                + " OFFSET ? LIMIT 1", KeysetSql.rangeEnd(ITEMS, true));
         assertEquals("SELECT \"id\"::text FROM \"public\".\"items\" t ORDER BY t.\"id\" OFFSET ? LIMIT 1",
-                SourceSql.rangeEnd(ITEMS, false));
+                KeysetSql.rangeEnd(ITEMS, false));
     }
 
     @Test
     void checksumIsComputedInTheDatabaseOverTheRange() {
         assertEquals("SELECT count(*), coalesce(sum(('x' || left(md5(ROW(\"id\"::text, \"name\"::text)::text), 16))"
                 + "::bit(64)::bigint), 0)::text FROM \"public\".\"items\" WHERE (\"id\") > (?::bigint)"
-                + " AND (\"id\") <= (?::bigint)", SourceSql.checksum(ITEMS, true, true));
+                + " AND (\"id\") <= (?::bigint)", KeysetSql.checksum(ITEMS, true, true));
         assertEquals("SELECT count(*), coalesce(sum(('x' || left(md5(ROW(\"id\"::text, \"name\"::text)::text), 16))"
                 + "::bit(64)::bigint), 0)::text FROM \"public\".\"items\" WHERE (\"id\") <= (?::bigint)",
-                SourceSql.checksum(ITEMS, false, true));
+                KeysetSql.checksum(ITEMS, false, true));
         assertEquals("SELECT count(*), coalesce(sum(('x' || left(md5(ROW(\"id\"::text, \"name\"::text)::text), 16))"
-                + "::bit(64)::bigint), 0)::text FROM \"public\".\"items\"", SourceSql.checksum(ITEMS, false, false));
+                + "::bit(64)::bigint), 0)::text FROM \"public\".\"items\"", KeysetSql.checksum(ITEMS, false, false));
     }
 
     @Test
@@ -65,7 +65,7 @@ class SourceSqlTest {
         assertEquals("SELECT \"order_id\"::text, \"line_no\"::text, md5(ROW(\"order_id\"::text, \"line_no\"::text,"
                 + " \"sku\"::text, \"price\"::text)::text) FROM \"sales\".\"order \"\"lines\"\"\" t"
                 + " WHERE (\"order_id\", \"line_no\") > (?::integer, ?::smallint) ORDER BY t.\"order_id\", t.\"line_no\"",
-                SourceSql.rowHashes(LINES, true, false));
+                KeysetSql.rowHashes(LINES, true, false));
     }
 
     @Test

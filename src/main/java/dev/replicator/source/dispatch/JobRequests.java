@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.source.dispatch;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -8,11 +8,15 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 
 import dev.replicator.config.ConfigValidator;
 import dev.replicator.decode.BadEventException;
+import dev.replicator.source.JobTables;
+import dev.replicator.source.backfill.BackfillRequest;
+import dev.replicator.source.rowref.RowRefRequest;
+import dev.replicator.source.verify.VerifyRequest;
 
 /** Reads the data of backfill, verify and rowref events, with a 400 naming the event and the field when wrong. */
-public final class SourceRequests {
+public final class JobRequests {
 
-    private SourceRequests() {
+    private JobRequests() {
     }
 
     /**
@@ -111,7 +115,7 @@ public final class SourceRequests {
             if (!table.isTextual() || table.asText().isBlank()) {
                 throw new BadEventException(eventId, "\"tables\" must hold schema.table names");
             }
-            SourceTables.parse(eventId, table.asText());
+            JobTables.parse(eventId, table.asText());
             if (!names.contains(table.asText())) {
                 names.add(table.asText());
             }

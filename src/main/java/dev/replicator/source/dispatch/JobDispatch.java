@@ -1,4 +1,4 @@
-package dev.replicator.source;
+package dev.replicator.source.dispatch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,6 +8,14 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.config.ReplicatorConfig;
+import dev.replicator.source.JobEventTypes;
+import dev.replicator.source.backfill.Backfill;
+import dev.replicator.source.backfill.BackfillReport;
+import dev.replicator.source.backfill.BackfillRequest;
+import dev.replicator.source.rowref.RowRefresher;
+import dev.replicator.source.verify.Verifier;
+import dev.replicator.source.verify.VerifyReport;
+import dev.replicator.source.verify.VerifyRequest;
 
 /**
  * The source-side requests as the functions and plain HTTP receive them: request JSON in, answer (CloudEvent type
@@ -17,7 +25,7 @@ import dev.replicator.config.ReplicatorConfig;
 @RegisterForReflection(targets = { BackfillReport.class, BackfillReport.TableProgress.class, BackfillRequest.class,
         VerifyReport.class, VerifyReport.TableResult.class, VerifyReport.SampleKey.class, VerifyRequest.class,
         VerifyRequest.Resume.class })
-public class SourceJobs {
+public class JobDispatch {
 
     /** The answer event: its type and data. */
     public record Answer(String type, JsonNode data) {
@@ -29,7 +37,7 @@ public class SourceJobs {
     private final ObjectMapper mapper;
     private final ReplicatorConfig config;
 
-    public SourceJobs(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
+    public JobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
             ReplicatorConfig config) {
         this.backfill = backfill;
         this.verifier = verifier;
@@ -39,24 +47,24 @@ public class SourceJobs {
     }
 
     public Answer backfill(String eventId, JsonNode data) {
-        BackfillRequest request = SourceRequests.backfill(eventId, data, config.backfill().chunkSize());
+        BackfillRequest request = JobRequests.backfill(eventId, data, config.backfill().chunkSize());
         BackfillReport report = backfill.run(eventId, request);
         if (report.finished()) {
-            return new Answer(SourceEventTypes.BACKFILL_DONE, mapper.valueToTree(report));
+            return new Answer(JobEventTypes.BACKFILL_DONE, mapper.valueToTree(report));
         }
         ObjectNode next = mapper.createObjectNode();
         tables(next, report.next().tables());
         next.put("chunkSize", report.next().chunkSize());
         next.set("report", mapper.valueToTree(report.tables()));
-        return new Answer(SourceEventTypes.BACKFILL, next);
+        return new Answer(JobEventTypes.BACKFILL, next);
     }
 
     public Answer verify(String eventId, JsonNode data) {
-        VerifyRequest request = SourceRequests.verify(eventId, data, config.verify().chunkSize(),
+        VerifyRequest request = JobRequests.verify(eventId, data, config.verify().chunkSize(),
                 config.verify().sampleKeys());
         VerifyReport report = verifier.run(eventId, request);
         if (report.finished()) {
-            return new Answer(SourceEventTypes.VERIFY_REPORT, mapper.valueToTree(report));
+            return new Answer(JobEventTypes.VERIFY_REPORT, mapper.valueToTree(report));
         }
         VerifyRequest next = report.next();
         ObjectNode continuation = mapper.createObjectNode();
@@ -66,11 +74,11 @@ public class SourceJobs {
         continuation.put("sampleKeys", next.sampleKeys());
         continuation.set("resume", mapper.valueToTree(next.resume()));
         continuation.set("report", mapper.valueToTree(report));
-        return new Answer(SourceEventTypes.VERIFY, continuation);
+        return new Answer(JobEventTypes.VERIFY, continuation);
     }
 
     public RefreshWriter.Outcome rowRef(String eventId, JsonNode data) {
-        return refresher.refresh(eventId, SourceRequests.rowRef(eventId, data));
+        return refresher.refresh(eventId, JobRequests.rowRef(eventId, data));
     }
 
     private static void tables(ObjectNode request, java.util.List<String> tables) {
