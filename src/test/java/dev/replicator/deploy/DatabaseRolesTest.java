@@ -21,7 +21,7 @@ import dev.replicator.apply.TargetWriter;
 import dev.replicator.testing.TestDatabases;
 
 /**
- * The least-privilege setup the README prescribes (k8s/sql/), run against real PostgreSQL: each role can do its job
+ * The least-privilege setup docs/deploy.md prescribes (k8s/sql/), run against real PostgreSQL: each role can do its job
  * and no more, and the publication holds exactly the replicated tables.
  */
 class DatabaseRolesTest {

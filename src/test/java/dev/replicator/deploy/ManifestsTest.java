@@ -64,8 +64,8 @@ class ManifestsTest {
     /** The demo variant (in-memory broker, dead letters in a log): a kustomization of its own over k8s/'s files. */
     static final Path DEMO = K8S.resolve("demo");
     static final String REPLICATOR = "replicator";
-    /** The Secrets the README has the operator create; kustomization.yaml must never apply (and so overwrite) them. */
-    static final Path README = Path.of("README.md");
+    /** The Secrets docs/deploy.md has the operator create; kustomization.yaml must never apply (overwrite) them. */
+    static final Path DEPLOY_GUIDE = Path.of("docs/deploy.md");
 
     /**
      * The connection budget the manifests are sized for: PostgreSQL's default max_connections, of which replicator and
@@ -631,19 +631,19 @@ class ManifestsTest {
 
     // ---- secrets ------------------------------------------------------------------------------------------------
 
-    /** The operator creates the Secrets (README); applying k8s/ again must not replace them with placeholders. */
+    /** The operator creates the Secrets (docs/deploy.md); applying k8s/ again must not replace them. */
     @Test
     void kustomizationAppliesNoSecret() {
         assertTrue(applied(d -> d.kind().equals("Secret")).isEmpty(), "kustomization.yaml applies a Secret: "
                 + "every kubectl apply -k would overwrite the operator's credentials");
         assertTrue(kustomization.path("secretGenerator").isMissingNode(),
-                "a secretGenerator needs the credentials beside the manifests; the README has them created instead");
+                "a secretGenerator needs the credentials beside the manifests; docs/deploy.md creates them instead");
     }
 
     @Test
-    void secretRefsNameSecretsAndKeysTheReadmeCreates() throws IOException {
-        Map<String, Set<String>> created = readmeSecrets();
-        assertFalse(created.isEmpty(), "the README no longer shows a kubectl create secret generic command");
+    void secretRefsNameSecretsAndKeysTheDeployGuideCreates() throws IOException {
+        Map<String, Set<String>> created = deployGuideSecrets();
+        assertFalse(created.isEmpty(), "docs/deploy.md no longer shows a kubectl create secret generic command");
         int refs = 0;
         for (Doc workload : applied(d -> d.node().path("spec").path("template").path("spec").has("containers"))) {
             JsonNode pod = workload.spec().path("template").path("spec");
@@ -657,30 +657,30 @@ class ManifestsTest {
                     String where = workload + " env " + env.path("name").asText() + ": ";
                     String secret = ref.path("name").asText();
                     assertTrue(created.containsKey(secret), where + "Secret '" + secret + "' is not created in the "
-                            + "README " + created.keySet());
-                    assertTrue(created.get(secret).contains(ref.path("key").asText()), where + "the README creates '"
+                            + "docs/deploy.md " + created.keySet());
+                    assertTrue(created.get(secret).contains(ref.path("key").asText()), where + "docs/deploy.md has '"
                             + secret + "' without key '" + ref.path("key").asText() + "' " + created.get(secret));
                 }
                 for (JsonNode from : container.path("envFrom")) {
                     String secret = from.path("secretRef").path("name").asText(null);
                     assertTrue(secret == null || created.containsKey(secret), workload + ": envFrom Secret " + secret
-                            + " is not created in the README");
+                            + " is not created in docs/deploy.md");
                 }
             }
             for (JsonNode volume : pod.path("volumes")) {
                 String secret = volume.path("secret").path("secretName").asText(null);
                 assertTrue(secret == null || created.containsKey(secret), workload + ": volume Secret " + secret
-                        + " is not created in the README " + created.keySet());
+                        + " is not created in docs/deploy.md " + created.keySet());
             }
         }
         assertTrue(refs >= 6, "expected the database credentials to come from a Secret, found " + refs + " refs");
     }
 
-    /** Secret name to keys, from the README's kubectl create secret generic commands (--from-literal, --from-file). */
-    static Map<String, Set<String>> readmeSecrets() throws IOException {
-        String readme = Files.readString(README).replace("\\\n", " ");
+    /** Secret name to keys, from the kubectl create secret generic commands in docs/deploy.md. */
+    static Map<String, Set<String>> deployGuideSecrets() throws IOException {
+        String guide = Files.readString(DEPLOY_GUIDE).replace("\\\n", " ");
         Map<String, Set<String>> secrets = new HashMap<>();
-        Matcher command = Pattern.compile("kubectl create secret generic (\\S+)([^\\n]*)").matcher(readme);
+        Matcher command = Pattern.compile("kubectl create secret generic (\\S+)([^\\n]*)").matcher(guide);
         while (command.find()) {
             Set<String> keys = secrets.computeIfAbsent(command.group(1), k -> new TreeSet<>());
             Matcher key = Pattern.compile("--from-(?:literal|file)=([A-Za-z0-9._-]+)=").matcher(command.group(2));
