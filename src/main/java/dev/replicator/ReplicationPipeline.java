@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -46,8 +45,6 @@ import dev.replicator.source.rowref.RowRefresher;
 @ApplicationScoped
 public class ReplicationPipeline {
 
-
-
     private static final Logger REJECTED = Logger.getLogger("dev.replicator.rejected");
 
     private final DebeziumDecoder debezium = new DebeziumDecoder();
@@ -57,66 +54,40 @@ public class ReplicationPipeline {
     private final TargetWriter targetWriter;
     private final RowRefresher refresher;
     private final ReplicationMetrics metrics;
-    private final Set<String> debeziumTypes;
     private final boolean applyTruncate;
     private final boolean acceptUnpositioned;
 
     @Inject
     public ReplicationPipeline(TableRouter router, GroupCommit writer, TargetWriter targetWriter,
             RowRefresher refresher, ReplicationMetrics metrics, ReplicatorConfig config) {
+        this(router, writer, targetWriter, refresher, metrics, config.applyTruncate(),
+                config.ordering().acceptUnpositioned());
+    }
+
+    /**
+     * @param applyTruncate      {@code replicator.apply-truncate}: off, truncates are counted as skipped
+     * @param acceptUnpositioned {@code replicator.ordering.accept-unpositioned}: changes without a position are
+     *                           applied last-writer-wins instead of refused
+     */
+    public ReplicationPipeline(TableRouter router, GroupCommit writer, TargetWriter targetWriter,
+            RowRefresher refresher, ReplicationMetrics metrics, boolean applyTruncate, boolean acceptUnpositioned) {
         this.router = router;
         this.writer = writer;
         this.targetWriter = targetWriter;
         this.refresher = refresher;
         this.metrics = metrics;
-        this.debeziumTypes = Set.copyOf(config.debezium().eventTypes());
-        this.applyTruncate = config.applyTruncate();
-        this.acceptUnpositioned = config.ordering().acceptUnpositioned();
+        this.applyTruncate = applyTruncate;
+        this.acceptUnpositioned = acceptUnpositioned;
     }
 
-    /** True for the CloudEvent types this pipeline decodes. */
-    public boolean accepts(String ceType) {
-        return NativeDecoder.TYPE.equals(ceType) || debeziumTypes.contains(ceType);
+    /** Applies one event; an event that can never be applied fails the request. */
+    public ApplyResult apply(IncomingEvent event) {
+        return apply(List.of(new BatchElement(0, event, null, null)));
     }
 
-    public ApplyResult process(List<IncomingEvent> events) {
-        return metrics.applyLatency().record(() -> processTimed(events));
-    }
-
-    private ApplyResult processTimed(List<IncomingEvent> events) {
-        int skipped = 0;
-        List<RowChange> changes = new ArrayList<>();
-        for (IncomingEvent event : events) {
-            List<RowChange> decoded = decode(event);
-            if (decoded.isEmpty()) {
-                skipped++;
-            }
-            for (RowChange change : decoded) {
-                if (skippedTruncate(change)) {
-                    skipped++;
-                    continue;
-                }
-                if (change.position() == null && !acceptUnpositioned) {
-                    throw rejected(change, unpositioned(change));
-                }
-                changes.add(change);
-            }
-        }
-        metrics.batch(changes.size());
-        List<TargetChange> routed = new ArrayList<>(changes.size());
-        List<TargetChange> incomplete = new ArrayList<>();
-        for (RowChange change : changes) {
-            TargetChange target = route(change);
-            (RowRefresher.isIncomplete(target) ? incomplete : routed).add(target);
-        }
-        List<ChangeOutcome> outcomes = write(routed);
-        Counts counts = new Counts();
-        counts.skipped = skipped;
-        for (TargetChange change : incomplete) {
-            refresh(change, counts);
-        }
-        count(outcomes, counts);
-        return new ApplyResult(counts.applied, counts.stale, counts.superseded, counts.skipped);
+    /** Applies a batch in one transaction; the first element that can never be applied fails the request. */
+    public ApplyResult apply(List<BatchElement> elements) {
+        return metrics.applyLatency().record(() -> applyTimed(elements, null));
     }
 
     /**
@@ -128,11 +99,16 @@ public class ReplicationPipeline {
      *
      * @param replayHeaders the request headers kept with each parked element, to replay it later
      */
-    public ApplyResult processParking(List<BatchElement> elements, Map<String, String> replayHeaders) {
-        return metrics.applyLatency().record(() -> processParkingTimed(elements, replayHeaders));
+    public ApplyResult applyParking(List<BatchElement> elements, Map<String, String> replayHeaders) {
+        return metrics.applyLatency().record(() -> applyTimed(elements, replayHeaders));
     }
 
-    private ApplyResult processParkingTimed(List<BatchElement> elements, Map<String, String> replayHeaders) {
+    /**
+     * The one batch path. Strict ({@code replayHeaders} null): the first element that can never be applied is thrown.
+     * Parking: such elements are kept in the rejected table, the rest applied.
+     */
+    private ApplyResult applyTimed(List<BatchElement> elements, Map<String, String> replayHeaders) {
+        boolean strict = replayHeaders == null;
         Map<Integer, ParkedEvent> parked = new TreeMap<>();
         int skipped = 0;
         List<RowChange> changes = new ArrayList<>();
@@ -140,15 +116,14 @@ public class ReplicationPipeline {
         for (BatchElement element : elements) {
             if (element.unreadable() != null) {
                 metrics.record(Outcome.REJECTED, "unknown", "unknown");
-                parked.put(element.index(), parkedEvent(element, 400, reason(element.unreadable()),
-                        replayHeaders));
+                refuse(strict, parked, element, element.unreadable(), replayHeaders);
                 continue;
             }
             List<RowChange> decoded;
             try {
                 decoded = decode(element.event());
             } catch (BadEventException e) {
-                parked.put(element.index(), parkedEvent(element, 400, reason(e), replayHeaders));
+                refuse(strict, parked, element, e, replayHeaders);
                 continue;
             }
             if (decoded.isEmpty()) {
@@ -159,8 +134,9 @@ public class ReplicationPipeline {
                     skipped++;
                 } else if (change.position() == null && !acceptUnpositioned) {
                     metrics.record(Outcome.REJECTED, change.table().toString(), change.op().code());
-                    parked.putIfAbsent(element.index(), parkedEvent(element, 400, reason(unpositioned(change)),
-                            replayHeaders));
+                    if (!parked.containsKey(element.index())) {
+                        refuse(strict, parked, element, unpositioned(change), replayHeaders);
+                    }
                 } else {
                     changes.add(change);
                     changeElements.add(element);
@@ -181,8 +157,8 @@ public class ReplicationPipeline {
             try {
                 target = router.route(change);
             } catch (BadEventException e) {
-                rejected(change, e);
-                parked.put(element.index(), parkedEvent(element, 400, reason(e), replayHeaders));
+                metrics.record(Outcome.REJECTED, change.table().toString(), change.op().code());
+                refuse(strict, parked, element, e, replayHeaders);
                 continue;
             } catch (SQLException e) {
                 throw TargetUnavailableException.catalogUnreadable(change.eventId(), e);
@@ -190,32 +166,56 @@ public class ReplicationPipeline {
             elementOf.put(target, element);
             (RowRefresher.isIncomplete(target) ? incomplete : routed).add(target);
         }
-        ParkingInTransaction parking = new ParkingInTransaction(parked, elementOf, replayHeaders);
-        GroupCommit.Tolerated written = writer.writeParking(routed, parking);
-        for (GroupCommit.Refusal refusal : written.refused()) {
-            metrics.record(Outcome.REJECTED, refusal.change().sourceTable(), refusal.change().op().code());
-        }
         Counts counts = new Counts();
         counts.skipped = skipped;
-        count(written.outcomes(), counts);
+        ParkingInTransaction parking = strict ? null : new ParkingInTransaction(parked, elementOf, replayHeaders);
+        count(strict ? write(routed) : writeParking(routed, parking), counts);
         List<ParkedEvent> afterwards = new ArrayList<>();
         for (TargetChange change : incomplete) {
             try {
                 refresh(change, counts);
             } catch (RejectedChangeException e) {
+                if (strict) {
+                    throw e;
+                }
                 // refreshed in a transaction of its own, after the batch's: kept on its own as well
                 metrics.record(Outcome.REJECTED, change.sourceTable(), change.op().code());
                 afterwards.add(parkedEvent(elementOf.get(change), 422, e.getMessage(), replayHeaders));
             }
         }
+        if (strict) {
+            return new ApplyResult(counts.applied, counts.stale, counts.superseded, counts.skipped);
+        }
         logParked(parking.kept, parking.ids);
+        parkAfterwards(afterwards);
+        return new ApplyResult(counts.applied, counts.stale, counts.superseded, counts.skipped,
+                parking.kept.size() + afterwards.size());
+    }
+
+    /** An element that can never be applied: fails a strict batch, is kept (parked) otherwise. */
+    private static void refuse(boolean strict, Map<Integer, ParkedEvent> parked, BatchElement element,
+            BadEventException reason, Map<String, String> replayHeaders) {
+        if (strict) {
+            throw reason;
+        }
+        parked.put(element.index(), parkedEvent(element, 400, reason(reason), replayHeaders));
+    }
+
+    private List<ChangeOutcome> writeParking(List<TargetChange> routed, ParkingInTransaction parking) {
+        GroupCommit.Tolerated written = writer.writeParking(routed, parking);
+        for (GroupCommit.Refusal refusal : written.refused()) {
+            metrics.record(Outcome.REJECTED, refusal.change().sourceTable(), refusal.change().op().code());
+        }
+        return written.outcomes();
+    }
+
+    /** Parks, each in a transaction of its own, what was refused after the batch's commit. */
+    private void parkAfterwards(List<ParkedEvent> afterwards) {
         for (ParkedEvent event : afterwards) {
             long id = targetWriter.park(event.eventId(), event.eventType(), event.status(), event.reason(),
                     event.eventJson());
             logParked(List.of(event), List.of(id));
         }
-        return new ApplyResult(counts.applied, counts.stale, counts.superseded, counts.skipped,
-                parking.kept.size() + afterwards.size());
     }
 
     /** Parks the batch's bad elements in the transaction of its good changes (again on every attempt of it). */
@@ -334,16 +334,10 @@ public class ReplicationPipeline {
         }
     }
 
+    /** The type was checked where the request was read: native or Debezium (also a plain envelope, no type). */
     private List<RowChange> decode(IncomingEvent event) {
         try {
-            if (NativeDecoder.TYPE.equals(event.type())) {
-                return nativeFormat.decode(event);
-            }
-            if (event.type() != null && !debeziumTypes.contains(event.type())) {
-                throw new BadEventException(event.describe(), "unsupported CloudEvent type '" + event.type()
-                        + "' (accepted: " + NativeDecoder.TYPE + ", " + String.join(", ", debeziumTypes) + ")");
-            }
-            return debezium.decode(event);
+            return NativeDecoder.TYPE.equals(event.type()) ? nativeFormat.decode(event) : debezium.decode(event);
         } catch (BadEventException e) {
             metrics.record(Outcome.REJECTED, "unknown", "unknown");
             throw e;
@@ -355,16 +349,6 @@ public class ReplicationPipeline {
         }
     }
 
-    private TargetChange route(RowChange change) {
-        try {
-            return router.route(change);
-        } catch (BadEventException e) {
-            throw rejected(change, e);
-        } catch (SQLException e) {
-            throw TargetUnavailableException.catalogUnreadable(change.eventId(), e);
-        }
-    }
-
     private List<ChangeOutcome> write(List<TargetChange> routed) {
         try {
             return writer.write(routed);
@@ -373,10 +357,5 @@ public class ReplicationPipeline {
                     .ifPresent(c -> metrics.record(Outcome.REJECTED, c.sourceTable(), c.op().code()));
             throw e;
         }
-    }
-
-    private RuntimeException rejected(RowChange change, BadEventException e) {
-        metrics.record(Outcome.REJECTED, change.table().toString(), change.op().code());
-        return e;
     }
 }

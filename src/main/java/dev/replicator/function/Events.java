@@ -55,17 +55,13 @@ final class Events {
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> field = fields.next();
             if (!CONTEXT_ATTRIBUTES.contains(field.getKey()) && !field.getValue().isNull()) {
-                extensions.put(field.getKey(), field.getValue().isTextual() ? field.getValue().textValue()
+                // lower-cased as in binary mode, where they are header names (Debezium sends iodebeziumtxId)
+                extensions.put(field.getKey().toLowerCase(Locale.ROOT), field.getValue().isTextual() ? field.getValue().textValue()
                         : field.getValue().toString());
             }
         }
         return new IncomingEvent(text(event, "id"), text(event, "type"), text(event, "source"), extensions,
                 data, headers);
-    }
-
-    /** True for a structured event whose data came as {@code data_base64}, which Funqy cannot read. */
-    static boolean hasBase64Data(JsonNode event) {
-        return event.hasNonNull("data_base64");
     }
 
     /** {@code data}, or {@code data_base64} decoded and parsed: CloudEvents allows either, not both. */

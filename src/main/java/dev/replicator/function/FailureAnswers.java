@@ -1,6 +1,5 @@
 package dev.replicator.function;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
@@ -13,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.vertx.core.MultiMap;
 import io.vertx.ext.web.RoutingContext;
 
 import dev.replicator.apply.TargetWriter;
@@ -46,17 +46,24 @@ public class FailureAnswers {
     void send(RoutingContext ctx, Throwable failure) {
         ErrorResponses.Failure result = ErrorResponses.classify(failure);
         boolean rejected = result.status() == 400 || result.status() == 422;
-        String id = ctx.request().getHeader("ce-id");
-        String type = ctx.request().getHeader("ce-type");
-        // the body is read again only for what a rejection needs (its id, or the copy to park), not for 5xx
-        ObjectNode request = rejected && (park || id == null) ? request(ctx) : null;
-        JsonNode body = request == null ? null : request.get("body");
-        if (id == null && body != null && body.isObject()) {
-            id = body.path("id").asText(null);
-            type = body.path("type").asText(null);
+        Received received = Received.of(ctx);
+        MultiMap headers = received == null ? ctx.request().headers() : received.headers();
+        String id;
+        String type;
+        if (received != null && received.event() != null) {
+            id = received.event().id();
+            type = received.event().type();
+        } else {
+            id = headers.get("ce-id");
+            type = headers.get("ce-type");
+            JsonNode body = received == null ? null : received.body();
+            if (id == null && body != null && body.isObject()) {
+                id = body.path("id").asText(null);
+                type = body.path("type").asText(null);
+            }
         }
         if (park && rejected) {
-            parkAndAcknowledge(ctx, result, id, type, request);
+            parkAndAcknowledge(ctx, result, id, type, request(ctx, headers, received));
             return;
         }
         if (result.status() == 500) {
@@ -90,22 +97,25 @@ public class FailureAnswers {
                 });
     }
 
-    /** The request as it came, to replay later: CloudEvent and Debezium headers, and the body. */
-    private ObjectNode request(RoutingContext ctx) {
+    /**
+     * The request as it came, to replay later: CloudEvent and Debezium headers, and the body as it was parsed (as
+     * text when it is not JSON).
+     */
+    private ObjectNode request(RoutingContext ctx, MultiMap asCame, Received received) {
         ObjectNode request = mapper.createObjectNode();
         ObjectNode headers = request.putObject("headers");
-        for (Map.Entry<String, String> header : ctx.request().headers()) {
+        for (Map.Entry<String, String> header : asCame) {
             String name = header.getKey().toLowerCase(Locale.ROOT);
             if (name.startsWith("ce-") || name.startsWith("x-debezium-") || name.equals("content-type")) {
                 headers.put(name, header.getValue());
             }
         }
-        byte[] body = ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
-        try {
-            JsonNode json = mapper.readTree(body);
-            request.set("body", json == null ? mapper.nullNode() : json);
-        } catch (IOException e) {
-            request.put("body", new String(body, StandardCharsets.UTF_8));
+        if (received != null) {
+            request.set("body", received.body() == null ? mapper.nullNode() : received.body());
+        } else if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() == 0) {
+            request.set("body", mapper.nullNode());
+        } else {
+            request.put("body", ctx.body().asString(StandardCharsets.UTF_8.name()));
         }
         return request;
     }

@@ -9,45 +9,55 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.funqy.Funq;
 import io.quarkus.funqy.knative.events.CloudEvent;
 import io.quarkus.funqy.knative.events.CloudEventBuilder;
+import io.quarkus.vertx.http.runtime.CurrentVertxRequest;
 
+import dev.replicator.decode.IncomingEvent;
 import dev.replicator.source.JobEventTypes;
 import dev.replicator.source.dispatch.JobDispatch;
 
 /**
  * The functions bound to the source-side request types ({@code quarkus.funqy.knative-events.mapping}). Backfill and
- * verify answer with a CloudEvent: a continuation of their own type while unfinished (a Trigger routes it back), a
- * report type when done. A rowref answers 204 once its rows are committed, like a change.
+ * verify answer with a CloudEvent, in binary mode whatever mode the request came in: a continuation of their own
+ * type while unfinished (a Trigger routes it back), a report type when done. A rowref answers 204 once its rows are
+ * committed, like a change. The request comes as {@link IngressRoute} read it.
  */
 public class SourceFunctions {
 
     @Inject
     JobDispatch jobs;
 
+    @Inject
+    CurrentVertxRequest request;
+
     /** {@code replicator.backfill.v1}: copy source rows to the target for one time budget. */
     @Funq
     public CloudEvent<JsonNode> backfill(CloudEvent<JsonNode> event) {
-        return answer(jobs.backfill(event.id(), event.data()));
+        IncomingEvent received = Received.event(request.getCurrent());
+        return answer(jobs.backfill(received.id(), received.data()));
     }
 
     /** {@code replicator.verify.v1}: compare source and target, optionally repair. */
     @Funq
     public CloudEvent<JsonNode> verify(CloudEvent<JsonNode> event) {
-        return answer(jobs.verify(event.id(), event.data()));
+        IncomingEvent received = Received.event(request.getCurrent());
+        return answer(jobs.verify(received.id(), received.data()));
     }
 
     /** A Knative PingSource's event ({@code dev.knative.sources.ping}): its data is a verify request. */
     @Funq
     public CloudEvent<JsonNode> scheduledVerify(CloudEvent<JsonNode> event) {
-        return answer(jobs.verify(event.id(), event.data()));
+        return verify(event);
     }
 
     /** {@code replicator.rowref.v1}: read the rows by key from the source and apply them. */
     @Funq
     public void rowref(CloudEvent<JsonNode> event) {
-        jobs.rowRef(event.id(), event.data());
+        IncomingEvent received = Received.event(request.getCurrent());
+        jobs.rowRef(received.id(), received.data());
     }
 
-    static CloudEvent<JsonNode> answer(JobDispatch.Answer answer) {
+    /** The one place an answer event is built. */
+    private static CloudEvent<JsonNode> answer(JobDispatch.Answer answer) {
         return CloudEventBuilder.create().id(UUID.randomUUID().toString()).type(answer.type())
                 .source(JobEventTypes.SOURCE).build(answer.data());
     }

@@ -28,7 +28,10 @@ import dev.replicator.testing.TestDatabases;
 /**
  * Throughput of the packaged application against what plain JDBC can write into the same PostgreSQL: the same
  * mixed inserts, updates and deletes over three tables, as the limit (batched multi-row statements), as
- * single-event requests (binary-mode CloudEvents) from C concurrent clients, and as batch requests. Prints changes/s,
+ * single-event requests (binary-mode CloudEvents) from C concurrent clients, and as batch requests; and, as the floor
+ * of what a single-event request costs here, the same requests to a no-op function ({@code replicator.ping.v1}: the
+ * same HTTP stack and ingress, answered without touching a database), {@code -Dbench.floor-clients} (32). Prints
+ * single events as a share of that floor, and changes/s,
  * the ratio to the limit, request latency percentiles and the function's peak RSS. Both the limit and the function
  * are measured warm: the same work is repeated first for {@code -Dbench.warmup} (an ISO duration, PT15S by default),
  * so the just-in-time compiler has settled, as in an instance that has been running for a while. Runs only when asked:
@@ -83,11 +86,16 @@ class ThroughputBenchmarkIT {
         rows.add(String.format("| plain JDBC with fencing (positions claimed per key first) | %,.0f | %.0f%% | | | | | | %.1f | %.1f |",
                 fencedRate, 100 * fencedRate / limitRate, fencedUsed.postgres() / (double) CHANGES,
                 fencedUsed.client() / (double) CHANGES));
+        java.util.Map<Integer, Double> singles = new java.util.HashMap<>();
         for (int clients : sizes("bench.clients", "1,8,32,64")) {
-            rows.add(run(target, changes, clients, 1, limitRate));
+            rows.add(run(target, changes, clients, 1, limitRate, false, singles));
+        }
+        java.util.Map<Integer, Double> floors = new java.util.HashMap<>();
+        for (int clients : sizes("bench.floor-clients", "32")) {
+            rows.add(run(target, changes, clients, 1, limitRate, true, floors));
         }
         for (int batch : sizes("bench.batches", "100,1000")) {
-            rows.add(run(target, changes, 4, batch, limitRate));
+            rows.add(run(target, changes, 4, batch, limitRate, false, new java.util.HashMap<>()));
         }
         System.out.printf("%nthroughput benchmark: %,d changes (inserts, updates, deletes over 3 tables), %d cores, %s%s%n",
                 CHANGES, Runtime.getRuntime().availableProcessors(), Runtime.version(),
@@ -97,6 +105,12 @@ class ThroughputBenchmarkIT {
                 + " | CPU µs per change: function | PostgreSQL | client |");
         System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         rows.forEach(System.out::println);
+        floors.forEach((clients, floor) -> {
+            if (singles.containsKey(clients)) {
+                System.out.printf("single events at %d clients: %.0f%% of the no-op function's floor%n", clients,
+                        100 * singles.get(clients) / floor);
+            }
+        });
         System.out.println();
     }
 
@@ -244,6 +258,15 @@ class ThroughputBenchmarkIT {
                 "ce-id", "b-" + c.position(), "ce-source", "/bench", "ce-type", "replicator.change.v1"), data(c)));
     }
 
+    /**
+     * The floor: the same request through the same HTTP stack and ingress to a function that answers 204 without
+     * touching a database.
+     */
+    static Payload ping(Change c) {
+        return new Payload(LeanHttp.post("/", java.util.Map.of("Content-Type", "application/json", "ce-specversion", "1.0",
+                "ce-id", "b-" + c.position(), "ce-source", "/bench", "ce-type", "replicator.ping.v1"), data(c)));
+    }
+
     static Payload batch(List<Change> changes) {
         return new Payload(LeanHttp.post("/", java.util.Map.of("Content-Type", "application/cloudevents-batch+json"),
                 "[" + String.join(",", changes.stream().map(ThroughputBenchmarkIT::event).toList()) + "]"));
@@ -268,8 +291,8 @@ class ThroughputBenchmarkIT {
      * Starts the packaged application, posts every change (again and again, emptying the tables in between) to warm it
      * up, then posts every change once more while measuring, and returns the result row.
      */
-    static String run(DataSource target, List<Change> changes, int clients, int batch, double limitRate)
-            throws Exception {
+    static String run(DataSource target, List<Change> changes, int clients, int batch, double limitRate,
+            boolean noop, java.util.Map<Integer, Double> rates) throws Exception {
         reset(target);
         int port = freePort();
         Process process = start(port, "c" + clients + "-b" + batch);
@@ -280,7 +303,7 @@ class ThroughputBenchmarkIT {
             List<Payload> payloads = new ArrayList<>();
             for (int from = 0; from < changes.size(); from += batch) {
                 List<Change> group = changes.subList(from, Math.min(changes.size(), from + batch));
-                payloads.add(batch == 1 ? single(group.get(0)) : batch(group));
+                payloads.add(noop ? ping(group.get(0)) : batch == 1 ? single(group.get(0)) : batch(group));
             }
             ExecutorService pool = Executors.newFixedThreadPool(clients + 1);
             Future<?> sampler = pool.submit(() -> {
@@ -315,13 +338,15 @@ class ThroughputBenchmarkIT {
                                 .map(e -> e.getKey() + " " + String.format("%.1f", e.getValue() / (double) changes.size()))
                                 .toList());
             }
-            double requestsPerTransaction = metric(http, "replicator_group_requests_sum")
+            double requestsPerTransaction = noop ? 0 : metric(http, "replicator_group_requests_sum")
                     / metric(http, "replicator_group_requests_count"); // over all passes
             sampler.cancel(true);
             pool.shutdownNow();
             Collections.sort(latencies);
             double rate = changes.size() / seconds;
-            String writer = batch == 1 ? "replicator, single events, " + clients + " clients"
+            rates.put(clients, rate);
+            String writer = noop ? "no-op function (replicator.ping.v1, no database), single events, " + clients
+                    + " clients" : batch == 1 ? "replicator, single events, " + clients + " clients"
                     : "replicator, batches of " + batch + ", " + clients + " clients";
             return String.format("| %s | %,.0f | %.0f%% | %.1f | %.1f | %d | %.1f | %.1f | %.1f | %.1f |", writer, rate,
                     100 * rate / limitRate, latencies.get(latencies.size() / 2) / 1e6,

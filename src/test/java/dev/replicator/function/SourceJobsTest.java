@@ -332,7 +332,7 @@ class SourceJobsTest {
         given().contentType("application/cloudevents+json").body(incompleteDebezium(4, 900)).post("/").then()
                 .statusCode(204);
         given().contentType("application/json").body("{\"table\":\"public.ref_items\",\"key\":{\"id\":5}}")
-                .post("/rowref").then().statusCode(200).body("written", org.hamcrest.Matchers.equalTo(1));
+                .post("/rowref").then().statusCode(204);
         TableComparison.assertSameRows(source, target, "ref_items");
         assertEquals("900\t900\tf", TestDatabases.copy(target, "SELECT commit_pos, change_pos, deleted FROM"
                 + " replicator.row_position WHERE table_name = 'public.ref_items' AND row_key = '{4}'").trim());
@@ -371,8 +371,9 @@ class SourceJobsTest {
         String structured = "{\"specversion\":\"1.0\",\"id\":\"s-1\",\"source\":\"/test\",\"type\":"
                 + "\"replicator.verify.v1\",\"datacontenttype\":\"application/json\",\"data\":{\"tables\":"
                 + "[\"public.ref_items\"],\"chunkSize\":100000}}";
+        // the answer event comes in binary mode whatever mode the request came in
         given().contentType("application/cloudevents+json").body(structured).post("/").then().statusCode(200)
-                .body(containsString("replicator.verify.report.v1"));
+                .header("ce-type", "replicator.verify.report.v1").body("finished", org.hamcrest.Matchers.equalTo(true));
         given().contentType("application/json").body("{\"tables\":[\"public.ref_items\"],\"chunkSize\":100000}")
                 .post("/verify").then().statusCode(200).header("ce-type", "replicator.verify.report.v1")
                 .body("finished", org.hamcrest.Matchers.equalTo(true));
