@@ -23,7 +23,7 @@ import dev.replicator.apply.GroupCommit;
 import dev.replicator.apply.ParkedEvent;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.RejectedEvents;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.DebeziumDecoder;
@@ -54,7 +54,7 @@ public class ReplicationPipeline {
     private final NativeDecoder nativeFormat = new NativeDecoder();
     private final TableRouter router;
     private final GroupCommit writer;
-    private final TargetWriter targetWriter;
+    private final RejectedEvents rejectedEvents;
     private final RowRefresher refresher;
     private final ReplicationMetrics metrics;
     private final Set<String> debeziumTypes;
@@ -62,11 +62,11 @@ public class ReplicationPipeline {
     private final boolean acceptUnpositioned;
 
     @Inject
-    public ReplicationPipeline(TableRouter router, GroupCommit writer, TargetWriter targetWriter,
+    public ReplicationPipeline(TableRouter router, GroupCommit writer, RejectedEvents rejectedEvents,
             RowRefresher refresher, ReplicationMetrics metrics, ReplicatorConfig config) {
         this.router = router;
         this.writer = writer;
-        this.targetWriter = targetWriter;
+        this.rejectedEvents = rejectedEvents;
         this.refresher = refresher;
         this.metrics = metrics;
         this.debeziumTypes = Set.copyOf(config.debezium().eventTypes());
@@ -210,7 +210,7 @@ public class ReplicationPipeline {
         }
         logParked(parking.kept, parking.ids);
         for (ParkedEvent event : afterwards) {
-            long id = targetWriter.park(event.eventId(), event.eventType(), event.status(), event.reason(),
+            long id = rejectedEvents.park(event.eventId(), event.eventType(), event.status(), event.reason(),
                     event.eventJson());
             logParked(List.of(event), List.of(id));
         }
@@ -248,7 +248,7 @@ public class ReplicationPipeline {
                         replayHeaders));
             }
             List<ParkedEvent> events = List.copyOf(all.values());
-            ids = targetWriter.park(connection, events);
+            ids = rejectedEvents.park(connection, events);
             kept = events;
         }
     }
