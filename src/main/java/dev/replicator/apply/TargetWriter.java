@@ -116,11 +116,6 @@ public class TargetWriter {
         }
     }
 
-    /** PostgreSQL's message without row values; kept for callers until they use {@link TargetTransactions}. */
-    public static String withoutValues(SQLException e) {
-        return TargetTransactions.withoutValues(e);
-    }
-
     /**
      * A write failed for good: the answer for the request, and the change that caused it when one did (null when
      * the failure belongs to no single change, such as a lost connection or a constraint checked at commit).

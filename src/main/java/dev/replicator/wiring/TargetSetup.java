@@ -10,7 +10,7 @@ import org.jboss.logging.Logger;
 import io.quarkus.runtime.StartupEvent;
 
 import dev.replicator.apply.TargetSchema;
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.TargetTransactions;
 
 /** Prepares the target at start-up without making start-up depend on it: a target that is down is retried later. */
 @Singleton
@@ -23,7 +23,7 @@ public class TargetSetup {
             schema.ensure();
         } catch (SQLException e) {
             LOG.warnf("target not ready at start-up (%s); replicator's tables will be created on the first write",
-                    TargetWriter.withoutValues(e));
+                    TargetTransactions.withoutValues(e));
         }
     }
 }
