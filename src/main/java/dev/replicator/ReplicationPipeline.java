@@ -22,7 +22,7 @@ import dev.replicator.apply.GroupCommit;
 import dev.replicator.apply.ParkedEvent;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.RejectedEvents;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.DebeziumDecoder;
@@ -51,16 +51,16 @@ public class ReplicationPipeline {
     private final NativeDecoder nativeFormat = new NativeDecoder();
     private final TableRouter router;
     private final GroupCommit writer;
-    private final TargetWriter targetWriter;
+    private final RejectedEvents rejectedEvents;
     private final RowRefresher refresher;
     private final ReplicationMetrics metrics;
     private final boolean applyTruncate;
     private final boolean acceptUnpositioned;
 
     @Inject
-    public ReplicationPipeline(TableRouter router, GroupCommit writer, TargetWriter targetWriter,
+    public ReplicationPipeline(TableRouter router, GroupCommit writer, RejectedEvents rejectedEvents,
             RowRefresher refresher, ReplicationMetrics metrics, ReplicatorConfig config) {
-        this(router, writer, targetWriter, refresher, metrics, config.applyTruncate(),
+        this(router, writer, rejectedEvents, refresher, metrics, config.applyTruncate(),
                 config.ordering().acceptUnpositioned());
     }
 
@@ -69,11 +69,11 @@ public class ReplicationPipeline {
      * @param acceptUnpositioned {@code replicator.ordering.accept-unpositioned}: changes without a position are
      *                           applied last-writer-wins instead of refused
      */
-    public ReplicationPipeline(TableRouter router, GroupCommit writer, TargetWriter targetWriter,
+    public ReplicationPipeline(TableRouter router, GroupCommit writer, RejectedEvents rejectedEvents,
             RowRefresher refresher, ReplicationMetrics metrics, boolean applyTruncate, boolean acceptUnpositioned) {
         this.router = router;
         this.writer = writer;
-        this.targetWriter = targetWriter;
+        this.rejectedEvents = rejectedEvents;
         this.refresher = refresher;
         this.metrics = metrics;
         this.applyTruncate = applyTruncate;
@@ -212,7 +212,7 @@ public class ReplicationPipeline {
     /** Parks, each in a transaction of its own, what was refused after the batch's commit. */
     private void parkAfterwards(List<ParkedEvent> afterwards) {
         for (ParkedEvent event : afterwards) {
-            long id = targetWriter.park(event.eventId(), event.eventType(), event.status(), event.reason(),
+            long id = rejectedEvents.park(event.eventId(), event.eventType(), event.status(), event.reason(),
                     event.eventJson());
             logParked(List.of(event), List.of(id));
         }
@@ -248,7 +248,7 @@ public class ReplicationPipeline {
                         replayHeaders));
             }
             List<ParkedEvent> events = List.copyOf(all.values());
-            ids = targetWriter.park(connection, events);
+            ids = rejectedEvents.park(connection, events);
             kept = events;
         }
     }

@@ -24,7 +24,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.replicator.apply.ApplyResult;
 import dev.replicator.apply.GroupCommit;
 import dev.replicator.apply.RejectedChangeException;
+import dev.replicator.apply.RejectedEvents;
 import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.convert.ConversionOptions;
 import dev.replicator.convert.ValueConverter;
@@ -69,7 +71,9 @@ class ReplicationPipelineTest {
         ReplicationMetrics metrics = new ReplicationMetrics(new SimpleMeterRegistry());
         groupCommit = new GroupCommit(writer, new GroupCommit.Settings(2, 1000, Duration.ofMillis(1), 10_000),
                 metrics.groupListener());
-        return new ReplicationPipeline(router, groupCommit, writer, null, metrics, applyTruncate, false);
+        return new ReplicationPipeline(router, groupCommit,
+                new RejectedEvents(target, new Sql("replicator"), new TargetSchema(target, new Sql("replicator"), "replicator")),
+                null, metrics, applyTruncate, false);
     }
 
     @Test

@@ -1,6 +1,5 @@
 package dev.replicator.apply;
 
-import static dev.replicator.apply.TextParameters.bind;
 import static dev.replicator.apply.TextParameters.bindAll;
 
 import java.sql.Connection;
@@ -8,7 +7,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -24,6 +22,10 @@ import dev.replicator.route.TargetTable;
  * Writes the changes of one request inside the caller's transaction, fenced by positions: a change is written only
  * if it is newer than what the target holds for its row (and than the table's last truncate); older ones are counted
  * stale and leave no trace. The outcome is reported to the caller, who commits.
+ * <p>
+ * Every positioned row change is claimed by {@link RowBatchWriter}'s statements, which also check the truncate: a
+ * table's changes together in rounds, or one change at a time (a round of one) where a change needs more than the
+ * claim and upsert or delete (a key move, a row with unsent TOAST values) or where a failure must name its change.
  */
 final class ChangeWriter {
 
@@ -31,13 +33,12 @@ final class ChangeWriter {
     private final Connection connection;
     private final boolean multiRow;
     private Statements statements;
-    /** The tables' last truncate positions, read once the first change is written change by change. */
-    private Map<String, Position> truncatedAt;
+    private RowBatchWriter rounds;
     /** The request's table locks; they ride along with the first statement that writes. */
     private TableLocks locks;
     private boolean locked;
 
-    /** @param multiRow write runs of plain upserts and deletes of a table with multi-row statements */
+    /** @param multiRow write a table's changes together; false writes each change alone, to name a failing one */
     ChangeWriter(Sql sql, Connection connection, boolean multiRow) {
         this.sql = sql;
         this.connection = connection;
@@ -53,11 +54,11 @@ final class ChangeWriter {
     List<ChangeOutcome> write(List<TargetChange> changes, boolean commit) throws SQLException {
         try (Statements opened = new Statements(connection)) {
             statements = opened;
+            rounds = new RowBatchWriter(sql, opened);
             List<TargetChange> paired = BatchOrder.pairKeyMoves(changes);
             List<Integer> order = BatchOrder.order(paired);
             locks = tableLocks(paired);
             locked = false;
-            truncatedAt = null;
             Result[] results = new Result[paired.size()];
             for (int from = 0; from < order.size();) {
                 TargetTable table = paired.get(order.get(from)).table();
@@ -75,23 +76,19 @@ final class ChangeWriter {
             return outcomes;
         } finally {
             statements = null;
-            truncatedAt = null;
+            rounds = null;
             locks = null;
         }
     }
 
-    /**
-     * The changes of one table, in write order: with multi-row statements when they allow it (also for a single change:
-     * it then takes one round trip, a delete included), else one by one.
-     */
+    /** The changes of one table, in write order: together in rounds when they allow it, else one at a time. */
     private void writeTable(TargetTable table, List<TargetChange> given, List<TargetChange> paired, List<Integer> run,
             Result[] results, boolean commit) throws SQLException {
         List<TargetChange> changes = run.stream().map(paired::get).toList();
         if (multiRow && RowBatchWriter.canWrite(table, changes)) {
             Result[] written;
             try {
-                written = new RowBatchWriter(sql, statements).write(table, changes, locked ? null : locks, commit);
-                locked = true;
+                written = rounds.write(table, changes, locksNotTaken(), commit);
             } catch (SQLException e) {
                 throw new MultiRowFailedException(e);
             }
@@ -100,14 +97,13 @@ final class ChangeWriter {
             }
             return;
         }
-        takeLocks();
         for (int i = 0; i < run.size(); i++) {
-            TargetChange change = changes.get(i);
             try {
-                results[run.get(i)] = writeOne(change, truncatedAt()) ? Result.APPLIED : Result.STALE;
+                // no commit along: a constraint checked at commit must not be pinned on the last change
+                results[run.get(i)] = writeOne(changes.get(i));
             } catch (SQLException e) {
                 // name the change as the caller gave it (a key move's delete is a paired copy here)
-                throw new TargetWriter.FailedChangeException(given.get(run.get(i)), e);
+                throw new FailedChangeException(given.get(run.get(i)), e);
             } catch (TargetUnavailableException e) {
                 throw new TargetWriter.ChangeFailure(given.get(run.get(i)), e);
             }
@@ -138,114 +134,62 @@ final class ChangeWriter {
                 connection.createArrayOf("bool", exclusive.values().toArray()));
     }
 
-    /** Takes the table locks on their own, before a change is written one by one. */
+    /** The table locks for the next statement to take along, or null once they are taken. */
+    private TableLocks locksNotTaken() {
+        if (locked) {
+            return null;
+        }
+        locked = true;
+        return locks;
+    }
+
+    /** Takes the table locks on their own, before a statement that cannot take them along. */
     private void takeLocks() throws SQLException {
-        if (!locked) {
+        TableLocks notTaken = locksNotTaken();
+        if (notTaken != null) {
             PreparedStatement lock = statement(Sql.lockTables());
-            locks.bind(lock, 1);
+            notTaken.bind(lock, 1);
             lock.execute();
-            locked = true;
         }
     }
 
-    /**
-     * The last truncate positions of the tables locked, which changes written one by one must be newer than (the
-     * multi-row statements check this themselves). Read after the locks, so a truncate that committed while this
-     * transaction waited for them is seen.
-     */
-    private Map<String, Position> truncatedAt() throws SQLException {
-        if (truncatedAt == null) {
-            truncatedAt = new HashMap<>();
-            PreparedStatement select = statement(sql.tablePositions());
-            select.setArray(1, locks.names());
-            try (ResultSet rs = select.executeQuery()) {
-                while (rs.next()) {
-                    truncatedAt.put(rs.getString(1), new Position(rs.getLong(2), rs.getLong(3)));
-                }
-            }
-        }
-        return truncatedAt;
-    }
-
-    private boolean writeOne(TargetChange change, Map<String, Position> truncatedAt) throws SQLException {
+    private Result writeOne(TargetChange change) throws SQLException {
         TargetTable table = change.table();
-        String tableName = table.id().toString();
-        Position position = change.position();
         if (change.op() == Operation.TRUNCATE) {
-            return position == null ? truncateUnfenced(table) : truncate(table, position, truncatedAt);
+            takeLocks();
+            return change.position() == null ? truncateUnfenced(table) : truncate(table, change.position());
         }
-        if (position != null) {
-            Position truncate = truncatedAt.get(tableName);
-            if (truncate != null && !position.isAfter(truncate)) {
-                return false;
-            }
-            // Deletes stay two statements: in one statement the DELETE would use the snapshot taken before the
-            // claim waited for a concurrent writer of the row, and miss the row that writer just committed.
-            if (change.op() != Operation.DELETE && change.unavailable().isEmpty()) {
-                return claimAndUpsert(change);
-            }
-            if (!claimRow(change)) {
-                return false;
-            }
+        if (RowBatchWriter.canWrite(table, List.of(change))) {
+            return rounds.write(table, List.of(change), locksNotTaken(), false)[0];
         }
+        if (change.position() != null && !rounds.claim(table, change, locksNotTaken())) {
+            return Result.STALE;
+        }
+        takeLocks(); // an unpositioned change has no claim to take them along
         if (change.op() == Operation.DELETE) {
             delete(change);
+        } else if (change.unavailable().isEmpty()) {
+            rounds.upsert(table, List.of(change));
         } else {
-            upsert(change);
+            update(change);
         }
-        return true;
+        return Result.APPLIED;
     }
 
     /**
-     * The common case in one round trip: claim the position and write the row only if the change is newer. Safe in
-     * one statement because INSERT .. ON CONFLICT finds a conflicting row even when a concurrent writer committed it
-     * after this statement's snapshot.
+     * Some columns were not sent (unchanged TOAST values): they must keep what the target has, so the row is updated
+     * in place; INSERT .. ON CONFLICT cannot, because NOT NULL is checked before the conflict.
      */
-    private boolean claimAndUpsert(TargetChange change) throws SQLException {
-        List<String> columns = new ArrayList<>(change.values().keySet());
-        PreparedStatement statement = statement(sql.claimAndUpsert(change.table(), columns));
-        bindValues(statement, bindClaim(statement, change), change, columns);
-        try (ResultSet rs = statement.executeQuery()) {
-            rs.next();
-            return rs.getLong(1) > 0;
-        }
-    }
-
-    private int bindClaim(PreparedStatement claim, TargetChange change) throws SQLException {
-        int i = 1;
-        claim.setString(i++, change.table().id().toString());
-        i = bindAll(claim, i, change.key());
-        claim.setLong(i++, change.position().commit());
-        claim.setLong(i++, change.position().change());
-        claim.setBoolean(i++, change.op() == Operation.DELETE);
-        return i;
-    }
-
-    private boolean claimRow(TargetChange change) throws SQLException {
+    private void update(TargetChange change) throws SQLException {
         TargetTable table = change.table();
-        PreparedStatement claim = statement(sql.claimRow(table));
-        bindClaim(claim, change);
-        try (ResultSet rs = claim.executeQuery()) {
-            return rs.next();
-        }
-    }
-
-    private void upsert(TargetChange change) throws SQLException {
-        TargetTable table = change.table();
-        List<String> columns = new ArrayList<>(change.values().keySet());
-        if (change.unavailable().isEmpty()) {
-            PreparedStatement upsert = statement(sql.upsert(table, columns));
-            bindValues(upsert, 1, change, columns);
-            upsert.executeUpdate();
-            return;
-        }
-        // Some columns were not sent (unchanged TOAST values): they must keep what the target has, so update the
-        // row in place; INSERT .. ON CONFLICT cannot, because NOT NULL is checked before the conflict.
-        List<String> set = columns.stream().filter(c -> !table.primaryKey().contains(c)).toList();
-        int updated = 0;
+        List<String> set = change.values().keySet().stream().filter(c -> !table.primaryKey().contains(c)).toList();
+        int updated;
         if (!set.isEmpty()) {
             PreparedStatement update = statement(sql.update(table, set));
-            int next = bindValues(update, 1, change, set);
+            int next = 1;
+            for (String column : set) {
+                TextParameters.bind(update, next++, change.values().get(column));
+            }
             bindAll(update, next, change.key());
             updated = update.executeUpdate();
         } else {
@@ -299,8 +243,7 @@ final class ChangeWriter {
         }
     }
 
-    private boolean truncate(TargetTable table, Position position, Map<String, Position> truncatedAt)
-            throws SQLException {
+    private Result truncate(TargetTable table, Position position) throws SQLException {
         String name = table.id().toString();
         PreparedStatement claim = statement(sql.claimTable());
         claim.setString(1, name);
@@ -308,10 +251,9 @@ final class ChangeWriter {
         claim.setLong(3, position.change());
         try (ResultSet rs = claim.executeQuery()) {
             if (!rs.next()) {
-                return false;
+                return Result.STALE;
             }
         }
-        truncatedAt.put(name, position);
         for (String statementText : List.of(sql.truncateBefore(table), sql.prunePositionsBefore())) {
             PreparedStatement statement = statement(statementText);
             statement.setString(1, name);
@@ -319,21 +261,12 @@ final class ChangeWriter {
             statement.setLong(3, position.change());
             statement.executeUpdate();
         }
-        return true;
+        return Result.APPLIED;
     }
 
-    private boolean truncateUnfenced(TargetTable table) throws SQLException {
+    private Result truncateUnfenced(TargetTable table) throws SQLException {
         statement(sql.truncate(table)).executeUpdate();
-        return true;
-    }
-
-    private int bindValues(PreparedStatement statement, int first, TargetChange change, List<String> columns)
-            throws SQLException {
-        int i = first;
-        for (String column : columns) {
-            bind(statement, i++, change.values().get(column));
-        }
-        return i;
+        return Result.APPLIED;
     }
 
     private PreparedStatement statement(String text) throws SQLException {

@@ -267,12 +267,12 @@ public final class GroupCommit implements AutoCloseable {
                     return;
                 }
                 Request culprit = owner(pending, failure.change());
-                if (culprit != null && refusesTheChange(failure.answer())) {
+                if (culprit != null && TargetTransactions.refusesTheChange(failure.answer())) {
                     fail(List.of(culprit), failure.answer());
                     pending.remove(culprit);
                     continue;
                 }
-                if (refusesTheChange(failure.answer())) {
+                if (TargetTransactions.refusesTheChange(failure.answer())) {
                     // refused at commit (a deferred constraint): no change is named, so each request goes alone
                     for (Request request : pending) {
                         commit(List.of(request));
@@ -306,12 +306,6 @@ public final class GroupCommit implements AutoCloseable {
                 return;
             }
         }
-    }
-
-    /** The target refuses this change (422), or it needs a row another change has not created yet (409). */
-    private static boolean refusesTheChange(RuntimeException answer) {
-        return answer instanceof RejectedChangeException
-                || answer instanceof TargetUnavailableException unavailable && unavailable.status() == 409;
     }
 
     private static Request owner(List<Request> requests, TargetChange change) {

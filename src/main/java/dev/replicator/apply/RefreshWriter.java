@@ -1,6 +1,5 @@
 package dev.replicator.apply;
 
-import static dev.replicator.apply.TextParameters.bind;
 import static dev.replicator.apply.TextParameters.bindAll;
 
 import java.sql.Connection;
@@ -25,11 +24,10 @@ import dev.replicator.route.TargetTable;
  * only then reads the rows from the source, writes or deletes them and keeps the recorded position (raised to the
  * read position, which ranks like a snapshot read). Safe against the stream: a change already applied was committed
  * at the source before the read, so the read includes it; a change not yet applied has a newer position than the
- * record and applies afterwards, waiting on the lock if it comes meanwhile.
+ * record and applies afterwards, waiting on the lock if it comes meanwhile. Retried and answered as
+ * {@link TargetTransactions} says.
  */
 public final class RefreshWriter {
-
-    private static final int ATTEMPTS = 4;
 
     /** Reads the source's rows for the keys; called while the target holds the rows' locks. */
     @FunctionalInterface
@@ -51,12 +49,11 @@ public final class RefreshWriter {
         }
     }
 
-    private final DataSource target;
     private final Sql sql;
     private final TargetWriter writer;
 
+    /** @param target the writer's target, whose transactions the refresh shares */
     public RefreshWriter(DataSource target, Sql sql, TargetWriter writer) {
-        this.target = target;
         this.sql = sql;
         this.writer = writer;
     }
@@ -76,44 +73,24 @@ public final class RefreshWriter {
         if (ordered.isEmpty()) {
             return new Outcome(0, 0, 0);
         }
-        for (int attempt = 1;; attempt++) {
-            try {
-                writer.ensureSchema();
-                return refreshOnce(table, ordered, floor, source);
-            } catch (SQLException e) {
-                if (TargetWriter.isTransient(e) && attempt < ATTEMPTS) {
-                    continue;
-                }
-                throw SqlFailures.answer(null, "target", "refreshing " + table.id() + " with the source's rows", e);
-            }
+        try {
+            return writer.transactions().run(table.id(), connection -> refreshOnce(connection, table, ordered, floor,
+                    source));
+        } catch (SQLException e) {
+            throw TargetTransactions.answer(null, "target", "refreshing " + table.id() + " with the source's rows", e);
         }
     }
 
-    private Outcome refreshOnce(TargetTable table, List<List<String>> keys, Position floor, CurrentRows source)
-            throws SQLException {
-        String name = table.id().toString();
-        try (Connection connection = target.getConnection()) {
-            connection.setAutoCommit(false);
-            try {
-                try (PreparedStatement lock = connection.prepareStatement(Sql.lockTables())) {
-                    lock.setArray(1, connection.createArrayOf("text", new String[] {name}));
-                    lock.setArray(2, connection.createArrayOf("bool", new Boolean[] {false}));
-                    lock.execute();
-                }
-                List<Position> recorded = lockPositions(connection, table, keys);
-                SourceRows current = source.read(keys);
-                Outcome outcome = write(connection, table, keys, recorded, floor, current);
-                connection.commit();
-                return outcome;
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    connection.rollback();
-                } catch (SQLException ignored) {
-                    // the connection is broken; the pool discards it and the transaction with it
-                }
-                throw e;
-            }
+    private Outcome refreshOnce(Connection connection, TargetTable table, List<List<String>> keys, Position floor,
+            CurrentRows source) throws SQLException {
+        try (PreparedStatement lock = connection.prepareStatement(Sql.lockTables())) {
+            lock.setArray(1, connection.createArrayOf("text", new String[] {table.id().toString()}));
+            lock.setArray(2, connection.createArrayOf("bool", new Boolean[] {false}));
+            lock.execute();
         }
+        List<Position> recorded = lockPositions(connection, table, keys);
+        SourceRows current = source.read(keys);
+        return write(connection, table, keys, recorded, floor, current);
     }
 
     private List<Position> lockPositions(Connection connection, TargetTable table, List<List<String>> keys)
@@ -137,8 +114,10 @@ public final class RefreshWriter {
         int written = 0;
         int deleted = 0;
         int stale = 0;
-        try (PreparedStatement delete = connection.prepareStatement(sql.delete(table));
-                PreparedStatement record = connection.prepareStatement(sql.setRowPosition(table))) {
+        try (Statements statements = new Statements(connection)) {
+            RowBatchWriter rows = new RowBatchWriter(sql, statements);
+            PreparedStatement delete = statements.get(sql.delete(table));
+            PreparedStatement record = statements.get(sql.setRowPosition(table));
             for (int i = 0; i < keys.size(); i++) {
                 Position was = recorded.get(i);
                 if (floor != null && !floor.isAfter(was)) {
@@ -151,7 +130,7 @@ public final class RefreshWriter {
                     delete.executeUpdate();
                     deleted++;
                 } else {
-                    upsert(connection, row);
+                    rows.upsert(table, List.of(row));
                     written++;
                 }
                 Position now = newest(newest(was, floor), current.readAt());
@@ -164,17 +143,6 @@ public final class RefreshWriter {
             }
         }
         return new Outcome(written, deleted, stale);
-    }
-
-    private void upsert(Connection connection, TargetChange row) throws SQLException {
-        List<String> columns = new ArrayList<>(row.values().keySet());
-        try (PreparedStatement upsert = connection.prepareStatement(sql.upsert(row.table(), columns))) {
-            int i = 1;
-            for (String column : columns) {
-                bind(upsert, i++, row.values().get(column));
-            }
-            upsert.executeUpdate();
-        }
     }
 
     private static Position newest(Position a, Position b) {

@@ -20,8 +20,9 @@ import dev.replicator.route.TargetChange;
 import dev.replicator.route.TargetTable;
 
 /**
- * Writes many positioned upserts and deletes of one table with a few multi-row statements instead of one or two
- * round trips per change: one statement claims the positions of all rows (in the stable lock order) and writes the
+ * Claims rows: the one place a positioned row change is fenced, many changes of a table together or a single one as a
+ * round of one, through the same statements. Writes many positioned upserts and deletes of one table with a few
+ * multi-row statements instead of one or two round trips per change: one statement claims the positions of all rows (in the stable lock order) and writes the
  * claimed upserts; a second one, sent in the same round trip, deletes the rows whose delete was claimed. The delete is
  * a statement of its own for the reason given in {@link Sql#deleteClaimedRows}. Whether a change is newer than its row's
  * position and than the table's last truncate is decided in the statements, so nothing waits for an answer between
@@ -154,8 +155,33 @@ final class RowBatchWriter {
         }
         // upserts with different columns (rare: a column added mid-stream) are written after the claim, per set
         List<String> columns = columnSets.size() == 1 ? columnSets.iterator().next() : List.of();
-        PreparedStatement statement = statements.get(
-                sql.claimRound(table, columns, locks != null, deletes, commit && columnSets.size() <= 1));
+        boolean[] claimed = claimRound(table, rows, columns, locks, deletes, commit && columnSets.size() <= 1);
+        if (columnSets.size() > 1) {
+            List<TargetChange> upserts = new ArrayList<>();
+            for (int i = 0; i < rows.size(); i++) {
+                if (claimed[i] && rows.get(i).op() != Operation.DELETE) {
+                    upserts.add(rows.get(i));
+                }
+            }
+            upsert(table, upserts);
+        }
+        return claimed;
+    }
+
+    /**
+     * Only claims the change's row (and checks the table's truncate), for a change whose write needs more than an
+     * upsert or delete: the caller writes it when this returns true.
+     *
+     * @param locks the transaction's table locks if not taken yet
+     */
+    boolean claim(TargetTable table, TargetChange change, TableLocks locks) throws SQLException {
+        return claimRound(table, List.of(change), List.of(), locks, false, false)[0];
+    }
+
+    /** Sends one round: {@link Sql#claimRound}, with the given columns upserted and claimed deletes deleted. */
+    private boolean[] claimRound(TargetTable table, List<TargetChange> rows, List<String> columns, TableLocks locks,
+            boolean deletes, boolean commit) throws SQLException {
+        PreparedStatement statement = statements.get(sql.claimRound(table, columns, locks != null, deletes, commit));
         int p = locks == null ? 1 : locks.bind(statement, 1);
         List<Array> keys = keyArrays(table, rows);
         p = bind(statement, p, keys);
@@ -186,19 +212,17 @@ final class RowBatchWriter {
         if (deletes) {
             statement.getMoreResults(); // the delete's count: it removed what was claimed
         }
-        if (columnSets.size() > 1) {
-            upsertPerColumnSet(table, rows, claimed);
-        }
         return claimed;
     }
 
-    private void upsertPerColumnSet(TargetTable table, List<TargetChange> rows, boolean[] claimed) throws SQLException {
+    /**
+     * Inserts or overwrites rows without claiming them (claimed already, or written without positions), one statement
+     * per set of columns. Each key may appear once.
+     */
+    void upsert(TargetTable table, List<TargetChange> rows) throws SQLException {
         Map<List<String>, List<TargetChange>> upserts = new LinkedHashMap<>();
-        for (int i = 0; i < rows.size(); i++) {
-            TargetChange row = rows.get(i);
-            if (claimed[i] && row.op() != Operation.DELETE) {
-                upserts.computeIfAbsent(List.copyOf(row.values().keySet()), c -> new ArrayList<>()).add(row);
-            }
+        for (TargetChange row : rows) {
+            upserts.computeIfAbsent(List.copyOf(row.values().keySet()), c -> new ArrayList<>()).add(row);
         }
         for (Map.Entry<List<String>, List<TargetChange>> sameColumns : upserts.entrySet()) {
             PreparedStatement upsert = statements.get(sql.upsertRows(table, sameColumns.getKey()));

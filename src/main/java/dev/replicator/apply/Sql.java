@@ -42,18 +42,6 @@ public final class Sql {
         return "?::" + column.castType();
     }
 
-    /** Insert, or on key conflict overwrite the given columns. */
-    public String upsert(TargetTable table, List<String> columns) {
-        return insert(table, columns) + " ON CONFLICT (" + columnList(table.primaryKey()) + ") "
-                + onConflict(table, columns);
-    }
-
-    public String insert(TargetTable table, List<String> columns) {
-        String values = columns.stream().map(c -> parameter(table.column(c))).collect(Collectors.joining(", "));
-        return "INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
-                + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " VALUES (" + values + ")";
-    }
-
     /** Sets the given non-key columns of the row with the key (parameters: values, then key). */
     public String update(TargetTable table, List<String> columns) {
         String set = columns.stream().map(c -> quote(c) + " = " + parameter(table.column(c)))
@@ -96,41 +84,15 @@ public final class Sql {
     }
 
     /**
-     * Records the change's position for its row if it is newer than the one recorded (parameters: table name, key,
-     * commit, change, deleted). Returns a row only when the change is newer, and locks the row's position until
-     * commit, so concurrent writers of one row take turns.
-     */
-    public String claimRow(TargetTable table) {
-        return "INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted, updated_at)"
-                + " VALUES (?, " + rowKeyParameters(table) + ", ?, ?, ?, now())"
-                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
-                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
-                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
-                + " RETURNING 1";
-    }
-
-    /**
-     * Claims the row's position and, only if the change is newer, writes the row, in one round trip (parameters:
-     * as {@link #claimRow}, then the values). Returns one row with 1 when the change was applied, 0 when stale.
-     */
-    public String claimAndUpsert(TargetTable table, List<String> columns) {
-        String values = columns.stream().map(c -> parameter(table.column(c))).collect(Collectors.joining(", "));
-        String conflict = onConflict(table, columns);
-        return "WITH claim AS (" + claimRow(table) + "), written AS (INSERT INTO " + qualified(table.id()) + " ("
-                + columnList(columns) + ")" + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "")
-                + " SELECT " + values + " WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT ("
-                + columnList(table.primaryKey()) + ") " + conflict + ") SELECT count(*) FROM claim";
-    }
-
-    /**
      * Claims the positions of many rows of one table and writes the claimed upserts, in one statement (parameters: one
      * text[] per key column, bigint[] commits, bigint[] changes, boolean[] deleted flags, one text[] per given column,
      * then the table name twice). A change is claimed when it is newer than its row's position and than the table's
      * last truncate; rows are claimed in array order, which the caller makes the stable lock order, and each key may
      * appear once. Returns one row: the 1-based array indexes of the claimed changes. The indexes of the claimed
      * deletes are left in the transaction-local setting {@value #CLAIMED_DELETES} for {@link #deleteClaimedRows}.
-     * With no columns the statement only claims. The upsert may share the claim's statement for the reason given at
-     * {@link #claimAndUpsert}; deletes may not.
+     * With no columns the statement only claims. The upsert may share the claim's statement: INSERT .. ON CONFLICT
+     * finds a conflicting row even when a concurrent writer committed it after the statement's snapshot. Deletes may
+     * not share it.
      */
     public String claimRows(TargetTable table, List<String> columns) {
         List<TargetColumn> key = table.keyColumns();
@@ -275,11 +237,6 @@ public final class Sql {
                 + " change_pos = EXCLUDED.change_pos, updated_at = now()"
                 + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
                 + " RETURNING 1";
-    }
-
-    /** Truncate positions of the given tables (parameter: text[] of table names). */
-    public String tablePositions() {
-        return "SELECT table_name, commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ANY (?)";
     }
 
     /**

@@ -20,11 +20,11 @@ public class TargetUnavailableException extends RuntimeException {
     }
 
     /**
-     * The target's catalog could not be read (to check or route an event's table): answered as {@link SqlFailures}
+     * The target's catalog could not be read (to check or route an event's table): answered as {@link TargetTransactions}
      * says (503 for an unreachable target, 422 for a missing privilege), row contents left out.
      */
     public static RuntimeException catalogUnreadable(String eventId, SQLException e) {
-        return SqlFailures.answer(eventId, "target", "reading its catalog", e);
+        return TargetTransactions.answer(eventId, "target", "reading its catalog", e);
     }
 
     /** 503 for database trouble, 409 for a change that must wait for another one. */

@@ -41,7 +41,7 @@ final class ValueDiagnosis {
                     TextParameters.bind(cast, 1, value.getValue());
                     cast.executeQuery().close();
                 } catch (SQLException e) {
-                    return SqlFailures.kind(e) == SqlFailures.Kind.REFUSED ? atFault : null;
+                    return TargetTransactions.kind(e) == TargetTransactions.Kind.REFUSED ? atFault : null;
                 }
                 if (tooLong(column, value.getValue())) {
                     return atFault;

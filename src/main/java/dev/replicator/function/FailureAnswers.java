@@ -15,7 +15,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.MultiMap;
 import io.vertx.ext.web.RoutingContext;
 
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.RejectedEvents;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.observe.LogText;
 import dev.replicator.observe.ReplicationMetrics;
@@ -31,14 +31,14 @@ public class FailureAnswers {
     private static final Logger LOG = Logger.getLogger("dev.replicator.rejected");
 
     private final boolean park;
-    private final TargetWriter writer;
+    private final RejectedEvents rejectedEvents;
     private final ReplicationMetrics metrics;
     private final ObjectMapper mapper;
 
-    public FailureAnswers(ReplicatorConfig config, TargetWriter writer, ReplicationMetrics metrics,
+    public FailureAnswers(ReplicatorConfig config, RejectedEvents rejectedEvents, ReplicationMetrics metrics,
             ObjectMapper mapper) {
         this.park = config.rejected().park();
-        this.writer = writer;
+        this.rejectedEvents = rejectedEvents;
         this.metrics = metrics;
         this.mapper = mapper;
     }
@@ -79,7 +79,7 @@ public class FailureAnswers {
     private void parkAndAcknowledge(RoutingContext ctx, ErrorResponses.Failure result, String eventId,
             String eventType, ObjectNode request) {
         // parking talks to the database: not on the event loop
-        ctx.vertx().executeBlocking(() -> writer.park(eventId, eventType, result.status(), result.message(),
+        ctx.vertx().executeBlocking(() -> rejectedEvents.park(eventId, eventType, result.status(), result.message(),
                 request.toString()), false).onComplete(parked -> {
                     if (parked.succeeded()) {
                         metrics.parked(result.status());

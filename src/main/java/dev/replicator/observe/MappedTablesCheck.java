@@ -10,7 +10,7 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.TargetTransactions;
 import dev.replicator.decode.TableId;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TargetCatalog;
@@ -38,7 +38,7 @@ public class MappedTablesCheck implements HealthCheck {
                     .build();
         } catch (SQLException e) {
             return HealthCheckResponse.named("replicated tables").down()
-                    .withData("error", TargetWriter.withoutValues(e)).build();
+                    .withData("error", TargetTransactions.withoutValues(e)).build();
         }
     }
 }

@@ -12,7 +12,7 @@ import javax.sql.DataSource;
 
 import org.jboss.logging.Logger;
 
-import dev.replicator.apply.SqlFailures;
+import dev.replicator.apply.TargetTransactions;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.TableId;
 import dev.replicator.route.Names;
@@ -175,7 +175,7 @@ public class JobTables {
     }
 
     static RuntimeException unavailable(String eventId, SQLException e) {
-        return SqlFailures.answer(eventId, "target", "reading its catalog", e);
+        return TargetTransactions.answer(eventId, "target", "reading its catalog", e);
     }
 
     static String shorten(String text) {

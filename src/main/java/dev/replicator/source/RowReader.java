@@ -20,7 +20,7 @@ import com.fasterxml.jackson.databind.util.RawValue;
 
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.TargetUnavailableException;
-import dev.replicator.apply.SqlFailures;
+import dev.replicator.apply.TargetTransactions;
 import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.Position;
@@ -131,9 +131,9 @@ public class RowReader {
         }
     }
 
-    /** A failed read of the source, answered as {@link SqlFailures} says (503 unreachable, 422 not permitted). */
+    /** A failed read of the source, answered as {@link TargetTransactions} says (503 unreachable, 422 not permitted). */
     static RuntimeException unavailable(String eventId, SQLException e) {
-        return SqlFailures.answer(eventId, "source", "reading rows", e);
+        return TargetTransactions.answer(eventId, "source", "reading rows", e);
     }
 
     static Position walPosition(Connection connection) throws SQLException {

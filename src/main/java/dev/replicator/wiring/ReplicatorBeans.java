@@ -13,8 +13,12 @@ import io.agroal.api.AgroalDataSource;
 import io.quarkus.agroal.DataSource;
 
 import dev.replicator.apply.GroupCommit;
+import dev.replicator.apply.RejectedEvents;
 import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetSchema;
+import dev.replicator.apply.TargetTransactions;
 import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.TombstonePruning;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.convert.ValueConverter;
 import dev.replicator.observe.ReplicationMetrics;
@@ -63,10 +67,22 @@ public class ReplicatorBeans {
 
     @Produces
     @Singleton
-    TargetWriter targetWriter(@DataSource("target") AgroalDataSource target, Sql sql, TargetCatalog catalog,
-            ReplicatorConfig config) {
-        return new TargetWriter(target, sql, config.ordering().schema(), config.ordering().tombstoneRetention(),
-                catalog::invalidate);
+    TargetSchema targetSchema(@DataSource("target") AgroalDataSource target, Sql sql, ReplicatorConfig config) {
+        return new TargetSchema(target, sql, config.ordering().schema());
+    }
+
+    @Produces
+    @Singleton
+    RejectedEvents rejectedEvents(@DataSource("target") AgroalDataSource target, Sql sql, TargetSchema schema) {
+        return new RejectedEvents(target, sql, schema);
+    }
+
+    @Produces
+    @Singleton
+    TargetWriter targetWriter(@DataSource("target") AgroalDataSource target, Sql sql, TargetSchema schema,
+            TargetCatalog catalog, ReplicatorConfig config) {
+        return new TargetWriter(new TargetTransactions(target, schema, catalog::invalidate), sql,
+                new TombstonePruning(target, sql, config.ordering().tombstoneRetention()));
     }
 
     @Produces

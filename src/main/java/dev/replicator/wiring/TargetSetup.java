@@ -9,7 +9,8 @@ import org.jboss.logging.Logger;
 
 import io.quarkus.runtime.StartupEvent;
 
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.TargetSchema;
+import dev.replicator.apply.TargetTransactions;
 
 /** Prepares the target at start-up without making start-up depend on it: a target that is down is retried later. */
 @Singleton
@@ -17,12 +18,12 @@ public class TargetSetup {
 
     private static final Logger LOG = Logger.getLogger(TargetSetup.class);
 
-    void onStart(@Observes StartupEvent event, TargetWriter writer) {
+    void onStart(@Observes StartupEvent event, TargetSchema schema) {
         try {
-            writer.ensureSchema();
+            schema.ensure();
         } catch (SQLException e) {
             LOG.warnf("target not ready at start-up (%s); replicator's tables will be created on the first write",
-                    TargetWriter.withoutValues(e));
+                    TargetTransactions.withoutValues(e));
         }
     }
 }

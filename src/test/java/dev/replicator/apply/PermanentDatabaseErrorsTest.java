@@ -120,7 +120,7 @@ class PermanentDatabaseErrorsTest {
                 connection.createStatement().executeQuery("SELECT * FROM wide").close();
             }
         });
-        RuntimeException answer = SqlFailures.answer("ev-read", "source", "reading rows", denied);
+        RuntimeException answer = TargetTransactions.answer("ev-read", "source", "reading rows", denied);
         assertTrue(answer instanceof RejectedChangeException, answer.toString());
         assertTrue(answer.getMessage().contains("grant"), answer.getMessage());
     }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
+import java.time.Duration;
 
 import javax.sql.DataSource;
 
@@ -17,7 +18,8 @@ import org.postgresql.ds.PGSimpleDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import dev.replicator.apply.Sql;
-import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.TargetSchema;
+import dev.replicator.apply.TombstonePruning;
 import dev.replicator.testing.TestDatabases;
 
 /**
@@ -75,10 +77,8 @@ class DatabaseRolesTest {
 
         DataSource writer = as(server, "roles_target", "replicator_write");
         // what replicator does at start and on a timer: its own tables, then pruning them
-        TargetWriter target = new TargetWriter(writer, new Sql("replicator"), "replicator", id -> {
-        });
-        target.ensureSchema();
-        target.pruneTombstones();
+        new TargetSchema(writer, new Sql("replicator"), "replicator").ensure();
+        new TombstonePruning(writer, new Sql("replicator"), Duration.ofDays(7)).prune();
         assertEquals("backfill_progress\nrejected\nrow_position\ntable_position\n", TestDatabases.copy(owner,
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'replicator' ORDER BY 1"));
         TestDatabases.execute(writer, "INSERT INTO public.customers VALUES (1, 'a') ON CONFLICT (id)"

@@ -13,7 +13,7 @@ import java.util.List;
 import javax.sql.DataSource;
 
 import dev.replicator.apply.Sql;
-import dev.replicator.apply.SqlFailures;
+import dev.replicator.apply.TargetTransactions;
 
 /**
  * Backfill progress per table in the target ({@code <schema>.backfill_progress}): the last key copied, rows copied
@@ -116,7 +116,7 @@ public class BackfillCheckpoints {
                 return work.run();
             }
         } catch (SQLException e) {
-            throw SqlFailures.answer(null, "target", "keeping backfill progress", e);
+            throw TargetTransactions.answer(null, "target", "keeping backfill progress", e);
         }
     }
 }

@@ -17,7 +17,7 @@ import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 import dev.replicator.apply.RefreshWriter;
-import dev.replicator.apply.SqlFailures;
+import dev.replicator.apply.TargetTransactions;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.source.JobTable;
@@ -255,7 +255,7 @@ public class Verifier {
         try {
             return RowReader.readInSnapshot(target, work);
         } catch (SQLException e) {
-            throw SqlFailures.answer(eventId, "target", "reading rows to compare", e);
+            throw TargetTransactions.answer(eventId, "target", "reading rows to compare", e);
         }
     }
 

@@ -12,10 +12,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
-import dev.replicator.apply.SqlFailures.Kind;
+import dev.replicator.apply.TargetTransactions.Kind;
 
 /** The SQLSTATE table: every class it names, the states that differ from their class, and clean messages. */
-class SqlFailuresTest {
+class TargetTransactionsTest {
 
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource({
@@ -56,26 +56,26 @@ class SqlFailuresTest {
             // not a PostgreSQL class: retried until the broker's limit
             "ZZ999, TRANSIENT"})
     void kindOfEveryClass(String state, Kind kind) {
-        assertEquals(kind, SqlFailures.kind(state));
+        assertEquals(kind, TargetTransactions.kind(state));
         assertEquals(kind.status(), kind == Kind.TRANSIENT || kind == Kind.TABLE_CHANGED ? 503 : 422);
     }
 
     @ParameterizedTest
     @ValueSource(strings = { "", "0", "080" })
     void withoutAStateItIsTransient(String state) {
-        assertEquals(Kind.TRANSIENT, SqlFailures.kind(state));
-        assertEquals(Kind.TRANSIENT, SqlFailures.kind((String) null));
+        assertEquals(Kind.TRANSIENT, TargetTransactions.kind(state));
+        assertEquals(Kind.TRANSIENT, TargetTransactions.kind((String) null));
     }
 
     @Test
     void refusedIs422AndTransientIs503() {
-        RuntimeException refused = SqlFailures.answer("e-1", "target", "writing public.t",
+        RuntimeException refused = TargetTransactions.answer("e-1", "target", "writing public.t",
                 new SQLException("index row size 2720 exceeds btree version 4 maximum 2704 for index \"t_pkey\"",
                         "54000"));
         assertInstanceOf(RejectedChangeException.class, refused);
         assertEquals("event e-1: target refused writing public.t: index row size 2720 exceeds btree version 4 maximum"
                 + " 2704 for index \"t_pkey\" (SQLSTATE 54000)", refused.getMessage());
-        RuntimeException unavailable = SqlFailures.answer(null, "source", "reading rows",
+        RuntimeException unavailable = TargetTransactions.answer(null, "source", "reading rows",
                 new SQLException("Connection refused", "08001"));
         assertInstanceOf(TargetUnavailableException.class, unavailable);
         assertEquals(503, ((TargetUnavailableException) unavailable).status());
@@ -83,7 +83,7 @@ class SqlFailuresTest {
 
     @Test
     void aMissingPrivilegeNamesTheGrant() {
-        RuntimeException answer = SqlFailures.answer("e-2", "target", "writing public.t",
+        RuntimeException answer = TargetTransactions.answer("e-2", "target", "writing public.t",
                 new SQLException("permission denied for table t", "42501"));
         assertInstanceOf(RejectedChangeException.class, answer);
         assertTrue(answer.getMessage().contains("grant"), answer.getMessage());
@@ -92,7 +92,7 @@ class SqlFailuresTest {
 
     @Test
     void anUnsupportedFeatureIsNamed() {
-        RuntimeException answer = SqlFailures.answer("e-3", "target", "writing pg_catalog.pg_description",
+        RuntimeException answer = TargetTransactions.answer("e-3", "target", "writing pg_catalog.pg_description",
                 new SQLException("ON CONFLICT is not supported on table \"pg_description\" used as a catalog table",
                         "0A000"));
         assertInstanceOf(RejectedChangeException.class, answer);
@@ -118,7 +118,7 @@ class SqlFailuresTest {
                     + "duplicate key value violates unique constraint \"a\"\"b\"",
             "malformed array literal: \"{SECRET\"|malformed array literal"})
     void messagesLoseTheirValues(String message, String cleaned) {
-        String result = SqlFailures.withoutValues(new SQLException(message + "\nDetail: Failing row contains (SECRET)",
+        String result = TargetTransactions.withoutValues(new SQLException(message + "\nDetail: Failing row contains (SECRET)",
                 "22000"));
         assertEquals(cleaned, result);
         assertFalse(result.contains("SECRET") || result.contains("77777777777"), result);

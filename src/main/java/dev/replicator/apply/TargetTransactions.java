@@ -1,21 +1,188 @@
 package dev.replicator.apply;
 
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import javax.sql.DataSource;
+
+import org.jboss.logging.Logger;
 import org.postgresql.util.PSQLException;
 
+import dev.replicator.decode.TableId;
+import dev.replicator.route.TargetChange;
+
 /**
- * The one table from a failed statement's SQLSTATE to the answer, used wherever the target or the source is read or
+ * The one failure policy for the databases: how a target transaction is run (retried, rolled back) and what a
+ * failed statement is answered with.
+ * <p>
+ * A transaction is retried a few times after what a retry can fix: serialization failures and deadlocks (after a
+ * short pause), dropped connections (at once, on a new connection: the pool discards the broken one), and, once,
+ * a table or column that went away (42P01, 42703) after its table's description is read again. Everything else is
+ * rolled back and answered.
+ * <p>
+ * The answer comes from one table from SQLSTATE to status, used wherever the target or the source is read or
  * written. What retrying cannot fix (the data, a missing privilege, an unsupported feature) is answered 422 and
  * dead-lettered; what a retry can fix (connections, locks, serialization, resource shortage) is answered 503 and
  * redelivered. A permanent error must never be 503: the broker would redeliver it forever.
  */
-public final class SqlFailures {
+public final class TargetTransactions {
+
+    private static final Logger LOG = Logger.getLogger(TargetTransactions.class);
+
+    /** Attempts of one transaction, the first included. */
+    public static final int ATTEMPTS = 4;
+
+    /** The work of one transaction, run on its connection; it must not commit or roll back itself. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    /**
+     * A writer's own way around a failure, asked before the failure is retried or answered: true when the next
+     * attempt is written differently (and should be made), false to leave the failure to the policy.
+     */
+    @FunctionalInterface
+    public interface Fallback {
+        boolean writeDifferently(SQLException failure);
+    }
+
+    private static final Fallback NO_FALLBACK = failure -> false;
+
+    private final DataSource target;
+    private final TargetSchema schema;
+    private final Consumer<TableId> catalogInvalidator;
+
+    /**
+     * @param catalogInvalidator forgets a table's description, so the next use reads the catalog again
+     */
+    public TargetTransactions(DataSource target, TargetSchema schema, Consumer<TableId> catalogInvalidator) {
+        this.target = target;
+        this.schema = schema;
+        this.catalogInvalidator = catalogInvalidator;
+    }
+
+    /** As {@link #run(TableId, Work, Fallback)} without a fallback. */
+    public <T> T run(TableId table, Work<T> work) throws SQLException {
+        return run(table, work, NO_FALLBACK);
+    }
+
+    /**
+     * Runs the work in one transaction on a connection of its own and returns its result after the commit. Retries as
+     * the policy says; a failure that stays is rolled back and thrown for the caller to answer ({@link #answer}).
+     * A {@link RuntimeException} of the work is rolled back and thrown at once.
+     *
+     * @param table the table the work writes, read again after a 42P01/42703 (null: only the table a
+     *              {@link FailedChangeException} names)
+     */
+    public <T> T run(TableId table, Work<T> work, Fallback fallback) throws SQLException {
+        boolean lookedAgain = false;
+        for (int attempt = 1;; attempt++) {
+            try {
+                return once(work);
+            } catch (SQLException e) {
+                String state = sqlState(e);
+                if (retryable(state) && attempt < ATTEMPTS) {
+                    LOG.debugf("retrying after SQLSTATE %s (attempt %d)", state, attempt);
+                    if (state.startsWith("40")) {
+                        pause(attempt); // let the other transaction finish; a dropped connection needs no wait
+                    }
+                    continue;
+                }
+                if (fallback.writeDifferently(e)) {
+                    attempt--; // not a retry of the same thing
+                    continue;
+                }
+                if ((state.equals("42P01") || state.equals("42703")) && !lookedAgain) {
+                    // a table changed or replicator's own tables were dropped: look again, once
+                    lookedAgain = true;
+                    schema.forget();
+                    TableId changed = e instanceof FailedChangeException failed ? failed.change().table().id() : table;
+                    if (changed != null) {
+                        catalogInvalidator.accept(changed);
+                    }
+                    continue;
+                }
+                throw e;
+            }
+        }
+    }
+
+    private <T> T once(Work<T> work) throws SQLException {
+        schema.ensure();
+        try (Connection connection = target.getConnection()) {
+            connection.setAutoCommit(false);
+            try {
+                T result = work.run(connection);
+                connection.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(connection);
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The answer for a change write that failed for good (the change may be null when no single change caused it):
+     * as {@link #answer(String, String, String, SQLException)}, naming the column of a value its type refuses, and
+     * reading the table's description again when it changed.
+     */
+    public RuntimeException answer(TargetChange change, SQLException e) {
+        if (kind(e) == Kind.TABLE_CHANGED && change != null) {
+            // the table changed under us: read the catalog again on the next delivery
+            catalogInvalidator.accept(change.table().id());
+        }
+        String doing = change == null ? "the transaction" : "writing " + change.table().id();
+        String state = sqlState(e);
+        if (change != null && state.startsWith("22") && e.getMessage() != null && !e.getMessage().contains("column")) {
+            // a value the column's type cannot take: name the column, since the message must lose the value
+            String column = ValueDiagnosis.columnAtFault(target, change);
+            doing += column == null ? "" : ", " + column;
+        }
+        return answer(change == null ? null : change.eventId(), "target", doing, e);
+    }
+
+    /** Serialization failures, deadlocks and dropped connections: worth another attempt of the transaction. */
+    public static boolean isTransient(SQLException e) {
+        return retryable(sqlState(e));
+    }
+
+    private static boolean retryable(String state) {
+        return state.equals("40001") || state.equals("40P01") || state.startsWith("08") || state.equals("57P01");
+    }
+
+    /** The target refuses this change (422), or it needs a row another change has not created yet (409). */
+    public static boolean refusesTheChange(RuntimeException answer) {
+        return answer instanceof RejectedChangeException
+                || answer instanceof TargetUnavailableException unavailable && unavailable.status() == 409;
+    }
+
+    private static String sqlState(SQLException e) {
+        return e.getSQLState() == null ? "" : e.getSQLState();
+    }
+
+    private static void rollbackQuietly(Connection connection) {
+        try {
+            connection.rollback();
+        } catch (SQLException ignored) {
+            // the connection is broken; the pool discards it and the transaction is gone with it
+        }
+    }
+
+    private static void pause(int attempt) {
+        try {
+            Thread.sleep(10L * attempt * attempt + (long) (Math.random() * 20));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 
     /** What a failure means for the request. */
     public enum Kind {
@@ -97,9 +264,6 @@ public final class SqlFailures {
             "column", "index", "type", "schema", "encoding", "database", "role", "domain", "view", "sequence",
             "function", "operator", "trigger", "collation", "extension", "publication", "tablespace", "enum");
     private static final int MAX_MESSAGE = 240;
-
-    private SqlFailures() {
-    }
 
     /**
      * The answer for a SQLSTATE. Without one (the pool timed out, the driver lost the connection) it is transient;
