@@ -53,6 +53,7 @@ public class Backfill {
         long applied = 0;
         long stale = 0;
         int chunks = 0;
+        int direct = 0;
         boolean finished = true;
         for (JobTable table : resolved) {
             String name = table.sourceId().toString();
@@ -73,6 +74,7 @@ public class Backfill {
                 applied += outcome.applied();
                 stale += outcome.copied() - outcome.applied();
                 chunks++;
+                direct += outcome.direct() ? 1 : 0;
                 metrics.backfilled(name, outcome.applied(), outcome.copied() - outcome.applied());
                 RowReader.CopyPlan plan = planned.get();
                 // another invocation advanced this table from the same key first: take up its progress
@@ -82,7 +84,7 @@ public class Backfill {
             finished &= at.done();
             progress.add(new BackfillReport.TableProgress(name, at.rows(), at.done()));
         }
-        BackfillReport report = new BackfillReport(progress, applied, stale, chunks, finished,
+        BackfillReport report = new BackfillReport(progress, applied, stale, chunks, direct, finished,
                 finished ? null : request.continuation());
         LOG.infof("backfill %s: %d chunks, %d rows applied, %d stale, %d of %d tables done%s", eventId, chunks, applied,
                 stale, progress.stream().filter(BackfillReport.TableProgress::done).count(), progress.size(),
