@@ -37,15 +37,6 @@ public final class KeysetSql {
     private KeysetSql() {
     }
 
-    /**
-     * The next chunk in key order: every read column as text, after the given key if {@code after} (parameters: the
-     * key values after which to start, if any, then the limit).
-     */
-    public static String chunk(KeyedTable table, boolean after) {
-        return "SELECT " + asText(table.columns()) + " FROM " + qualified(table.id()) + " t"
-                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY " + orderByKey(table) + " LIMIT ?";
-    }
-
     /** Where {@link #copyChunk} finds the chunk's bounds: transaction-local settings, set with bound values. */
     public static final String LOWER_SETTING = "replicator.copy_after_";
     public static final String UPPER_SETTING = "replicator.copy_last_";
