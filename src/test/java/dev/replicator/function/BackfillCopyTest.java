@@ -57,7 +57,8 @@ class BackfillCopyTest {
 
     @BeforeAll
     static void tables() {
-        for (String table : List.of("copy_plain", "copy_fenced", "copy_race", "crash_direct", "crash_staged")) {
+        for (String table : List.of("copy_plain", "copy_fenced", "copy_race", "crash_direct", "crash_staged",
+                "copy_twice")) {
             for (DataSource db : List.of(PostgresResource.source(), PostgresResource.target())) {
                 TestDatabases.execute(db, "DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " "
                         + SourceJobsTest.TABLE_DDL);
@@ -166,6 +167,26 @@ class BackfillCopyTest {
         TableComparison.assertSameRows(source, target, "copy_race");
         assertEquals(streamedKeys.size(), positions("public.copy_race"),
                 "positions only for the rows the stream changed, none for copied rows");
+    }
+
+    /** Two chains of invocations on one table at once, as two Triggers or a retried request would run them. */
+    @Test
+    void concurrentBackfillsOfOneTableCountEveryChunkOnceAndEndEqual() throws Exception {
+        SourceJobsTest.fill(source, "copy_twice", "SELECT generate_series(1, 3000)");
+        String request = "{\"tables\":[\"public.copy_twice\"],\"chunkSize\":500}";
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<List<JsonNode>> a = pool.submit(() -> backfill("twice-a", request));
+            Future<List<JsonNode>> b = pool.submit(() -> backfill("twice-b", request));
+            a.get(120, TimeUnit.SECONDS);
+            b.get(120, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdown();
+        }
+        TableComparison.assertSameRows(source, target, "copy_twice");
+        assertEquals("3000\tt", TestDatabases.copy(target,
+                "SELECT rows, done FROM replicator.backfill_progress WHERE table_name = 'public.copy_twice'").trim());
+        assertEquals(0, positions("public.copy_twice"));
     }
 
     @Test
