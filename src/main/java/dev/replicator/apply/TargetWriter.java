@@ -39,7 +39,7 @@ public class TargetWriter {
     }
 
     /** The policy this writer's transactions follow, for writers beside it. */
-    TargetTransactions transactions() {
+    public TargetTransactions transactions() {
         return transactions;
     }
 

@@ -37,13 +37,45 @@ public final class KeysetSql {
     private KeysetSql() {
     }
 
+    /** Where {@link #copyChunk} finds the chunk's bounds: transaction-local settings, set with bound values. */
+    public static final String LOWER_SETTING = "replicator.copy_after_";
+    public static final String UPPER_SETTING = "replicator.copy_last_";
+
     /**
-     * The next chunk in key order: every read column as text, after the given key if {@code after} (parameters: the
-     * key values after which to start, if any, then the limit).
+     * Sets one bound of {@link #copyChunk} (parameters: the setting's name, the key value as text). COPY takes no
+     * parameters, so the key values are bound here and the COPY reads them back, cast to the key's types.
      */
-    public static String chunk(KeyedTable table, boolean after) {
-        return "SELECT " + asText(table.columns()) + " FROM " + qualified(table.id()) + " t"
-                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY " + orderByKey(table) + " LIMIT ?";
+    public static final String SET_BOUND = "SELECT set_config(?, ?, true)";
+
+    /**
+     * A chunk's rows in key order as COPY text: the keys after the lower bound (if any) up to the upper bound,
+     * inclusive (if any), both read from the settings {@link #LOWER_SETTING} and {@link #UPPER_SETTING} + key
+     * column number.
+     */
+    public static String copyChunk(KeyedTable table, boolean lower, boolean upper) {
+        String where = "";
+        if (lower || upper) {
+            where = " WHERE " + (lower ? "(" + keyList(table) + ") > (" + settings(table, LOWER_SETTING) + ")" : "")
+                    + (lower && upper ? " AND " : "")
+                    + (upper ? "(" + keyList(table) + ") <= (" + settings(table, UPPER_SETTING) + ")" : "");
+        }
+        return "COPY (SELECT " + table.columns().stream().map(c -> "t." + quote(c)).collect(Collectors.joining(", "))
+                + " FROM " + qualified(table.id()) + " t" + where + " ORDER BY " + orderByKey(table) + ") TO STDOUT";
+    }
+
+    private static String settings(KeyedTable table, String prefix) {
+        List<TargetColumn> key = table.key();
+        return java.util.stream.IntStream.range(0, key.size())
+                .mapToObj(i -> "current_setting('" + prefix + (i + 1) + "')::" + key.get(i).castType())
+                .collect(Collectors.joining(", "));
+    }
+
+    /** The last key after the given one, if any (parameters: the key values after which to look, if any). */
+    public static String lastKey(KeyedTable table, boolean after) {
+        return "SELECT " + asText(table.keyNames()) + " FROM " + qualified(table.id()) + " t"
+                + (after ? " WHERE " + keyAbove(table) : "") + " ORDER BY "
+                + table.keyNames().stream().map(c -> "t." + quote(c) + " DESC").collect(Collectors.joining(", "))
+                + " LIMIT 1";
     }
 
     /** One row by its key, every read column as text (parameters: the key values). */

@@ -14,10 +14,14 @@ import java.util.Map;
 
 import javax.sql.DataSource;
 
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
+
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.POJONode;
 import com.fasterxml.jackson.databind.util.RawValue;
 
+import dev.replicator.apply.CopyWriter;
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.apply.TargetTransactions;
@@ -37,8 +41,17 @@ import dev.replicator.convert.TargetColumn;
  */
 public class RowReader {
 
-    /** A chunk of rows in key order, read at one snapshot. */
-    public record Chunk(List<TargetChange> rows, List<String> lastKey, Position readAt) {
+    /**
+     * A chunk about to be copied: the keys after {@code after} (null: from the first key) up to {@code last}, read at
+     * {@code readAt}; {@code end}: it is the table's last chunk ({@code last} is then the table's last key, or null
+     * when no key follows {@code after}).
+     */
+    public record CopyPlan(List<String> after, List<String> last, boolean end, Position readAt) {
+    }
+
+    /** What to do with a planned chunk while its snapshot is open: copy its rows from {@code rows}. */
+    public interface CopyWork<T> {
+        T run(CopyPlan plan, CopyWriter.RowSource rows);
     }
 
     private final DataSource source;
@@ -50,28 +63,85 @@ public class RowReader {
     }
 
     /**
-     * Up to {@code limit} rows after {@code after} (null: from the first key), as snapshot-read upserts at position
-     * {@code (0, WAL position)}: every streamed change outranks them.
+     * Plans the chunk of up to {@code limit} rows after {@code after} (null: from the first key) in one source
+     * snapshot and hands the work its rows as COPY text, streamed from the same snapshot: no row is held in memory.
      */
-    public Chunk chunk(String eventId, JobTable table, List<String> after, int limit) {
+    public <T> T copyChunk(String eventId, JobTable table, List<String> after, int limit, CopyWork<T> work) {
         return inSnapshot(eventId, connection -> {
             Position readAt = walPosition(connection);
-            List<TargetChange> rows = new ArrayList<>();
-            List<String> lastKey = after;
-            try (PreparedStatement select = connection.prepareStatement(KeysetSql.chunk(table.source(), after != null))) {
-                int i = after == null ? 1 : bindAll(select, 1, after);
-                select.setInt(i, limit);
-                select.setFetchSize(Math.min(limit, 1000));
-                try (ResultSet rs = select.executeQuery()) {
-                    while (rs.next()) {
-                        Map<String, String> row = row(rs, table);
-                        rows.add(route(eventId, table, row, readAt));
-                        lastKey = table.source().keyNames().stream().map(row::get).toList();
+            KeyedTable keyed = table.source();
+            List<String> rangeEnd = key(connection, KeysetSql.rangeEnd(keyed, after != null), after, limit - 1);
+            boolean end = rangeEnd == null;
+            List<String> last = end ? key(connection, KeysetSql.lastKey(keyed, after != null), after, null) : rangeEnd;
+            bind(connection, KeysetSql.LOWER_SETTING, after);
+            bind(connection, KeysetSql.UPPER_SETTING, rangeEnd);
+            String copy = KeysetSql.copyChunk(keyed, after != null, rangeEnd != null);
+            CopyWriter.RowSource rows = sink -> {
+                CopyOut out;
+                try {
+                    out = connection.unwrap(PGConnection.class).getCopyAPI().copyOut(copy);
+                } catch (SQLException e) {
+                    throw unavailable(eventId, e);
+                }
+                try {
+                    while (true) {
+                        byte[] row;
+                        try {
+                            row = out.readFromCopy();
+                        } catch (SQLException e) {
+                            throw unavailable(eventId, e);
+                        }
+                        if (row == null) {
+                            return;
+                        }
+                        sink.writeToCopy(row, 0, row.length);
+                    }
+                } finally {
+                    if (out.isActive()) {
+                        try {
+                            out.cancelCopy();
+                        } catch (SQLException ignored) {
+                            // the read is abandoned with its transaction
+                        }
                     }
                 }
-            }
-            return new Chunk(rows, lastKey, readAt);
+            };
+            return work.run(new CopyPlan(after, last, end, readAt), rows);
         });
+    }
+
+    private static List<String> key(Connection connection, String select, List<String> after, Integer offset)
+            throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(select)) {
+            int i = after == null ? 1 : bindAll(statement, 1, after);
+            if (offset != null) {
+                statement.setInt(i, offset);
+            }
+            try (ResultSet rs = statement.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                List<String> key = new ArrayList<>();
+                for (int c = 1; c <= rs.getMetaData().getColumnCount(); c++) {
+                    key.add(rs.getString(c));
+                }
+                return key;
+            }
+        }
+    }
+
+    /** Leaves a chunk bound's key values in the transaction's settings, for the COPY to read. */
+    private static void bind(Connection connection, String prefix, List<String> key) throws SQLException {
+        if (key == null) {
+            return;
+        }
+        try (PreparedStatement set = connection.prepareStatement(KeysetSql.SET_BOUND)) {
+            for (int i = 0; i < key.size(); i++) {
+                set.setString(1, prefix + (i + 1));
+                set.setString(2, key.get(i));
+                set.execute();
+            }
+        }
     }
 
     /** The current rows for the keys (null where the source has none), read at one snapshot. */

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.agroal.DataSource;
 
+import dev.replicator.apply.CopySql;
+import dev.replicator.apply.CopyWriter;
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetWriter;
@@ -51,11 +53,11 @@ public class SourceBeans {
 
     @Produces
     @Singleton
-    Backfill backfill(JobTables tables, RowReader reader, TargetWriter writer,
-            @DataSource("target") AgroalDataSource target, Sql sql, ReplicationMetrics metrics,
-            ReplicatorConfig config) {
-        return new Backfill(tables, reader, writer, new BackfillCheckpoints(target, sql, config.ordering().schema()),
-                metrics, config.backfill().timeBudget());
+    Backfill backfill(JobTables tables, RowReader reader, @DataSource("target") AgroalDataSource target, Sql sql,
+            TargetWriter writer, ReplicationMetrics metrics, ReplicatorConfig config) {
+        String schema = config.ordering().schema();
+        return new Backfill(tables, reader, new CopyWriter(writer.transactions(), new CopySql(schema)),
+                new BackfillCheckpoints(target, sql, schema), metrics, config.backfill().timeBudget());
     }
 
     @Produces

@@ -25,12 +25,22 @@ class KeysetSqlTest {
             List.of("id", "name"));
 
     @Test
-    void chunkReadsEveryColumnAsTextInKeyOrderAfterTheLastKey() {
-        assertEquals("SELECT \"order_id\"::text, \"line_no\"::text, \"sku\"::text, \"price\"::text"
-                + " FROM \"sales\".\"order \"\"lines\"\"\" t WHERE (\"order_id\", \"line_no\") > (?::integer, ?::smallint)"
-                + " ORDER BY t.\"order_id\", t.\"line_no\" LIMIT ?", KeysetSql.chunk(LINES, true));
-        assertEquals("SELECT \"id\"::text, \"name\"::text FROM \"public\".\"items\" t ORDER BY t.\"id\" LIMIT ?",
-                KeysetSql.chunk(ITEMS, false));
+    void copyChunkReadsTheColumnsInKeyOrderBetweenBoundsKeptInSettings() {
+        assertEquals("COPY (SELECT t.\"order_id\", t.\"line_no\", t.\"sku\", t.\"price\""
+                + " FROM \"sales\".\"order \"\"lines\"\"\" t WHERE (\"order_id\", \"line_no\")"
+                + " > (current_setting('replicator.copy_after_1')::integer,"
+                + " current_setting('replicator.copy_after_2')::smallint) AND (\"order_id\", \"line_no\")"
+                + " <= (current_setting('replicator.copy_last_1')::integer,"
+                + " current_setting('replicator.copy_last_2')::smallint)"
+                + " ORDER BY t.\"order_id\", t.\"line_no\") TO STDOUT", KeysetSql.copyChunk(LINES, true, true));
+        assertEquals("COPY (SELECT t.\"id\", t.\"name\" FROM \"public\".\"items\" t ORDER BY t.\"id\") TO STDOUT",
+                KeysetSql.copyChunk(ITEMS, false, false));
+    }
+
+    @Test
+    void lastKeyIsTheHighestAfterTheCheckpoint() {
+        assertEquals("SELECT \"id\"::text FROM \"public\".\"items\" t WHERE (\"id\") > (?::bigint)"
+                + " ORDER BY t.\"id\" DESC LIMIT 1", KeysetSql.lastKey(ITEMS, true));
     }
 
     @Test

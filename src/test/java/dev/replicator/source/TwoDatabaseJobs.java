@@ -14,6 +14,8 @@ import javax.sql.DataSource;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
+import dev.replicator.apply.CopySql;
+import dev.replicator.apply.CopyWriter;
 import dev.replicator.apply.ChangeOutcome;
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.Sql;
@@ -80,7 +82,8 @@ public final class TwoDatabaseJobs {
     }
 
     public Backfill backfill(Duration budget) {
-        return new Backfill(tables, reader, writer, checkpoints(), metrics, budget);
+        return new Backfill(tables, reader, new CopyWriter(writer.transactions(), new CopySql(SCHEMA)), checkpoints(),
+                metrics, budget);
     }
 
     public BackfillCheckpoints checkpoints() {

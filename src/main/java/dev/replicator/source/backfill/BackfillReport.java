@@ -11,11 +11,14 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param applied  rows this invocation wrote
  * @param stale    rows this invocation left alone because the stream (or a later read) already wrote them
  * @param chunks   chunks this invocation copied
+ * @param directChunks of these, the chunks copied straight into their table (its key range there was empty and the
+ *                 stream had written no row of the table), without staging
  * @param finished every requested table is done
  * @param next     the request to continue with while not finished; null when finished
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record BackfillReport(List<TableProgress> tables, long applied, long stale, int chunks, boolean finished,
+public record BackfillReport(List<TableProgress> tables, long applied, long stale, int chunks, int directChunks,
+        boolean finished,
         BackfillRequest next) {
 
     public record TableProgress(String table, long rows, boolean done) {
