@@ -130,8 +130,7 @@ final class ChangeWriter {
         for (TargetChange change : changes) {
             exclusive.merge(change.table().id().toString(), change.op() == Operation.TRUNCATE, Boolean::logicalOr);
         }
-        return new TableLocks(connection.createArrayOf("text", exclusive.keySet().toArray()),
-                connection.createArrayOf("bool", exclusive.values().toArray()));
+        return TableLocks.of(connection, exclusive);
     }
 
     /** The table locks for the next statement to take along, or null once they are taken. */

@@ -87,7 +87,7 @@ public final class CopyWriter {
         boolean locked = false;
         boolean direct = unwritten(connection, chunk);
         if (direct) {
-            lock(connection, table);
+            TableLocks.take(connection, table.id(), true);
             locked = true;
             direct = !truncatedSince(connection, chunk) && unwritten(connection, chunk);
         }
@@ -101,7 +101,7 @@ public final class CopyWriter {
             }
             long copied = copy(connection, sql.copyIntoStaging(chunk.columns()), rows);
             if (!locked) {
-                lock(connection, table);
+                TableLocks.take(connection, table.id(), true);
             }
             long applied = truncatedSince(connection, chunk) ? 0 : merge(connection, chunk);
             outcome = new Outcome(copied, applied, false);
@@ -156,14 +156,6 @@ public final class CopyWriter {
                 rs.next();
                 return rs.getBoolean(1);
             }
-        }
-    }
-
-    private static void lock(Connection connection, TargetTable table) throws SQLException {
-        try (PreparedStatement lock = connection.prepareStatement(Sql.lockTables())) {
-            lock.setArray(1, connection.createArrayOf("text", new String[] { table.id().toString() }));
-            lock.setArray(2, connection.createArrayOf("bool", new Boolean[] { true }));
-            lock.execute();
         }
     }
 }

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import javax.sql.DataSource;
 
 import dev.replicator.decode.Position;
 import dev.replicator.route.TargetChange;
@@ -52,8 +51,8 @@ public final class RefreshWriter {
     private final Sql sql;
     private final TargetWriter writer;
 
-    /** @param target the writer's target, whose transactions the refresh shares */
-    public RefreshWriter(DataSource target, Sql sql, TargetWriter writer) {
+    /** @param writer the change writer, whose transaction policy the refresh shares */
+    public RefreshWriter(Sql sql, TargetWriter writer) {
         this.sql = sql;
         this.writer = writer;
     }
@@ -83,11 +82,7 @@ public final class RefreshWriter {
 
     private Outcome refreshOnce(Connection connection, TargetTable table, List<List<String>> keys, Position floor,
             CurrentRows source) throws SQLException {
-        try (PreparedStatement lock = connection.prepareStatement(Sql.lockTables())) {
-            lock.setArray(1, connection.createArrayOf("text", new String[] {table.id().toString()}));
-            lock.setArray(2, connection.createArrayOf("bool", new Boolean[] {false}));
-            lock.execute();
-        }
+        TableLocks.take(connection, table.id(), false);
         List<Position> recorded = lockPositions(connection, table, keys);
         SourceRows current = source.read(keys);
         return write(connection, table, keys, recorded, floor, current);

@@ -46,9 +46,9 @@ public class SourceBeans {
 
     @Produces
     @Singleton
-    RowRefresher rowRefresher(JobTables tables, RowReader reader, @DataSource("target") AgroalDataSource target,
-            Sql sql, TargetWriter writer, TableRouter router, ReplicationMetrics metrics) {
-        return new RowRefresher(tables, reader, new RefreshWriter(target, sql, writer), router, metrics);
+    RowRefresher rowRefresher(JobTables tables, RowReader reader, Sql sql, TargetWriter writer, TableRouter router,
+            ReplicationMetrics metrics) {
+        return new RowRefresher(tables, reader, new RefreshWriter(sql, writer), router, metrics);
     }
 
     @Produces

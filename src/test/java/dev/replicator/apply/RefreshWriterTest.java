@@ -45,7 +45,7 @@ class RefreshWriterTest {
         Sql sql = new Sql("replicator");
         writer = new TargetWriter(db, sql, "replicator", id -> {
         });
-        refresher = new RefreshWriter(db, sql, writer);
+        refresher = new RefreshWriter(sql, writer);
     }
 
     TargetChange row(int id, String name, Position position) {

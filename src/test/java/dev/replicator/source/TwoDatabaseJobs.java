@@ -78,7 +78,7 @@ public final class TwoDatabaseJobs {
         tables = new JobTables(mappings, new UpstreamCatalog(new TargetCatalog(source)), targetCatalog, source,
                 SCHEMA);
         reader = new RowReader(source, router);
-        refresher = new RowRefresher(tables, reader, new RefreshWriter(target, sql, writer), router, metrics);
+        refresher = new RowRefresher(tables, reader, new RefreshWriter(sql, writer), router, metrics);
     }
 
     public Backfill backfill(Duration budget) {
