@@ -7,6 +7,10 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -82,12 +86,42 @@ public class ReplicationPipeline {
 
     /** Applies one event; an event that can never be applied fails the request. */
     public ApplyResult apply(IncomingEvent event) {
-        return apply(List.of(new BatchElement(0, event, null, null)));
+        return await(applyLater(event));
+    }
+
+    /**
+     * As {@link #apply(IncomingEvent)}, without holding the calling thread while the shared transaction is written:
+     * the answer completes after the commit (on the writer's thread), or fails with what {@code apply} would throw.
+     */
+    public CompletableFuture<ApplyResult> applyLater(IncomingEvent event) {
+        return applyLater(List.of(new BatchElement(0, event, null, null)));
     }
 
     /** Applies a batch in one transaction; the first element that can never be applied fails the request. */
     public ApplyResult apply(List<BatchElement> elements) {
-        return metrics.applyLatency().record(() -> applyTimed(elements, null));
+        return await(applyLater(elements));
+    }
+
+    /** As {@link #apply(List)}, answered after the commit like {@link #applyLater(IncomingEvent)}. */
+    public CompletableFuture<ApplyResult> applyLater(List<BatchElement> elements) {
+        long started = System.nanoTime();
+        CompletableFuture<ApplyResult> written;
+        try {
+            written = applyStrict(elements);
+        } catch (RuntimeException e) {
+            written = CompletableFuture.failedFuture(e);
+        }
+        // completed with the failure itself, not wrapped, so every caller answers it as apply would
+        CompletableFuture<ApplyResult> answer = new CompletableFuture<>();
+        written.whenComplete((result, failure) -> {
+            metrics.applyLatency().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            if (failure != null) {
+                answer.completeExceptionally(unwrapped(failure));
+            } else {
+                answer.complete(result);
+            }
+        });
+        return answer;
     }
 
     /**
@@ -100,14 +134,19 @@ public class ReplicationPipeline {
      * @param replayHeaders the request headers kept with each parked element, to replay it later
      */
     public ApplyResult applyParking(List<BatchElement> elements, Map<String, String> replayHeaders) {
-        return metrics.applyLatency().record(() -> applyTimed(elements, replayHeaders));
+        return metrics.applyLatency().record(() -> applyParkingTimed(elements, replayHeaders));
+    }
+
+    /** The changes of a request, decoded and routed, ready to be written. */
+    private record Prepared(List<TargetChange> routed, List<TargetChange> incomplete,
+            Map<TargetChange, BatchElement> elementOf, Map<Integer, ParkedEvent> parked, int skipped) {
     }
 
     /**
-     * The one batch path. Strict ({@code replayHeaders} null): the first element that can never be applied is thrown.
-     * Parking: such elements are kept in the rejected table, the rest applied.
+     * Decodes and routes the elements. Strict ({@code replayHeaders} null): the first element that can never be
+     * applied is thrown. Parking: such elements are set aside in {@code parked}, keyed by their place in the batch.
      */
-    private ApplyResult applyTimed(List<BatchElement> elements, Map<String, String> replayHeaders) {
+    private Prepared prepare(List<BatchElement> elements, Map<String, String> replayHeaders) {
         boolean strict = replayHeaders == null;
         Map<Integer, ParkedEvent> parked = new TreeMap<>();
         int skipped = 0;
@@ -166,30 +205,71 @@ public class ReplicationPipeline {
             elementOf.put(target, element);
             (RowRefresher.isIncomplete(target) ? incomplete : routed).add(target);
         }
-        Counts counts = new Counts();
-        counts.skipped = skipped;
-        ParkingInTransaction parking = strict ? null : new ParkingInTransaction(parked, elementOf, replayHeaders);
-        count(strict ? write(routed) : writeParking(routed, parking), counts);
+        return new Prepared(routed, incomplete, elementOf, parked, skipped);
+    }
+
+    /**
+     * The strict path: all or nothing. The request's thread is not held while its group is written, unless a change
+     * must be refreshed from the source afterwards: that read is not done on the writer's thread, where it would hold
+     * up the groups behind it.
+     */
+    private CompletableFuture<ApplyResult> applyStrict(List<BatchElement> elements) {
+        Prepared prepared = prepare(elements, null);
+        CompletableFuture<List<ChangeOutcome>> written = writeLater(prepared.routed());
+        if (prepared.incomplete().isEmpty()) {
+            return written.thenApply(outcomes -> {
+                Counts counts = new Counts(prepared.skipped());
+                count(outcomes, counts);
+                return counts.result(0);
+            });
+        }
+        Counts counts = new Counts(prepared.skipped());
+        count(await(written), counts);
+        for (TargetChange change : prepared.incomplete()) {
+            refresh(change, counts);
+        }
+        return CompletableFuture.completedFuture(counts.result(0));
+    }
+
+    /** The parking path: what can never be applied is kept in the rejected table, the rest applied. */
+    private ApplyResult applyParkingTimed(List<BatchElement> elements, Map<String, String> replayHeaders) {
+        Prepared prepared = prepare(elements, replayHeaders);
+        Counts counts = new Counts(prepared.skipped());
+        ParkingInTransaction parking = new ParkingInTransaction(prepared.parked(), prepared.elementOf(),
+                replayHeaders);
+        count(writeParking(prepared.routed(), parking), counts);
         List<ParkedEvent> afterwards = new ArrayList<>();
-        for (TargetChange change : incomplete) {
+        for (TargetChange change : prepared.incomplete()) {
             try {
                 refresh(change, counts);
             } catch (RejectedChangeException e) {
-                if (strict) {
-                    throw e;
-                }
                 // refreshed in a transaction of its own, after the batch's: kept on its own as well
                 metrics.record(Outcome.REJECTED, change.sourceTable(), change.op().code());
-                afterwards.add(parkedEvent(elementOf.get(change), 422, e.getMessage(), replayHeaders));
+                afterwards.add(parkedEvent(prepared.elementOf().get(change), 422, e.getMessage(), replayHeaders));
             }
-        }
-        if (strict) {
-            return new ApplyResult(counts.applied, counts.stale, counts.superseded, counts.skipped);
         }
         logParked(parking.kept, parking.ids);
         parkAfterwards(afterwards);
-        return new ApplyResult(counts.applied, counts.stale, counts.superseded, counts.skipped,
-                parking.kept.size() + afterwards.size());
+        return counts.result(parking.kept.size() + afterwards.size());
+    }
+
+    /** Waits for an answer of {@link #applyLater} or the writer, and throws its failure as it is. */
+    private static <T> T await(CompletableFuture<T> answer) {
+        try {
+            return answer.get();
+        } catch (ExecutionException e) {
+            throw unwrapped(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            // the group may still commit; the redelivery will then be stale, which is harmless
+            throw new TargetUnavailableException("interrupted while waiting for the commit", e);
+        }
+    }
+
+    private static RuntimeException unwrapped(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause()
+                : failure;
+        return cause instanceof RuntimeException runtime ? runtime : new IllegalStateException(cause);
     }
 
     /** An element that can never be applied: fails a strict batch, is kept (parked) otherwise. */
@@ -301,7 +381,15 @@ public class ReplicationPipeline {
         int applied;
         int stale;
         int superseded;
-        int skipped;
+        final int skipped;
+
+        Counts(int skipped) {
+            this.skipped = skipped;
+        }
+
+        ApplyResult result(int parked) {
+            return new ApplyResult(applied, stale, superseded, skipped, parked);
+        }
     }
 
     private void refresh(TargetChange change, Counts counts) {
@@ -349,13 +437,12 @@ public class ReplicationPipeline {
         }
     }
 
-    private List<ChangeOutcome> write(List<TargetChange> routed) {
-        try {
-            return writer.write(routed);
-        } catch (RejectedChangeException e) {
-            routed.stream().filter(c -> c.eventId().equals(e.eventId())).findFirst()
-                    .ifPresent(c -> metrics.record(Outcome.REJECTED, c.sourceTable(), c.op().code()));
-            throw e;
-        }
+    private CompletableFuture<List<ChangeOutcome>> writeLater(List<TargetChange> routed) {
+        return writer.writeLater(routed).whenComplete((outcomes, failure) -> {
+            if (failure != null && unwrapped(failure) instanceof RejectedChangeException e) {
+                routed.stream().filter(c -> c.eventId().equals(e.eventId())).findFirst()
+                        .ifPresent(c -> metrics.record(Outcome.REJECTED, c.sourceTable(), c.op().code()));
+            }
+        });
     }
 }

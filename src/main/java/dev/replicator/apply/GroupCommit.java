@@ -106,8 +106,17 @@ public final class GroupCommit implements AutoCloseable {
      * changes are in flight.
      */
     public List<ChangeOutcome> write(List<TargetChange> changes) {
+        return await(writeLater(changes));
+    }
+
+    /**
+     * As {@link #write}, without holding the calling thread: the future completes after the commit, on the writer's
+     * thread, with the outcomes or the failure {@code write} would throw. A refusal for too many changes in flight is
+     * thrown at once.
+     */
+    public CompletableFuture<List<ChangeOutcome>> writeLater(List<TargetChange> changes) {
         if (changes.isEmpty()) {
-            return List.of();
+            return CompletableFuture.completedFuture(List.of());
         }
         return submit(new Request(changes, new CompletableFuture<>()));
     }
@@ -119,22 +128,21 @@ public final class GroupCommit implements AutoCloseable {
      */
     public Tolerated writeParking(List<TargetChange> changes, Parking parking) {
         Request request = new Request(new ArrayList<>(changes), new CompletableFuture<>(), parking, new ArrayList<>());
-        List<ChangeOutcome> outcomes = submit(request);
+        List<ChangeOutcome> outcomes = await(submit(request));
         return new Tolerated(outcomes, List.copyOf(request.refused()));
     }
 
-    private List<ChangeOutcome> submit(Request request) {
+    private CompletableFuture<List<ChangeOutcome>> submit(Request request) {
         int size = request.changes().size();
         admit(size);
-        try {
-            queue.add(request);
-            if (closed) {
-                fail(List.of(request), new TargetUnavailableException("replicator is shutting down", null));
-            }
-            return await(request.answer());
-        } finally {
-            inFlight.addAndGet(-size);
+        // counted out before anyone waiting for the answer goes on
+        CompletableFuture<List<ChangeOutcome>> answered = request.answer()
+                .whenComplete((outcomes, failure) -> inFlight.addAndGet(-size));
+        queue.add(request);
+        if (closed) {
+            fail(List.of(request), new TargetUnavailableException("replicator is shutting down", null));
         }
+        return answered;
     }
 
     /** Requests waiting for a writer. */

@@ -33,8 +33,10 @@ import dev.replicator.testing.TestDatabases;
  * same HTTP stack and ingress, answered without touching a database), {@code -Dbench.floor-clients} (32). Prints
  * single events as a share of that floor, and changes/s,
  * the ratio to the limit, request latency percentiles and the function's peak RSS. Both the limit and the function
- * are measured warm: the same work is repeated first for {@code -Dbench.warmup} (an ISO duration, PT15S by default),
- * so the just-in-time compiler has settled, as in an instance that has been running for a while. Runs only when asked:
+ * are measured warm: the same work is repeated first for {@code -Dbench.warmup} (an ISO duration, PT60S by default),
+ * so the just-in-time compiler has settled, as in an instance that has been running for a while (on two cores it
+ * kept compiling for about 40 s after start; after a 15 s warm-up it still took a third to half of the function's
+ * CPU in the measured pass). Runs only when asked:
  * {@code ./mvnw verify -Dbench -Dit.test=ThroughputBenchmarkIT -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false}
  * ({@code -Dbench.changes=N} for another size; {@code -Dbench.soak=PT5M} adds the memory soak, see {@link #soak}).
  */
@@ -43,7 +45,7 @@ class ThroughputBenchmarkIT {
 
     static final int CHANGES = Integer.getInteger("bench.changes", 20_000);
     static final String DB = "bench_throughput";
-    static final java.time.Duration WARMUP = java.time.Duration.parse(System.getProperty("bench.warmup", "PT15S"));
+    static final java.time.Duration WARMUP = java.time.Duration.parse(System.getProperty("bench.warmup", "PT60S"));
 
     record Change(int table, String op, int id, long position, String name, int qty) {
     }
@@ -295,7 +297,7 @@ class ThroughputBenchmarkIT {
             boolean noop, java.util.Map<Integer, Double> rates) throws Exception {
         reset(target);
         int port = freePort();
-        Process process = start(port, "c" + clients + "-b" + batch);
+        Process process = start(port, (noop ? "noop-" : "") + "c" + clients + "-b" + batch);
         AtomicLong peakRss = new AtomicLong();
         LeanHttp http = new LeanHttp(port);
         try {
@@ -504,7 +506,20 @@ class ThroughputBenchmarkIT {
         org.postgresql.ds.PGSimpleDataSource bench = new org.postgresql.ds.PGSimpleDataSource();
         bench.setURL(jdbcUrl());
         bench.setUser("postgres");
+        Cpu.postmaster = postmaster(bench);
         return bench;
+    }
+
+    /** The server's postmaster: the parent of a backend. */
+    private static long postmaster(DataSource bench) {
+        try (java.sql.Connection connection = bench.getConnection();
+                java.sql.ResultSet rs = connection.createStatement().executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            String stat = Cpu.stat(rs.getLong(1));
+            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+        } catch (java.sql.SQLException | RuntimeException e) {
+            return 0; // not on this machine: every PostgreSQL process counts
+        }
     }
 
     private static DelayingProxy proxy;
@@ -552,16 +567,22 @@ class ThroughputBenchmarkIT {
     }
 
     /**
-     * CPU time in microseconds (user + system) of the function process, of all PostgreSQL processes and of this
-     * benchmark's own process (the clients), read from /proc: where the machine's time goes.
+     * CPU time in microseconds (user + system) of the function process, of the benchmark's PostgreSQL server (its
+     * postmaster and the processes it started; other servers on the machine are left out) and of this benchmark's
+     * own process (the clients), read from /proc: where the machine's time goes.
      */
     record Cpu(long function, long postgres, long client) {
+        /** The benchmark server's postmaster, or 0 to count every PostgreSQL process. */
+        static volatile long postmaster;
+
         static Cpu now(long functionPid) {
             long postgres = 0;
             File[] processes = new File("/proc").listFiles((dir, name) -> name.chars().allMatch(Character::isDigit));
             for (File process : processes == null ? new File[0] : processes) {
-                String stat = stat(Long.parseLong(process.getName()));
-                if (stat.contains("(postgres)")) {
+                long pid = Long.parseLong(process.getName());
+                String stat = stat(pid);
+                if (stat.contains("(postgres)") && (postmaster == 0 || pid == postmaster
+                        || stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1].equals(String.valueOf(postmaster)))) {
                     postgres += micros(stat);
                 }
             }
@@ -591,7 +612,7 @@ class ThroughputBenchmarkIT {
             return new Cpu(function - earlier.function, postgres - earlier.postgres, client - earlier.client);
         }
 
-        private static String stat(long pid) {
+        static String stat(long pid) {
             return stat(String.valueOf(pid));
         }
 
