@@ -22,6 +22,7 @@ final class Events {
 
     /** The attributes CloudEvents requires, in the order they are checked. */
     static final List<String> REQUIRED = List.of("id", "source", "specversion", "type");
+    private static final List<String> REQUIRED_HEADERS = REQUIRED.stream().map(attribute -> "ce-" + attribute).toList();
     static final String SPEC_VERSION = "1.0";
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -103,7 +104,12 @@ final class Events {
 
     /** Binary mode: the request claims to be a CloudEvent when it carries any of the required ce-* headers. */
     static boolean claimsBinary(MultiMap headers) {
-        return REQUIRED.stream().anyMatch(attribute -> headers.get("ce-" + attribute) != null);
+        for (String header : REQUIRED_HEADERS) {
+            if (headers.get(header) != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Binary mode: every required attribute is a ce-* header, with a value. */
@@ -156,8 +162,11 @@ final class Events {
     static Map<String, String> binaryExtensions(MultiMap headers) {
         Map<String, String> extensions = new HashMap<>();
         for (Map.Entry<String, String> header : headers) {
+            if (!header.getKey().regionMatches(true, 0, "ce-", 0, 3)) {
+                continue; // most headers: not lower-cased for nothing, on every request
+            }
             String name = header.getKey().toLowerCase(Locale.ROOT);
-            if (name.startsWith("ce-") && !CONTEXT_ATTRIBUTES.contains(name.substring(3))) {
+            if (!CONTEXT_ATTRIBUTES.contains(name.substring(3))) {
                 extensions.put(name.substring(3), header.getValue());
             }
         }
@@ -173,9 +182,8 @@ final class Events {
     static Map<String, String> debeziumHeaders(MultiMap headers) {
         Map<String, String> result = new HashMap<>();
         for (Map.Entry<String, String> header : headers) {
-            String name = header.getKey().toLowerCase(java.util.Locale.ROOT);
-            if (name.startsWith("x-debezium-")) {
-                result.put(name, header.getValue());
+            if (header.getKey().regionMatches(true, 0, "x-debezium-", 0, 11)) {
+                result.put(header.getKey().toLowerCase(Locale.ROOT), header.getValue());
             }
         }
         return result;
