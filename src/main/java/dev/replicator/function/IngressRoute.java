@@ -62,11 +62,24 @@ public class IngressRoute {
 
     void register(@Observes Router router) {
         for (String path : PATHS) {
+            // events are posted; Funqy would otherwise run a function for any method that carries ce-* headers
+            router.route(path).order(-101).handler(IngressRoute::postOnly);
             router.route(HttpMethod.POST, path).order(-100)
                     .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
                     .handler(this::screen)
                     .failureHandler(this::failure);
         }
+    }
+
+    /** 405 for any method but POST: not retried by a broker, and it says what to do instead. */
+    static void postOnly(RoutingContext ctx) {
+        if (ctx.request().method() == HttpMethod.POST) {
+            ctx.next();
+            return;
+        }
+        ctx.response().putHeader("Allow", "POST");
+        ErrorResponses.send(ctx, 405, "method " + ctx.request().method().name() + " not allowed on "
+                + ctx.request().path() + ": events and job requests are POSTed");
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.replicator.function;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -129,6 +130,20 @@ class BadInputHttpTest {
         ReplicationHttpTest.nativeChange("ok-1", j("{'table':'public.scratch','op':'truncate','position':200}"))
                 .then().statusCode(204);
         assertNotEquals(before, snapshot());
+    }
+
+    @Test
+    void otherMethodsThanPostAreAnswered405AndChangeNothing() {
+        String before = snapshot();
+        for (String path : List.of("/", "/change", "/debezium", "/backfill")) {
+            given().header("ce-id", "m-1").header("ce-source", "/test").header("ce-specversion", "1.0")
+                    .header("ce-type", "replicator.change.v1").contentType("application/json")
+                    .body("{}").put(path)
+                    .then().statusCode(405).header("Allow", "POST")
+                    .body("error", containsString("method PUT not allowed on " + path));
+            given().header("ce-id", "m-2").get(path).then().statusCode(405);
+        }
+        assertEquals(before, snapshot());
     }
 
     @Test
