@@ -160,8 +160,9 @@ public class PullJob {
             decoder.startAfter(confirmedLsn);
         }
 
+        /** The changes read count, written or still in the group: the group is only written when it is full. */
         boolean full() {
-            return maxChanges > 0 && applied + stale + superseded >= maxChanges;
+            return maxChanges > 0 && applied + stale + superseded + group.size() >= maxChanges;
         }
 
         boolean accept(long lsn, byte[] data, long deadline) {
