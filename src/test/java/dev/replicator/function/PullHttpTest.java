@@ -24,7 +24,7 @@ import dev.replicator.testing.TestDatabases;
 
 /** The pull through the app: POST /pull with a JSON body, and a replicator.pull.v1 CloudEvent in binary mode. */
 @QuarkusTest
-@QuarkusTestResource(PullHttpTest.Databases.class)
+@QuarkusTestResource(value = PullHttpTest.Databases.class, restrictToAnnotatedClass = true)
 class PullHttpTest {
 
     static final String DB = "pull_http";
