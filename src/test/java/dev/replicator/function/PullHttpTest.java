@@ -74,6 +74,12 @@ class PullHttpTest {
                 .header("ce-type", "replicator.pull.v1").header("ce-source", "/test").body("{}").post("/")
                 .then().statusCode(200).header("ce-type", "replicator.pull.done.v1").body("applied", equalTo(5))
                 .body("done", equalTo(true));
+        TestDatabases.execute(source, "DELETE FROM items WHERE id > 27");
+        // a PingSource's event whose replicatorjob extension is pull pulls instead of verifying
+        given().contentType("application/json").header("ce-specversion", "1.0").header("ce-id", "ping-1")
+                .header("ce-type", "dev.knative.sources.ping").header("ce-source", "/ping")
+                .header("ce-replicatorjob", "pull").body("{}").post("/")
+                .then().statusCode(200).header("ce-type", "replicator.pull.done.v1").body("applied", equalTo(3));
         given().contentType("application/json").body("[1]").post("/pull").then().statusCode(400);
         TableComparison.assertSameRows(source, target, "items", EnumSet.noneOf(DebeziumLoss.class));
     }
