@@ -25,6 +25,6 @@ public class PullBeans {
         SlotSettings settings = new SlotSettings(pull.slot(), pull.publication(), pull.create(), pull.peekChanges(),
                 pull.groupChanges());
         return new PullJob(new LogicalSlot(source, settings), settings, router, writer, target, metrics,
-                pull.timeBudget());
+                pull.timeBudget(), config.applyTruncate());
     }
 }

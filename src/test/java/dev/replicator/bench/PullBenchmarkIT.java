@@ -114,7 +114,7 @@ class PullBenchmarkIT {
                 new ValueConverter(ConversionOptions.DEFAULTS));
         TargetWriter writer = new TargetWriter(target, new Sql("replicator"), "replicator", catalog::invalidate);
         return new PullJob(new LogicalSlot(source, settings), settings, router, writer, target,
-                new ReplicationMetrics(new SimpleMeterRegistry()), Duration.ofSeconds(240));
+                new ReplicationMetrics(new SimpleMeterRegistry()), Duration.ofSeconds(240), true);
     }
 
     /** Rows inserted, all updated, 10% deleted, in transactions of TX rows; the marker last. */

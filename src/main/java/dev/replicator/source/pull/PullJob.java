@@ -14,6 +14,7 @@ import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 import dev.replicator.apply.ChangeOutcome;
+import dev.replicator.apply.OpenWrite;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetTransactions;
 import dev.replicator.apply.TargetUnavailableException;
@@ -48,9 +49,11 @@ public class PullJob {
     private final DataSource target;
     private final ReplicationMetrics metrics;
     private final Duration budget;
+    private final boolean applyTruncate;
 
+    /** @param applyTruncate {@code replicator.apply-truncate}: off, truncates are counted as skipped */
     public PullJob(LogicalSlot slot, SlotSettings settings, TableRouter router, TargetWriter writer,
-            DataSource target, ReplicationMetrics metrics, Duration budget) {
+            DataSource target, ReplicationMetrics metrics, Duration budget, boolean applyTruncate) {
         this.slot = slot;
         this.settings = settings;
         this.router = router;
@@ -58,6 +61,7 @@ public class PullJob {
         this.target = target;
         this.metrics = metrics;
         this.budget = budget;
+        this.applyTruncate = applyTruncate;
     }
 
     public PullReport run(String eventId, PullRequest request) {
@@ -113,7 +117,7 @@ public class PullJob {
                     settings.slot(), run.transactions, run.applied, run.stale,
                     PgOutputDecoder.lsnText(standing.confirmedLsn()), drained ? ", drained" : ", continuing");
             return new PullReport(settings.slot(), run.transactions, run.applied, run.stale, run.superseded,
-                    PgOutputDecoder.lsnText(standing.confirmedLsn()), drained, drained ? null : request);
+                    run.skipped, PgOutputDecoder.lsnText(standing.confirmedLsn()), drained, drained ? null : request);
         } catch (SQLException e) {
             run.confirmQuietly();
             if ("55006".equals(e.getSQLState())) { // the slot is in use by another session
@@ -126,16 +130,29 @@ public class PullJob {
         }
     }
 
-    /** The state of one pull: the transaction being read, the group waiting for the target, what is committed. */
+    /** A source transaction read whole and not written yet: its changes and where it ends in the slot. */
+    private record Transaction(List<TargetChange> changes, long startLsn, long endLsn) {
+    }
+
+    /**
+     * The state of one pull: the transaction being read, the whole transactions waiting for the target, what is
+     * committed and what is confirmed. Memory holds about {@code groupChanges} changes: a transaction larger than that
+     * is written in pieces of that size into one target transaction held open until its Commit message.
+     */
     private final class Run {
 
         private final String eventId;
         private final long maxChanges;
         private final PgOutputDecoder decoder;
-        private final List<TargetChange> transaction = new ArrayList<>();
-        private final List<TargetChange> group = new ArrayList<>();
-        private long groupEnd;
-        private long groupTransactions;
+        private final int groupChanges;
+        /** Routed changes of the transaction being read that are not written yet. */
+        private List<TargetChange> transaction = new ArrayList<>();
+        private long transactionStart;
+        /** Whole transactions waiting to be written together. */
+        private final List<Transaction> group = new ArrayList<>();
+        private int groupSize;
+        /** The target transaction of a source transaction too large to hold, while it is read. */
+        private OpenWrite open;
         private long committedEnd;
         private long confirmed;
         private int peeks;
@@ -145,11 +162,13 @@ public class PullJob {
         private long applied;
         private long stale;
         private long superseded;
+        private long skipped;
 
         Run(String eventId, long maxChanges) {
             this.eventId = eventId;
             this.maxChanges = maxChanges;
             this.decoder = new PgOutputDecoder("slot " + settings.slot());
+            this.groupChanges = Math.max(1, settings.groupChanges());
         }
 
         void startAt(long confirmedLsn) {
@@ -160,9 +179,8 @@ public class PullJob {
             decoder.startAfter(confirmedLsn);
         }
 
-        /** The changes read count, written or still in the group: the group is only written when it is full. */
         boolean full() {
-            return maxChanges > 0 && applied + stale + superseded + group.size() >= maxChanges;
+            return maxChanges > 0 && applied + stale + superseded + skipped >= maxChanges;
         }
 
         boolean accept(long lsn, byte[] data, long deadline) {
@@ -173,19 +191,31 @@ public class PullJob {
                 throw stop(PgOutputDecoder.lsnText(lsn), e);
             }
             if (message instanceof PgOutputMessage.Begin) {
-                transaction.clear();
+                transaction = new ArrayList<>();
+                transactionStart = lsn;
             } else if (message instanceof PgOutputMessage.Changes changes) {
                 for (RowChange change : changes.changes()) {
                     route(change);
                 }
+                if (transaction.size() >= groupChanges) {
+                    writePiece();
+                }
             } else if (message instanceof PgOutputMessage.Commit commit) {
-                group.addAll(transaction);
-                transaction.clear();
-                groupEnd = commit.endLsn();
                 lastCommitTime = commit.commitTime();
-                groupTransactions++;
-                if (group.size() >= settings.groupChanges()) {
-                    flush();
+                if (open != null) {
+                    writePiece();
+                    OpenWrite piecesWritten = open;
+                    open = null;
+                    piecesWritten.commit();
+                    transactions++;
+                    committedEnd = commit.endLsn();
+                } else {
+                    group.add(new Transaction(transaction, transactionStart, commit.endLsn()));
+                    groupSize += transaction.size();
+                    transaction = new ArrayList<>();
+                    if (groupSize >= groupChanges) {
+                        flush();
+                    }
                 }
                 if (System.nanoTime() >= deadline || full()) {
                     stoppedEarly = true;
@@ -196,11 +226,17 @@ public class PullJob {
         }
 
         private void route(RowChange change) {
+            if (change.op() == Operation.TRUNCATE && !applyTruncate) {
+                // replicator.apply-truncate=false: counted as skipped, never written, as pushed truncates are
+                skipped++;
+                metrics.record(ReplicationMetrics.Outcome.SKIPPED, change.table().toString(), change.op().code());
+                return;
+            }
             TargetChange routed;
             try {
                 routed = router.route(change);
             } catch (BadEventException | RefusedValueException e) {
-                throw stop(change.eventId().substring(change.eventId().indexOf('@') + 1), e);
+                throw stop(positionOf(change.eventId()), e);
             } catch (SQLException e) {
                 throw TargetUnavailableException.catalogUnreadable(eventId, e);
             }
@@ -211,11 +247,37 @@ public class PullJob {
         }
 
         /**
+         * A transaction too large to hold: the whole transactions before it are committed first, then its changes so
+         * far are written into its own target transaction, which stays open until its Commit message.
+         */
+        private void writePiece() {
+            if (open == null) {
+                flush();
+                open = writer.open();
+            }
+            try {
+                count(open.write(transaction));
+            } catch (RejectedChangeException e) {
+                open = null; // rolled back by the failure
+                throw stopped(PgOutputDecoder.lsnText(transactionStart), e);
+            } catch (RuntimeException e) {
+                open = null;
+                throw e;
+            }
+            transaction = new ArrayList<>();
+        }
+
+        /**
          * Schema drift (a table or column the target lacks), a value the target cannot hold, or a message that cannot
          * be read: the transactions before this one are committed and confirmed, this one and all after it are not.
          */
         private RejectedChangeException stop(String at, RuntimeException e) {
+            closeOpen();
             flush();
+            return stopped(at, e);
+        }
+
+        private RejectedChangeException stopped(String at, RuntimeException e) {
             confirm();
             return new RejectedChangeException(eventId, "pull of slot " + settings.slot() + " stopped at " + at
                     + ", confirmed up to " + PgOutputDecoder.lsnText(confirmed) + ": " + e.getMessage());
@@ -223,22 +285,88 @@ public class PullJob {
 
         /** Writes the grouped transactions in one target transaction. */
         void flush() {
-            if (groupTransactions == 0) {
+            if (group.isEmpty()) {
                 return;
             }
-            if (!group.isEmpty()) {
-                for (ChangeOutcome outcome : writer.write(group)) {
-                    switch (outcome.result()) {
-                        case APPLIED -> applied++;
-                        case STALE -> stale++;
-                        case SUPERSEDED -> superseded++;
+            try {
+                writeTogether(group);
+            } catch (RejectedChangeException e) {
+                // the target refuses a change: keep the transactions before the one that holds it
+                int bad = group.size() == 1 ? 0 : writeUpToRefused(e);
+                long at = group.get(Math.min(bad, group.size() - 1)).startLsn();
+                group.clear();
+                groupSize = 0;
+                throw stopped(PgOutputDecoder.lsnText(at), e);
+            }
+            group.clear();
+            groupSize = 0;
+        }
+
+        private void writeTogether(List<Transaction> transactions) {
+            List<TargetChange> changes = new ArrayList<>();
+            for (Transaction t : transactions) {
+                changes.addAll(t.changes());
+            }
+            if (!changes.isEmpty()) {
+                count(writer.write(changes));
+            }
+            this.transactions += transactions.size();
+            committedEnd = transactions.get(transactions.size() - 1).endLsn();
+        }
+
+        /**
+         * After a refused write of the group: writes the transactions before the one holding the refused change (by
+         * the change the answer names, or else one transaction after another until one is refused) and returns the
+         * refused one's index.
+         */
+        private int writeUpToRefused(RejectedChangeException refused) {
+            int bad = transactionOf(refused.eventId());
+            if (bad >= 0) {
+                if (bad > 0) {
+                    writeTogether(group.subList(0, bad));
+                }
+                return bad;
+            }
+            for (int i = 0; i < group.size(); i++) {
+                try {
+                    writeTogether(group.subList(i, i + 1));
+                } catch (RejectedChangeException e) {
+                    return i;
+                }
+            }
+            return group.size() - 1; // refused only together: the last one completes what is refused
+        }
+
+        private int transactionOf(String changeId) {
+            if (changeId == null) {
+                return -1;
+            }
+            for (int i = 0; i < group.size(); i++) {
+                for (TargetChange change : group.get(i).changes()) {
+                    if (changeId.equals(change.eventId())) {
+                        return i;
                     }
                 }
             }
-            transactions += groupTransactions;
-            committedEnd = groupEnd;
-            group.clear();
-            groupTransactions = 0;
+            return -1;
+        }
+
+        private void count(List<ChangeOutcome> outcomes) {
+            for (ChangeOutcome outcome : outcomes) {
+                switch (outcome.result()) {
+                    case APPLIED -> applied++;
+                    case STALE -> stale++;
+                    case SUPERSEDED -> superseded++;
+                }
+            }
+        }
+
+        /** Rolls back the open target transaction of a large source transaction, if any. */
+        void closeOpen() {
+            if (open != null) {
+                open.close();
+                open = null;
+            }
         }
 
         /** Confirms the slot up to the end of the last transaction the target committed. */
@@ -256,11 +384,17 @@ public class PullJob {
 
         /** After a failure: confirm what was committed if the source lets us; if not, it is read again (stale). */
         void confirmQuietly() {
+            closeOpen();
             try {
                 confirm();
             } catch (RuntimeException e) {
                 LOG.debugf("could not confirm slot %s after a failed pull: %s", settings.slot(), e.getMessage());
             }
         }
+    }
+
+    /** Where a change stands in the slot, from its name ({@code slot <name>@<LSN>}). */
+    private static String positionOf(String changeId) {
+        return changeId.substring(changeId.lastIndexOf('@') + 1);
     }
 }

@@ -56,7 +56,11 @@ final class PullHarness {
     }
 
     PullJob job(LogicalSlot slot) {
-        return new PullJob(slot, settings, router, writer, target, metrics, Duration.ofSeconds(60));
+        return job(slot, writer, true);
+    }
+
+    PullJob job(LogicalSlot slot, TargetWriter writer, boolean applyTruncate) {
+        return new PullJob(slot, settings, router, writer, target, metrics, Duration.ofSeconds(60), applyTruncate);
     }
 
     PullReport pull() {

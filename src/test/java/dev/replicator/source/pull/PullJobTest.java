@@ -17,13 +17,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 
+import dev.replicator.apply.ChangeOutcome;
+import dev.replicator.apply.OpenWrite;
 import dev.replicator.apply.RejectedChangeException;
+import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetWriter;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.PgOutputDecoder;
 import dev.replicator.decode.PgOutputMessage;
 import dev.replicator.decode.RowChange;
+import dev.replicator.route.TargetChange;
 import dev.replicator.testing.DebeziumLoss;
+import dev.replicator.testing.LogicalSource;
 import dev.replicator.testing.TableComparison;
 import dev.replicator.testing.TestDatabases;
 
@@ -244,6 +250,130 @@ class PullJobTest {
             pulls.incrementAndGet();
         } while (!report.done());
         assertTrue(pulls.get() > 2, "stopped after about 10 changes each time: " + pulls.get());
+        TableComparison.assertSameRows(h.source, h.target, "t", EnumSet.noneOf(DebeziumLoss.class));
+    }
+
+    /** With replicator.apply-truncate=false a pulled truncate is counted as skipped and empties nothing. */
+    @Test
+    void truncateIsSkippedWhenApplyTruncateIsOff() throws SQLException {
+        PullHarness h = new PullHarness("pull_truncate_off");
+        h.both("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        h.createSlot();
+        TestDatabases.execute(h.source, "INSERT INTO t SELECT g, 'a' FROM generate_series(1, 5) g");
+        TestDatabases.execute(h.source, "TRUNCATE t");
+        TestDatabases.execute(h.source, "INSERT INTO t VALUES (6, 'b')");
+
+        PullReport report = h.job(new LogicalSlot(h.source, h.settings), h.writer, false).run("off",
+                PullRequest.DRAIN);
+
+        assertTrue(report.done());
+        assertEquals(6, report.applied());
+        assertEquals(1, report.skipped());
+        assertEquals(6, PullHarness.count(h.target, "SELECT count(*) FROM t"), "the truncate emptied the target");
+        assertEquals(PgOutputDecoder.lsnText(h.confirmedLsn()), report.confirmedLsn());
+    }
+
+    /**
+     * A change the target refuses (a CHECK the source does not have) in a group of several source transactions:
+     * the transactions before it are committed and confirmed, the 422 names the table and not the value, and nothing
+     * from its transaction on is applied or confirmed. Once the target takes it, the next pull goes on from there.
+     */
+    @Test
+    void refusedChangeInAGroupKeepsTheTransactionsBeforeIt() throws SQLException {
+        PullHarness h = new PullHarness("pull_refused");
+        h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
+        TestDatabases.execute(h.target, "ALTER TABLE t ADD CONSTRAINT small CHECK (v < 1000)");
+        h.createSlot();
+        TestDatabases.execute(h.source, "INSERT INTO t SELECT g, g FROM generate_series(1, 10) g");
+        TestDatabases.execute(h.source, "INSERT INTO t SELECT g, g FROM generate_series(11, 20) g");
+        long beforeBad = currentLsn(h);
+        TestDatabases.execute(h.source, "INSERT INTO t VALUES (21, 21), (22, 987654321), (23, 23)");
+        TestDatabases.execute(h.source, "INSERT INTO t SELECT g, g FROM generate_series(24, 30) g");
+
+        RejectedChangeException refused = assertThrows(RejectedChangeException.class, h::pull);
+
+        assertTrue(refused.getMessage().contains("public.t"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("stopped at"), refused.getMessage());
+        assertTrue(!refused.getMessage().contains("987654321"), refused.getMessage());
+        assertEquals(20, PullHarness.count(h.target, "SELECT count(*) FROM t"), "the two transactions before it");
+        long confirmed = h.confirmedLsn();
+        assertTrue(confirmed > 0 && confirmed <= beforeBad, "confirmed past the refused transaction");
+        assertTrue(refused.getMessage().contains("confirmed up to " + PgOutputDecoder.lsnText(confirmed)),
+                refused.getMessage());
+        assertThrows(RejectedChangeException.class, h::pull, "the stop holds until the target takes the change");
+        assertEquals(confirmed, h.confirmedLsn());
+        assertEquals(20, PullHarness.count(h.target, "SELECT count(*) FROM t"));
+
+        TestDatabases.execute(h.target, "ALTER TABLE t DROP CONSTRAINT small");
+        PullReport report = h.pull();
+        assertEquals(10, report.applied());
+        TableComparison.assertSameRows(h.source, h.target, "t", EnumSet.noneOf(DebeziumLoss.class));
+    }
+
+    /**
+     * A source transaction larger than the group size is written in pieces of about the group size into one target
+     * transaction: memory holds a piece, not the transaction, and a change refused at its end leaves nothing of it
+     * in the target (while the transaction before it stays). Once the target takes it, it lands whole.
+     */
+    @Test
+    void aTransactionLargerThanTheGroupLandsAtomicallyInPieces() throws SQLException {
+        PullHarness h = new PullHarness("pull_large", LogicalSource.server(), TestDatabases.target(), 100_000, 100);
+        h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
+        TestDatabases.execute(h.target, "ALTER TABLE t ADD CONSTRAINT small CHECK (v < 100000)");
+        h.createSlot();
+        TestDatabases.execute(h.source, "INSERT INTO t VALUES (0, 0)");
+        TestDatabases.execute(h.source, "INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;"
+                + " UPDATE t SET v = v + 1 WHERE id BETWEEN 1 AND 500; INSERT INTO t VALUES (1001, 100001)");
+        List<Integer> writes = new ArrayList<>();
+        List<Integer> pieces = new ArrayList<>();
+        TargetWriter counting = new TargetWriter(h.target, new Sql("replicator"), "replicator",
+                h.catalog::invalidate) {
+            @Override
+            public List<ChangeOutcome> write(List<TargetChange> changes) {
+                writes.add(changes.size());
+                return super.write(changes);
+            }
+
+            @Override
+            public OpenWrite open() {
+                OpenWrite open = super.open();
+                return new OpenWrite() {
+                    @Override
+                    public List<ChangeOutcome> write(List<TargetChange> changes) {
+                        pieces.add(changes.size());
+                        return open.write(changes);
+                    }
+
+                    @Override
+                    public void commit() {
+                        open.commit();
+                    }
+
+                    @Override
+                    public void close() {
+                        open.close();
+                    }
+                };
+            }
+        };
+        PullJob job = h.job(new LogicalSlot(h.source, h.settings), counting, true);
+
+        RejectedChangeException refused = assertThrows(RejectedChangeException.class,
+                () -> job.run("large", PullRequest.DRAIN));
+
+        assertTrue(refused.getMessage().contains("public.t"), refused.getMessage());
+        assertEquals(1, PullHarness.count(h.target, "SELECT count(*) FROM t"), "only the transaction before it");
+        assertTrue(pieces.size() >= 15, "written in pieces: " + pieces);
+        assertTrue(pieces.stream().allMatch(n -> n <= 101), "pieces of about the group size: " + pieces);
+        assertTrue(writes.stream().allMatch(n -> n <= 101), "no write of the whole transaction: " + writes);
+
+        TestDatabases.execute(h.target, "ALTER TABLE t DROP CONSTRAINT small");
+        pieces.clear();
+        PullReport report = job.run("large-again", PullRequest.DRAIN);
+        assertTrue(report.done());
+        assertEquals(1, report.transactions());
+        assertEquals(1501, report.applied());
+        assertTrue(pieces.size() >= 15, "written in pieces: " + pieces);
         TableComparison.assertSameRows(h.source, h.target, "t", EnumSet.noneOf(DebeziumLoss.class));
     }
 
