@@ -15,6 +15,9 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
+import io.agroal.api.AgroalDataSource;
+import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
+import io.agroal.api.security.NamePrincipal;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
@@ -77,9 +80,12 @@ class PullBenchmarkIT {
         TestDatabases.execute(subscriber, "ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)");
         TestDatabases.execute(subscriber, "DROP SUBSCRIPTION bench_sub");
 
-        // replicator's pull: its slot is created before the workload, then one pull after another until done
-        DataSource pullSource = fresh(sourceServer, "bench_pull_src");
-        DataSource target = TestDatabases.freshDatabase(targetServer, "bench_pull_dst");
+        // replicator's pull: its slot is created before the workload, then one pull after another until done;
+        // through connection pools, as the app's datasources are
+        fresh(sourceServer, "bench_pull_src");
+        TestDatabases.freshDatabase(targetServer, "bench_pull_dst");
+        AgroalDataSource pullSource = pooled(sourceServer, "bench_pull_src");
+        AgroalDataSource target = pooled(targetServer, "bench_pull_dst");
         TestDatabases.execute(pullSource, TABLE);
         TestDatabases.execute(target, TABLE);
         SlotSettings settings = new SlotSettings("bench_pull", "bench_pull_pub", true,
@@ -106,6 +112,17 @@ class PullBenchmarkIT {
         System.out.printf("| replicator pull (%d pulls, peek %d, group %d) | %,d | %.2f | %,.0f |%n", pulls,
                 settings.peekChanges(), settings.groupChanges(), changes, pullSeconds, changes / pullSeconds);
         System.out.printf("pull / PostgreSQL: %.0f%%%n%n", 100 * nativeSeconds / pullSeconds);
+        pullSource.close();
+        target.close();
+    }
+
+    /** A pool like the app's (Agroal, as Quarkus configures it), so that connections are reused between writes. */
+    private static AgroalDataSource pooled(EmbeddedPostgres server, String database) throws SQLException {
+        return AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier()
+                .connectionPoolConfiguration(pool -> pool.maxSize(8)
+                        .connectionFactoryConfiguration(factory -> factory
+                                .jdbcUrl(TestDatabases.jdbcUrl(server, database))
+                                .principal(new NamePrincipal("postgres")))));
     }
 
     private static PullJob pullJob(DataSource source, DataSource target, SlotSettings settings) {
