@@ -19,13 +19,8 @@ import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetTransactions;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.apply.TargetWriter;
-import dev.replicator.decode.BadEventException;
-import dev.replicator.decode.Operation;
 import dev.replicator.decode.PgOutputDecoder;
-import dev.replicator.decode.PgOutputMessage;
-import dev.replicator.decode.RowChange;
 import dev.replicator.observe.ReplicationMetrics;
-import dev.replicator.route.RefusedValueException;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
 
@@ -34,6 +29,8 @@ import dev.replicator.route.TargetChange;
  * their changes like pushed ones, writes each source transaction (or several small ones together) in one target
  * transaction through the fenced writer, and confirms the slot only up to the end of what the target committed. A
  * pull that dies between the commit and the confirmation reads those transactions again; the fence finds them stale.
+ * The slot is read on a thread of its own ({@link SlotReader}) while this one writes: reading the next group overlaps
+ * writing the last, and only this thread writes, commits and confirms, in commit order.
  * <p>
  * One pull per slot at a time: a session advisory lock on the target, keyed by the slot's name, turns a second one
  * away as busy (503) instead of letting both apply.
@@ -97,16 +94,22 @@ public class PullJob {
 
     private PullReport pull(String eventId, PullRequest request) {
         long deadline = System.nanoTime() + budget.toNanos();
-        Run run = new Run(eventId, request.maxChanges());
+        SlotReader reader = new SlotReader(slot, settings, router, metrics, applyTruncate, eventId,
+                request.maxChanges(), deadline);
+        Run run = new Run(eventId);
         try {
             slot.ensure(eventId);
             boolean drained = false;
-            while (!drained && !run.full() && (run.peeks == 0 || System.nanoTime() < deadline)) {
-                run.startAt(slot.standing().confirmedLsn());
-                long read = slot.peek(settings.peekChanges(), (lsn, data) -> run.accept(lsn, data, deadline));
-                run.flush();
+            int peeks = 0;
+            while (!drained && !reader.full() && (peeks++ == 0 || System.nanoTime() < deadline)) {
+                long confirmedLsn = slot.standing().confirmedLsn();
+                run.startAt(confirmedLsn);
+                PullStep.End end;
+                try (SlotReader.Peek peek = reader.start(confirmedLsn)) {
+                    end = run.apply(peek);
+                }
                 run.confirm();
-                drained = read < settings.peekChanges() && !run.stoppedEarly;
+                drained = end.messages() < settings.peekChanges() && !end.stoppedEarly();
             }
             LogicalSlot.Standing standing = slot.standing();
             // while changes are left behind, the newest one applied tells how far behind the target is, at least
@@ -117,7 +120,8 @@ public class PullJob {
                     settings.slot(), run.transactions, run.applied, run.stale,
                     PgOutputDecoder.lsnText(standing.confirmedLsn()), drained ? ", drained" : ", continuing");
             return new PullReport(settings.slot(), run.transactions, run.applied, run.stale, run.superseded,
-                    run.skipped, PgOutputDecoder.lsnText(standing.confirmedLsn()), drained, drained ? null : request);
+                    reader.skipped(), PgOutputDecoder.lsnText(standing.confirmedLsn()), drained,
+                    drained ? null : request);
         } catch (SQLException e) {
             run.confirmQuietly();
             if ("55006".equals(e.getSQLState())) { // the slot is in use by another session
@@ -130,197 +134,118 @@ public class PullJob {
         }
     }
 
-    /** A source transaction read whole and not written yet: its changes and where it ends in the slot. */
-    private record Transaction(List<TargetChange> changes, long startLsn, long endLsn) {
-    }
-
     /**
-     * The state of one pull: the transaction being read, the whole transactions waiting for the target, what is
-     * committed and what is confirmed. Memory holds about {@code groupChanges} changes: a transaction larger than that
-     * is written in pieces of that size into one target transaction held open until its Commit message.
+     * The writing half of a pull: writes what the reader hands on, in slot order, commits and confirms. Whole source
+     * transactions are written together, one target transaction per group; a transaction too large to hold is written
+     * in pieces into one target transaction held open until its end.
      */
     private final class Run {
 
         private final String eventId;
-        private final long maxChanges;
-        private final PgOutputDecoder decoder;
-        private final int groupChanges;
-        /** Routed changes of the transaction being read that are not written yet. */
-        private List<TargetChange> transaction = new ArrayList<>();
-        private long transactionStart;
-        /** Whole transactions waiting to be written together. */
-        private final List<Transaction> group = new ArrayList<>();
-        private int groupSize;
-        /** The target transaction of a source transaction too large to hold, while it is read. */
+        /** The target transaction of a source transaction too large to hold, while its pieces come. */
         private OpenWrite open;
         private long committedEnd;
         private long confirmed;
-        private int peeks;
-        private boolean stoppedEarly;
         private Instant lastCommitTime;
         private long transactions;
         private long applied;
         private long stale;
         private long superseded;
-        private long skipped;
 
-        Run(String eventId, long maxChanges) {
+        Run(String eventId) {
             this.eventId = eventId;
-            this.maxChanges = maxChanges;
-            this.decoder = new PgOutputDecoder("slot " + settings.slot());
-            this.groupChanges = Math.max(1, settings.groupChanges());
         }
 
         void startAt(long confirmedLsn) {
-            peeks++;
             confirmed = confirmedLsn;
             committedEnd = confirmedLsn;
-            stoppedEarly = false;
-            decoder.startAfter(confirmedLsn);
         }
 
-        boolean full() {
-            return maxChanges > 0 && applied + stale + superseded + skipped >= maxChanges;
-        }
-
-        boolean accept(long lsn, byte[] data, long deadline) {
-            PgOutputMessage message;
-            try {
-                message = decoder.decode(lsn, data);
-            } catch (BadEventException e) {
-                throw stop(PgOutputDecoder.lsnText(lsn), e);
-            }
-            if (message instanceof PgOutputMessage.Begin) {
-                transaction = new ArrayList<>();
-                transactionStart = lsn;
-            } else if (message instanceof PgOutputMessage.Changes changes) {
-                for (RowChange change : changes.changes()) {
-                    route(change);
-                }
-                if (transaction.size() >= groupChanges) {
-                    writePiece();
-                }
-            } else if (message instanceof PgOutputMessage.Commit commit) {
-                lastCommitTime = commit.commitTime();
-                if (open != null) {
-                    writePiece();
-                    OpenWrite piecesWritten = open;
+        /** Writes the peek's steps until its end; a stop or a failure of the reading is thrown from here. */
+        PullStep.End apply(SlotReader.Peek peek) throws SQLException {
+            for (;;) {
+                PullStep step = peek.next();
+                if (step instanceof PullStep.Group group) {
+                    flush(group.transactions());
+                    lastCommitTime = group.lastCommitTime();
+                } else if (step instanceof PullStep.Piece piece) {
+                    writePiece(piece);
+                } else if (step instanceof PullStep.LargeCommit commit) {
+                    OpenWrite written = open;
                     open = null;
-                    piecesWritten.commit();
+                    written.commit();
                     transactions++;
                     committedEnd = commit.endLsn();
-                } else {
-                    group.add(new Transaction(transaction, transactionStart, commit.endLsn()));
-                    groupSize += transaction.size();
-                    transaction = new ArrayList<>();
-                    if (groupSize >= groupChanges) {
-                        flush();
+                    lastCommitTime = commit.commitTime();
+                } else if (step instanceof PullStep.Stop stop) {
+                    closeOpen();
+                    throw stopped(stop.at(), stop.cause());
+                } else if (step instanceof PullStep.Failed failed) {
+                    if (failed.cause() instanceof SQLException e) {
+                        throw e;
                     }
-                }
-                if (System.nanoTime() >= deadline || full()) {
-                    stoppedEarly = true;
-                    return false;
+                    throw (RuntimeException) failed.cause();
+                } else {
+                    return (PullStep.End) step;
                 }
             }
-            return true;
         }
 
-        private void route(RowChange change) {
-            if (change.op() == Operation.TRUNCATE && !applyTruncate) {
-                // replicator.apply-truncate=false: counted as skipped, never written, as pushed truncates are
-                skipped++;
-                metrics.record(ReplicationMetrics.Outcome.SKIPPED, change.table().toString(), change.op().code());
-                return;
-            }
-            TargetChange routed;
-            try {
-                routed = router.route(change);
-            } catch (BadEventException | RefusedValueException e) {
-                throw stop(positionOf(change.eventId()), e);
-            } catch (SQLException e) {
-                throw TargetUnavailableException.catalogUnreadable(eventId, e);
-            }
-            if (change.op() == Operation.DELETE && routed.newKey() != null && routed.newKey().equals(routed.key())) {
-                return; // an update under REPLICA IDENTITY FULL that kept the target's key: the insert after it is it
-            }
-            transaction.add(routed);
-        }
-
-        /**
-         * A transaction too large to hold: the whole transactions before it are committed first, then its changes so
-         * far are written into its own target transaction, which stays open until its Commit message.
-         */
-        private void writePiece() {
+        private void writePiece(PullStep.Piece piece) {
             if (open == null) {
-                flush();
                 open = writer.open();
             }
             try {
-                count(open.write(transaction));
+                count(open.write(piece.changes()));
             } catch (RejectedChangeException e) {
                 open = null; // rolled back by the failure
-                throw stopped(PgOutputDecoder.lsnText(transactionStart), e);
+                throw stopped(PgOutputDecoder.lsnText(piece.startLsn()), e);
             } catch (RuntimeException e) {
                 open = null;
                 throw e;
             }
-            transaction = new ArrayList<>();
         }
 
         /**
          * Schema drift (a table or column the target lacks), a value the target cannot hold, or a message that cannot
          * be read: the transactions before this one are committed and confirmed, this one and all after it are not.
          */
-        private RejectedChangeException stop(String at, RuntimeException e) {
-            closeOpen();
-            flush();
-            return stopped(at, e);
-        }
-
         private RejectedChangeException stopped(String at, RuntimeException e) {
             confirm();
             return new RejectedChangeException(eventId, "pull of slot " + settings.slot() + " stopped at " + at
                     + ", confirmed up to " + PgOutputDecoder.lsnText(confirmed) + ": " + e.getMessage());
         }
 
-        /** Writes the grouped transactions in one target transaction. */
-        void flush() {
-            if (group.isEmpty()) {
-                return;
-            }
+        /** Writes whole transactions in one target transaction. */
+        private void flush(List<PullStep.Transaction> group) {
             try {
                 writeTogether(group);
             } catch (RejectedChangeException e) {
                 // the target refuses a change: keep the transactions before the one that holds it
-                int bad = group.size() == 1 ? 0 : writeUpToRefused(e);
-                long at = group.get(Math.min(bad, group.size() - 1)).startLsn();
-                group.clear();
-                groupSize = 0;
-                throw stopped(PgOutputDecoder.lsnText(at), e);
+                int bad = group.size() == 1 ? 0 : writeUpToRefused(group, e);
+                throw stopped(PgOutputDecoder.lsnText(group.get(bad).startLsn()), e);
             }
-            group.clear();
-            groupSize = 0;
         }
 
-        private void writeTogether(List<Transaction> transactions) {
+        private void writeTogether(List<PullStep.Transaction> group) {
             List<TargetChange> changes = new ArrayList<>();
-            for (Transaction t : transactions) {
+            for (PullStep.Transaction t : group) {
                 changes.addAll(t.changes());
             }
             if (!changes.isEmpty()) {
                 count(writer.write(changes));
             }
-            this.transactions += transactions.size();
-            committedEnd = transactions.get(transactions.size() - 1).endLsn();
+            transactions += group.size();
+            committedEnd = group.get(group.size() - 1).endLsn();
         }
 
         /**
-         * After a refused write of the group: writes the transactions before the one holding the refused change (by
+         * After a refused write of a group: writes the transactions before the one holding the refused change (by
          * the change the answer names, or else one transaction after another until one is refused) and returns the
          * refused one's index.
          */
-        private int writeUpToRefused(RejectedChangeException refused) {
-            int bad = transactionOf(refused.eventId());
+        private int writeUpToRefused(List<PullStep.Transaction> group, RejectedChangeException refused) {
+            int bad = transactionOf(group, refused.eventId());
             if (bad >= 0) {
                 if (bad > 0) {
                     writeTogether(group.subList(0, bad));
@@ -337,7 +262,7 @@ public class PullJob {
             return group.size() - 1; // refused only together: the last one completes what is refused
         }
 
-        private int transactionOf(String changeId) {
+        private static int transactionOf(List<PullStep.Transaction> group, String changeId) {
             if (changeId == null) {
                 return -1;
             }
@@ -362,7 +287,7 @@ public class PullJob {
         }
 
         /** Rolls back the open target transaction of a large source transaction, if any. */
-        void closeOpen() {
+        private void closeOpen() {
             if (open != null) {
                 open.close();
                 open = null;
@@ -391,10 +316,5 @@ public class PullJob {
                 LOG.debugf("could not confirm slot %s after a failed pull: %s", settings.slot(), e.getMessage());
             }
         }
-    }
-
-    /** Where a change stands in the slot, from its name ({@code slot <name>@<LSN>}). */
-    private static String positionOf(String changeId) {
-        return changeId.substring(changeId.lastIndexOf('@') + 1);
     }
 }
