@@ -311,6 +311,37 @@ class PullJobTest {
     }
 
     /**
+     * With many small groups read ahead of the writer, a refused change in a later group: every group before it and
+     * the transactions of its group before it are committed and confirmed, nothing after it, although the reader had
+     * read past it.
+     */
+    @Test
+    void refusedChangeAfterSeveralGroupsStopsThereWhileReadingAhead() throws SQLException {
+        PullHarness h = new PullHarness("pull_refused_ahead", LogicalSource.server(), TestDatabases.target(),
+                100_000, 10);
+        h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
+        TestDatabases.execute(h.target, "ALTER TABLE t ADD CONSTRAINT small CHECK (v < 1000)");
+        h.createSlot();
+        for (int i = 1; i <= 60; i++) {
+            // transactions of 3 changes, groups of 4 transactions: the bad change is in the 6th group's third one
+            int v = i == 23 ? 5000 : i;
+            TestDatabases.execute(h.source, "INSERT INTO t VALUES (" + i + ", " + v + "), (" + (i + 100) + ", 0),"
+                    + " (" + (i + 200) + ", 0)");
+        }
+
+        RejectedChangeException refused = assertThrows(RejectedChangeException.class, h::pull);
+
+        assertTrue(refused.getMessage().contains("public.t"), refused.getMessage());
+        assertEquals(22 * 3, PullHarness.count(h.target, "SELECT count(*) FROM t"), "the 22 transactions before");
+        assertEquals(0, PullHarness.count(h.target, "SELECT count(*) FROM t WHERE id >= 23 AND id <= 60"));
+        TestDatabases.execute(h.target, "ALTER TABLE t DROP CONSTRAINT small");
+        PullReport report = h.pull();
+        assertEquals(38 * 3, report.applied());
+        assertEquals(0, report.stale(), "nothing after the refused change was committed before");
+        TableComparison.assertSameRows(h.source, h.target, "t", EnumSet.noneOf(DebeziumLoss.class));
+    }
+
+    /**
      * A source transaction larger than the group size is written in pieces of about the group size into one target
      * transaction: memory holds a piece, not the transaction, and a change refused at its end leaves nothing of it
      * in the target (while the transaction before it stays). Once the target takes it, it lands whole.
