@@ -114,6 +114,22 @@ public final class TargetTransactions {
         }
     }
 
+    /**
+     * A connection in a new transaction, for a caller that holds it open across several writes: not retried, the
+     * caller answers its failures ({@link #answer(TargetChange, SQLException)}) and closes it.
+     */
+    Connection begin() throws SQLException {
+        schema.ensure();
+        Connection connection = target.getConnection();
+        try {
+            connection.setAutoCommit(false);
+            return connection;
+        } catch (SQLException e) {
+            connection.close();
+            throw e;
+        }
+    }
+
     private <T> T once(Work<T> work) throws SQLException {
         schema.ensure();
         try (Connection connection = target.getConnection()) {

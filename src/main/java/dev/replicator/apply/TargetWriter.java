@@ -72,6 +72,18 @@ public class TargetWriter {
         }
     }
 
+    /**
+     * Opens a target transaction for several writes that commit together (a source transaction too large to hold at
+     * once); see {@link OpenWrite} for what it does not retry.
+     */
+    public OpenWrite open() {
+        try {
+            return new OpenTargetTransaction(transactions.begin(), sql, transactions, pruning);
+        } catch (SQLException e) {
+            throw transactions.answer(null, e);
+        }
+    }
+
     /** As {@link #write}, but a failure also names the change that caused it, when one did. */
     List<ChangeOutcome> writeOrFail(List<TargetChange> changes) {
         return writeOrFail(changes, NOTHING_ELSE);

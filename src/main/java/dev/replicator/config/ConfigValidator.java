@@ -64,6 +64,7 @@ public class ConfigValidator {
         checkRange(problems, "replicator.backfill.chunk-size", config.backfill().chunkSize(), 1, MAX_CHUNK_SIZE);
         checkRange(problems, "replicator.verify.chunk-size", config.verify().chunkSize(), 1, MAX_CHUNK_SIZE);
         checkRange(problems, "replicator.verify.sample-keys", config.verify().sampleKeys(), 0, MAX_SAMPLE_KEYS);
+        checkPull(problems, config.pull());
         ReplicatorConfig.GroupCommit group = config.groupCommit();
         if (group.writers() < 1) {
             problems.add("replicator.group-commit.writers must be at least 1, got " + group.writers());
@@ -87,6 +88,21 @@ public class ConfigValidator {
                     + "or set replicator.allow-all-tables=true");
         }
         return problems;
+    }
+
+    /** Slot names allow lower-case letters, digits and underscores; the publication is kept to the same. */
+    private static void checkPull(List<String> problems, ReplicatorConfig.Pull pull) {
+        if (!pull.slot().matches("[a-z0-9_]{1,63}")) {
+            problems.add("replicator.pull.slot must be 1 to 63 lower-case letters, digits or underscores, got '"
+                    + pull.slot() + "'");
+        }
+        if (!pull.publication().matches("[a-z_][a-z0-9_]{0,62}")) {
+            problems.add("replicator.pull.publication must be a lower-case name of letters, digits and underscores,"
+                    + " got '" + pull.publication() + "'");
+        }
+        checkBudget(problems, "replicator.pull.time-budget", pull.timeBudget());
+        checkRange(problems, "replicator.pull.peek-changes", pull.peekChanges(), 1, 10_000_000);
+        checkRange(problems, "replicator.pull.group-changes", pull.groupChanges(), 1, MAX_CHUNK_SIZE);
     }
 
     /** A budget must leave the invocation time to answer before the platform's request timeout (5 minutes). */

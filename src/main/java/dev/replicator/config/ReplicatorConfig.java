@@ -77,6 +77,38 @@ public interface ReplicatorConfig {
         int sampleKeys();
     }
 
+    Pull pull();
+
+    /** Pull mode (docs/pull.md): replicator drains a logical replication slot of the source itself. */
+    interface Pull {
+        /** The logical replication slot on the source, read with the pgoutput plugin. */
+        @WithDefault("replicator")
+        String slot();
+
+        /** The publication that says which tables' changes the slot hands out. */
+        @WithDefault("replicator")
+        String publication();
+
+        /**
+         * Create the publication ({@code FOR ALL TABLES}) and the slot when missing; when false, a missing one is an
+         * error (422) that names it.
+         */
+        @WithDefault("false")
+        boolean create();
+
+        /** How long one pull reads before it answers with a continuation event. */
+        @WithDefault("60s")
+        Duration timeBudget();
+
+        /** Messages read per peek of the slot (whole transactions, so a little more). */
+        @WithDefault("100000")
+        int peekChanges();
+
+        /** Small source transactions share a target transaction up to about this many changes. */
+        @WithDefault("5000")
+        int groupChanges();
+    }
+
     GroupCommit groupCommit();
 
     interface GroupCommit {

@@ -34,6 +34,9 @@ public final class ValueConverter {
             return null;
         }
         try {
+            if (encoding == ValueEncoding.POSTGRES_TEXT) {
+                return json.textValue(); // PostgreSQL's own output of the source column: its input as it is
+            }
             if (encoding == ValueEncoding.NATIVE) {
                 return nativeText(json, column, column.array());
             }

@@ -11,5 +11,10 @@ public enum ValueEncoding {
      * replicator.change.v1: strings are PostgreSQL text input, numbers and booleans as JSON, arrays as JSON arrays,
      * JSON objects for json/jsonb columns.
      */
-    NATIVE
+    NATIVE,
+    /**
+     * PostgreSQL's own text output (pgoutput): every value, arrays and json included, is already the text its column
+     * type reads back, so it is bound as it is and cast to the column's type.
+     */
+    POSTGRES_TEXT
 }

@@ -16,10 +16,10 @@ import dev.replicator.source.JobEventTypes;
 import dev.replicator.source.dispatch.JobDispatch;
 
 /**
- * The functions bound to the source-side request types ({@code quarkus.funqy.knative-events.mapping}). Backfill and
- * verify answer with a CloudEvent, in binary mode whatever mode the request came in: a continuation of their own
- * type while unfinished (a Trigger routes it back), a report type when done. A rowref answers 204 once its rows are
- * committed, like a change. The request comes as {@link IngressRoute} read it.
+ * The functions bound to the source-side request types ({@code quarkus.funqy.knative-events.mapping}). Backfill,
+ * verify and pull answer with a CloudEvent, in binary mode whatever mode the request came in: a continuation of
+ * their own type while unfinished (a Trigger routes it back), a report type when done. A rowref answers 204 once
+ * its rows are committed, like a change. The request comes as {@link IngressRoute} read it.
  */
 public class SourceFunctions {
 
@@ -43,10 +43,21 @@ public class SourceFunctions {
         return answer(jobs.verify(received.id(), received.data()));
     }
 
-    /** A Knative PingSource's event ({@code dev.knative.sources.ping}): its data is a verify request. */
+    /**
+     * A Knative PingSource's event ({@code dev.knative.sources.ping}): its data is a verify request, or a pull
+     * request when its {@code replicatorjob} extension is {@code pull}.
+     */
     @Funq
     public CloudEvent<JsonNode> scheduledVerify(CloudEvent<JsonNode> event) {
-        return verify(event);
+        IncomingEvent received = Received.event(request.getCurrent());
+        return answer(jobs.ping(received.id(), received.extensions().get("replicatorjob"), received.data()));
+    }
+
+    /** {@code replicator.pull.v1}: drain the source's logical replication slot into the target. */
+    @Funq
+    public CloudEvent<JsonNode> pull(CloudEvent<JsonNode> event) {
+        IncomingEvent received = Received.event(request.getCurrent());
+        return answer(jobs.pull(received.id(), received.data()));
     }
 
     /** {@code replicator.rowref.v1}: read the rows by key from the source and apply them. */

@@ -172,6 +172,30 @@ public class ReplicationMetrics {
                 .mapToLong(e -> e.getValue().sum()).sum();
     }
 
+    private final Map<String, AtomicLong[]> slotLag = new ConcurrentHashMap<>();
+
+    /**
+     * What a pull of a logical slot left behind: the WAL the slot still holds back (bytes between the source's
+     * current WAL position and the slot's confirmed position) and, when it stopped before draining the slot, the age
+     * of the newest change it applied (0 when drained).
+     */
+    public void slotLag(String slot, long bytes, long millis, long applied, long stale) {
+        AtomicLong[] lag = slotLag.computeIfAbsent(slot, s -> {
+            AtomicLong[] values = { new AtomicLong(), new AtomicLong() };
+            Gauge.builder("replicator.pull.slot.lag.bytes", values[0], AtomicLong::get)
+                    .description("WAL the replication slot retains: current WAL position minus confirmed position")
+                    .tag("slot", s).register(registry);
+            Gauge.builder("replicator.pull.slot.lag.seconds", values[1], v -> v.get() / 1000.0)
+                    .description("Age of the newest change applied by the last pull when it left more in the slot (0: drained)")
+                    .tag("slot", s).register(registry);
+            return values;
+        });
+        lag[0].set(bytes);
+        lag[1].set(millis);
+        registry.counter("replicator.pull.changes", "slot", slot, "outcome", "applied").increment(applied);
+        registry.counter("replicator.pull.changes", "slot", slot, "outcome", "stale").increment(stale);
+    }
+
     private static String key(Outcome outcome, String table, String op) {
         return outcome.name() + "|" + table + "|" + op;
     }

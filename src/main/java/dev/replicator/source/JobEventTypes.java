@@ -15,13 +15,17 @@ public final class JobEventTypes {
     public static final String VERIFY_REPORT = "replicator.verify.report.v1";
     /** Read rows by key from the source and apply them. */
     public static final String ROWREF = "replicator.rowref.v1";
+    /** Drain the source's logical replication slot; also the continuation of an unfinished pull. */
+    public static final String PULL = "replicator.pull.v1";
+    /** A pull's answer once the slot is drained (not routed back). */
+    public static final String PULL_DONE = "replicator.pull.done.v1";
     /** What a Knative PingSource sends, whatever its data: its data is a verify request. */
     public static final String PING = "dev.knative.sources.ping";
     /** Where answers say they come from. */
     public static final String SOURCE = "/replicator";
 
     /** Request types: accepted as CloudEvents. */
-    public static final Set<String> REQUESTS = Set.of(BACKFILL, VERIFY, ROWREF, PING);
+    public static final Set<String> REQUESTS = Set.of(BACKFILL, VERIFY, ROWREF, PULL, PING);
 
     private JobEventTypes() {
     }

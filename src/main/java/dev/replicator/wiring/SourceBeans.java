@@ -24,6 +24,7 @@ import dev.replicator.source.UpstreamCatalog;
 import dev.replicator.source.backfill.Backfill;
 import dev.replicator.source.backfill.BackfillCheckpoints;
 import dev.replicator.source.dispatch.JobDispatch;
+import dev.replicator.source.pull.PullJob;
 import dev.replicator.source.rowref.RowRefresher;
 import dev.replicator.source.verify.Verifier;
 
@@ -70,7 +71,7 @@ public class SourceBeans {
     @Produces
     @Singleton
     JobDispatch jobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
-            ReplicatorConfig config) {
-        return new JobDispatch(backfill, verifier, refresher, mapper, config);
+            ReplicatorConfig config, PullJob pull) {
+        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull);
     }
 }

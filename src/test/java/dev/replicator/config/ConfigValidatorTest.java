@@ -42,6 +42,19 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void pullSettingsThatCannotWorkAreNamed() {
+        List<String> problems = ConfigValidator.problems(config(Map.of("replicator.allow-all-tables", "true",
+                "replicator.pull.slot", "My-Slot", "replicator.pull.publication", "pub,other",
+                "replicator.pull.time-budget", "10m", "replicator.pull.peek-changes", "0",
+                "replicator.pull.group-changes", "0")));
+        assertEquals(List.of("replicator.pull.slot must be 1 to 63 lower-case letters, digits or underscores, got"
+                + " 'My-Slot'", "replicator.pull.publication must be a lower-case name of letters, digits and"
+                + " underscores, got 'pub,other'", "replicator.pull.time-budget must be positive and at most 240s,"
+                + " got PT10M", "replicator.pull.peek-changes must be between 1 and 10000000, got 0",
+                "replicator.pull.group-changes must be between 1 and 100000, got 0"), problems);
+    }
+
+    @Test
     void mappingsIntoReservedSchemasAreRefused() {
         List<String> problems = ConfigValidator.problems(config(Map.of(
                 "replicator.tables.\"pg_catalog.pg_description\".target", "public.descriptions",

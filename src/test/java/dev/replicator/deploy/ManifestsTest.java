@@ -47,6 +47,7 @@ import io.smallrye.config.WithName;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.source.JobEventTypes;
 import dev.replicator.source.dispatch.JobRequests;
+import dev.replicator.source.pull.PullRequest;
 
 /**
  * The deployment files parse and agree with each other and with the application: names, references, ports, probe
@@ -102,6 +103,12 @@ class ManifestsTest {
             "REPLICATOR_VERIFY_TIME_BUDGET",
             "REPLICATOR_VERIFY_CHUNK_SIZE",
             "REPLICATOR_VERIFY_SAMPLE_KEYS",
+            "REPLICATOR_PULL_SLOT",
+            "REPLICATOR_PULL_PUBLICATION",
+            "REPLICATOR_PULL_CREATE",
+            "REPLICATOR_PULL_TIME_BUDGET",
+            "REPLICATOR_PULL_PEEK_CHANGES",
+            "REPLICATOR_PULL_GROUP_CHANGES",
             "REPLICATOR_GROUP_COMMIT_WRITERS",
             "REPLICATOR_GROUP_COMMIT_MAX_CHANGES",
             "REPLICATOR_GROUP_COMMIT_MAX_WAIT",
@@ -339,7 +346,9 @@ class ManifestsTest {
                 JobEventTypes.VERIFY, configDuration("REPLICATOR_VERIFY_TIME_BUDGET",
                         "replicator.verify.time-budget", ReplicatorConfig.Verify.class, "timeBudget"),
                 JobEventTypes.PING, configDuration("REPLICATOR_VERIFY_TIME_BUDGET",
-                        "replicator.verify.time-budget", ReplicatorConfig.Verify.class, "timeBudget"));
+                        "replicator.verify.time-budget", ReplicatorConfig.Verify.class, "timeBudget"),
+                JobEventTypes.PULL, configDuration("REPLICATOR_PULL_TIME_BUDGET",
+                        "replicator.pull.time-budget", ReplicatorConfig.Pull.class, "timeBudget"));
         Set<String> changeTypes = new TreeSet<>(debeziumTypes(onlyContainer(knativeReplicator())));
         changeTypes.add("replicator.change.v1");
         changeTypes.add(JobEventTypes.ROWREF);
@@ -418,11 +427,15 @@ class ManifestsTest {
     @Test
     void triggerTypesAreExactlyTheTypesTheAppAccepts() {
         Map<String, String> filtered = new HashMap<>();
+        Map<JsonNode, String> filters = new HashMap<>();
         for (Doc trigger : applied(trigger())) {
-            String type = trigger.spec().path("filter").path("attributes").path("type").asText();
+            JsonNode attributes = trigger.spec().path("filter").path("attributes");
+            String type = attributes.path("type").asText();
             assertFalse(type.isBlank(), trigger + ": no filter on type, it would send every event in the broker");
-            String other = filtered.put(type, trigger.name());
-            assertTrue(other == null, "Triggers " + other + " and " + trigger.name() + " both filter type " + type
+            filtered.put(type, trigger.name());
+            // pings are told apart by an extension attribute as well: the whole filter must be unique
+            String other = filters.put(attributes, trigger.name());
+            assertTrue(other == null, "Triggers " + other + " and " + trigger.name() + " both filter " + attributes
                     + ": every such event would be applied twice");
         }
         Set<String> accepted = new TreeSet<>(debeziumTypes(onlyContainer(knativeReplicator())));
@@ -477,14 +490,23 @@ class ManifestsTest {
             JsonNode sink = ping.spec().path("sink").path("ref");
             assertTrue("Broker".equals(sink.path("kind").asText()) && brokers.contains(sink.path("name").asText()),
                     ping + ": sink is not a Broker applied by kustomization.yaml " + brokers);
-            try {
-                JobRequests.verify(ping.name(), YAML.readTree(ping.spec().path("data").asText()), 1000, 20);
-            } catch (IOException | RuntimeException e) {
-                fail(ping + ": data is not a verify request: " + e.getMessage());
-            }
             JsonNode extensions = ping.spec().path("ceOverrides").path("extensions");
+            boolean pull = extensions.path("replicatorjob").asText().equals("pull");
+            try {
+                JsonNode data = YAML.readTree(ping.spec().path("data").asText());
+                if (pull) {
+                    PullRequest.of(ping.name(), data);
+                } else {
+                    JobRequests.verify(ping.name(), data, 1000, 20);
+                }
+            } catch (IOException | RuntimeException e) {
+                fail(ping + ": data is not a " + (pull ? "pull" : "verify") + " request: " + e.getMessage());
+            }
+            // the Triggers beside it that select pings (a continuation's Trigger may sit beside it too)
             List<Doc> triggers = Stream.concat(APPLIED.stream(), EXAMPLES.stream()).filter(trigger())
-                    .filter(t -> t.file().equals(ping.file())).toList();
+                    .filter(t -> t.file().equals(ping.file()))
+                    .filter(t -> JobEventTypes.PING.equals(t.spec().path("filter").path("attributes").path("type")
+                            .asText())).toList();
             assertFalse(triggers.isEmpty(), ping + ": no Trigger beside it routes its pings to replicator");
             for (Doc trigger : triggers) {
                 JsonNode filter = trigger.spec().path("filter").path("attributes");
@@ -509,10 +531,11 @@ class ManifestsTest {
     void continuationsAreRoutedBackAndFinishedAnswersAreNot() {
         Set<String> filtered = new TreeSet<>();
         applied(trigger()).forEach(t -> filtered.add(t.spec().path("filter").path("attributes").path("type").asText()));
-        for (String continuation : List.of(JobEventTypes.BACKFILL, JobEventTypes.VERIFY)) {
+        for (String continuation : List.of(JobEventTypes.BACKFILL, JobEventTypes.VERIFY, JobEventTypes.PULL)) {
             assertTrue(filtered.contains(continuation), "no Trigger routes " + continuation + " back to replicator");
         }
-        for (String finished : List.of(JobEventTypes.BACKFILL_DONE, JobEventTypes.VERIFY_REPORT)) {
+        for (String finished : List.of(JobEventTypes.BACKFILL_DONE, JobEventTypes.VERIFY_REPORT,
+                JobEventTypes.PULL_DONE)) {
             assertFalse(filtered.contains(finished), "a Trigger routes " + finished + " to replicator: endless chain");
         }
         for (String request : JobEventTypes.REQUESTS) {

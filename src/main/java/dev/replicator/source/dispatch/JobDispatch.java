@@ -12,6 +12,9 @@ import dev.replicator.source.JobEventTypes;
 import dev.replicator.source.backfill.Backfill;
 import dev.replicator.source.backfill.BackfillReport;
 import dev.replicator.source.backfill.BackfillRequest;
+import dev.replicator.source.pull.PullJob;
+import dev.replicator.source.pull.PullReport;
+import dev.replicator.source.pull.PullRequest;
 import dev.replicator.source.rowref.RowRefresher;
 import dev.replicator.source.verify.Verifier;
 import dev.replicator.source.verify.VerifyReport;
@@ -24,7 +27,7 @@ import dev.replicator.source.verify.VerifyRequest;
  */
 @RegisterForReflection(targets = { BackfillReport.class, BackfillReport.TableProgress.class, BackfillRequest.class,
         VerifyReport.class, VerifyReport.TableResult.class, VerifyReport.SampleKey.class, VerifyRequest.class,
-        VerifyRequest.Resume.class })
+        VerifyRequest.Resume.class, PullReport.class, PullRequest.class })
 public class JobDispatch {
 
     /** The answer event: its type and data. */
@@ -36,9 +39,11 @@ public class JobDispatch {
     private final RowRefresher refresher;
     private final ObjectMapper mapper;
     private final ReplicatorConfig config;
+    private final PullJob pull;
 
     public JobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
-            ReplicatorConfig config) {
+            ReplicatorConfig config, PullJob pull) {
+        this.pull = pull;
         this.backfill = backfill;
         this.verifier = verifier;
         this.refresher = refresher;
@@ -75,6 +80,17 @@ public class JobDispatch {
         continuation.set("resume", mapper.valueToTree(next.resume()));
         continuation.set("report", mapper.valueToTree(report));
         return new Answer(JobEventTypes.VERIFY, continuation);
+    }
+
+    /** Drains the slot for one time budget; unfinished, it answers with its own type to be continued. */
+    public Answer pull(String eventId, JsonNode data) {
+        PullReport report = pull.run(eventId, PullRequest.of(eventId, data));
+        return new Answer(report.done() ? JobEventTypes.PULL_DONE : JobEventTypes.PULL, mapper.valueToTree(report));
+    }
+
+    /** A PingSource's event: a pull when its {@code replicatorjob} extension says so, a verify otherwise. */
+    public Answer ping(String eventId, String job, JsonNode data) {
+        return "pull".equals(job) ? pull(eventId, data) : verify(eventId, data);
     }
 
     public RefreshWriter.Outcome rowRef(String eventId, JsonNode data) {

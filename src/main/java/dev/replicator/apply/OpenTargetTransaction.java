@@ -1,0 +1,92 @@
+package dev.replicator.apply;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.util.List;
+
+import dev.replicator.route.TargetChange;
+
+/**
+ * {@link OpenWrite} on one connection of the target. Each write runs under a savepoint: when a multi-row statement
+ * fails, the write is made again change by change from the savepoint to name the change at fault (or to get past two
+ * spellings of one key), without losing the writes before it.
+ */
+final class OpenTargetTransaction implements OpenWrite {
+
+    private final Connection connection;
+    private final Sql sql;
+    private final TargetTransactions transactions;
+    private final TombstonePruning pruning;
+    private boolean closed;
+
+    OpenTargetTransaction(Connection connection, Sql sql, TargetTransactions transactions,
+            TombstonePruning pruning) {
+        this.connection = connection;
+        this.sql = sql;
+        this.transactions = transactions;
+        this.pruning = pruning;
+    }
+
+    @Override
+    public List<ChangeOutcome> write(List<TargetChange> changes) {
+        if (closed) {
+            throw new IllegalStateException("the transaction is closed");
+        }
+        if (changes.isEmpty()) {
+            return List.of();
+        }
+        try {
+            Savepoint before = connection.setSavepoint();
+            List<ChangeOutcome> outcomes;
+            try {
+                outcomes = new ChangeWriter(sql, connection, true).write(changes, false);
+            } catch (ChangeWriter.MultiRowFailedException e) {
+                connection.rollback(before);
+                outcomes = new ChangeWriter(sql, connection, false).write(changes, false);
+            }
+            connection.releaseSavepoint(before);
+            return outcomes;
+        } catch (SQLException e) {
+            throw fail(e);
+        } catch (TargetWriter.ChangeFailure failure) {
+            close();
+            throw failure.answer();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void commit() {
+        try {
+            connection.commit();
+        } catch (SQLException e) {
+            throw fail(e);
+        } finally {
+            close();
+        }
+        pruning.pruneIfDue();
+    }
+
+    private RuntimeException fail(SQLException e) {
+        close();
+        TargetChange change = e instanceof FailedChangeException failed ? failed.change() : null;
+        SQLException cause = e instanceof FailedChangeException failed ? failed.cause() : e;
+        return transactions.answer(change, cause);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try (connection) {
+            connection.rollback(); // nothing left to roll back after a commit
+        } catch (SQLException ignored) {
+            // a broken connection: the pool discards it, and the transaction is gone with it
+        }
+    }
+}

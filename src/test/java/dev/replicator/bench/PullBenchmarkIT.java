@@ -1,0 +1,194 @@
+package dev.replicator.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import io.agroal.api.AgroalDataSource;
+import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
+import io.agroal.api.security.NamePrincipal;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetWriter;
+import dev.replicator.convert.ConversionOptions;
+import dev.replicator.convert.ValueConverter;
+import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.route.TableMappings;
+import dev.replicator.route.TableRouter;
+import dev.replicator.route.TargetCatalog;
+import dev.replicator.source.pull.LogicalSlot;
+import dev.replicator.source.pull.PullJob;
+import dev.replicator.source.pull.PullReport;
+import dev.replicator.source.pull.PullRequest;
+import dev.replicator.source.pull.SlotSettings;
+import dev.replicator.testing.LogicalSource;
+import dev.replicator.testing.TestDatabases;
+
+/**
+ * PostgreSQL's own logical replication (publication/subscription) against replicator's pull, on the same committed
+ * workload between two embedded PostgreSQL servers: {@code bench.rows} rows inserted, all updated, 10% deleted, in
+ * transactions of {@code bench.tx} rows, then a marker row. Each path starts once the workload is committed and is
+ * timed until the marker lands; then the target must equal the source. Pull is driven through the wired classes
+ * (PullJob, as the function calls it), not over HTTP. Prints changes/s; not a timed test.
+ * <p>
+ * {@code ./mvnw -B -ntp -o verify -Dbench -Dit.test=PullBenchmarkIT -Dtest=NoSuchTest
+ * -Dsurefire.failIfNoSpecifiedTests=false} ({@code -Dbench.rows=100000 -Dbench.tx=1000} by default: 210,000 changes)
+ */
+@EnabledIfSystemProperty(named = "bench", matches = ".*")
+class PullBenchmarkIT {
+
+    static final int ROWS = Integer.getInteger("bench.rows", 100_000);
+    static final int TX = Integer.getInteger("bench.tx", 1000);
+    static final String TABLE = "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty int,"
+            + " price numeric(12,2), note text, updated timestamptz);"
+            + " CREATE TABLE marker (id int PRIMARY KEY, at timestamptz)";
+
+    @Test
+    void pullAgainstPostgresLogicalReplication() throws Exception {
+        EmbeddedPostgres sourceServer = LogicalSource.server();
+        EmbeddedPostgres targetServer = TestDatabases.target();
+        long changes = ROWS * 2L + ROWS / 10 + 1;
+
+        // PostgreSQL's own: a disabled subscription holds its slot while the workload commits
+        DataSource source = fresh(sourceServer, "bench_native_src");
+        DataSource subscriber = TestDatabases.freshDatabase(targetServer, "bench_native_dst");
+        TestDatabases.execute(source, TABLE + "; CREATE PUBLICATION bench_pub FOR ALL TABLES");
+        TestDatabases.execute(subscriber, TABLE);
+        TestDatabases.execute(subscriber, "CREATE SUBSCRIPTION bench_sub CONNECTION 'host=localhost port="
+                + sourceServer.getPort() + " dbname=bench_native_src user=postgres' PUBLICATION bench_pub"
+                + " WITH (copy_data = false, enabled = false, slot_name = 'bench_sub')");
+        workload(source);
+        long start = System.nanoTime();
+        TestDatabases.execute(subscriber, "ALTER SUBSCRIPTION bench_sub ENABLE");
+        waitForMarker(subscriber);
+        double nativeSeconds = (System.nanoTime() - start) / 1e9;
+        assertSame(source, subscriber);
+        TestDatabases.execute(subscriber, "ALTER SUBSCRIPTION bench_sub DISABLE");
+        TestDatabases.execute(subscriber, "ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)");
+        TestDatabases.execute(subscriber, "DROP SUBSCRIPTION bench_sub");
+
+        // replicator's pull: its slot is created before the workload, then one pull after another until done;
+        // through connection pools, as the app's datasources are
+        fresh(sourceServer, "bench_pull_src");
+        TestDatabases.freshDatabase(targetServer, "bench_pull_dst");
+        AgroalDataSource pullSource = pooled(sourceServer, "bench_pull_src");
+        AgroalDataSource target = pooled(targetServer, "bench_pull_dst");
+        TestDatabases.execute(pullSource, TABLE);
+        TestDatabases.execute(target, TABLE);
+        SlotSettings settings = new SlotSettings("bench_pull", "bench_pull_pub", true,
+                Integer.getInteger("bench.peek", 100_000), Integer.getInteger("bench.group", 5000));
+        PullJob job = pullJob(pullSource, target, settings);
+        new LogicalSlot(pullSource, settings).ensure("bench");
+        workload(pullSource);
+        start = System.nanoTime();
+        int pulls = 0;
+        PullReport report;
+        long applied = 0;
+        do {
+            report = job.run("bench-" + pulls++, PullRequest.DRAIN);
+            applied += report.applied();
+        } while (!report.done());
+        waitForMarker(target);
+        double pullSeconds = (System.nanoTime() - start) / 1e9;
+        assertSame(pullSource, target);
+        assertEquals(changes, applied + report.stale() + report.superseded(), "every change read once");
+
+        System.out.printf("%n| path | changes | seconds | changes/s |%n| --- | --- | --- | --- |%n");
+        System.out.printf("| PostgreSQL logical replication (subscription) | %,d | %.2f | %,.0f |%n", changes,
+                nativeSeconds, changes / nativeSeconds);
+        System.out.printf("| replicator pull (%d pulls, peek %d, group %d) | %,d | %.2f | %,.0f |%n", pulls,
+                settings.peekChanges(), settings.groupChanges(), changes, pullSeconds, changes / pullSeconds);
+        System.out.printf("pull / PostgreSQL: %.0f%%%n%n", 100 * nativeSeconds / pullSeconds);
+        pullSource.close();
+        target.close();
+    }
+
+    /** A pool like the app's (Agroal, as Quarkus configures it), so that connections are reused between writes. */
+    private static AgroalDataSource pooled(EmbeddedPostgres server, String database) throws SQLException {
+        return AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier()
+                .connectionPoolConfiguration(pool -> pool.maxSize(8)
+                        .connectionFactoryConfiguration(factory -> factory
+                                .jdbcUrl(TestDatabases.jdbcUrl(server, database))
+                                .principal(new NamePrincipal("postgres")))));
+    }
+
+    private static PullJob pullJob(DataSource source, DataSource target, SlotSettings settings) {
+        TargetCatalog catalog = new TargetCatalog(target);
+        TableRouter router = new TableRouter(new TableMappings(Map.of(), true), catalog,
+                new ValueConverter(ConversionOptions.DEFAULTS));
+        TargetWriter writer = new TargetWriter(target, new Sql("replicator"), "replicator", catalog::invalidate);
+        return new PullJob(new LogicalSlot(source, settings), settings, router, writer, target,
+                new ReplicationMetrics(new SimpleMeterRegistry()), Duration.ofSeconds(240), true);
+    }
+
+    /** Rows inserted, all updated, 10% deleted, in transactions of TX rows; the marker last. */
+    private static void workload(DataSource source) {
+        for (int from = 1; from <= ROWS; from += TX) {
+            TestDatabases.execute(source, "INSERT INTO items SELECT g, 'item ' || g, g % 100, g * 0.25,"
+                    + " md5(g::text), now() FROM generate_series(" + from + ", " + Math.min(ROWS, from + TX - 1) + ") g");
+        }
+        for (int from = 1; from <= ROWS; from += TX) {
+            TestDatabases.execute(source, "UPDATE items SET qty = qty + 1, note = note || 'x', updated = now()"
+                    + " WHERE id BETWEEN " + from + " AND " + (from + TX - 1));
+        }
+        for (int from = 1; from <= ROWS; from += TX) {
+            TestDatabases.execute(source, "DELETE FROM items WHERE id % 10 = 0 AND id BETWEEN " + from + " AND "
+                    + (from + TX - 1));
+        }
+        TestDatabases.execute(source, "INSERT INTO marker VALUES (1, now())");
+    }
+
+    private static void waitForMarker(DataSource target) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            try (Connection connection = target.getConnection();
+                    PreparedStatement query = connection.prepareStatement("SELECT count(*) FROM marker");
+                    ResultSet rs = query.executeQuery()) {
+                rs.next();
+                if (rs.getLong(1) == 1) {
+                    return;
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the marker did not land within 10 minutes");
+    }
+
+    private static void assertSame(DataSource source, DataSource target) {
+        for (String table : new String[] { "items", "marker" }) {
+            String select = "SELECT * FROM " + table + " ORDER BY id";
+            String expected = TestDatabases.copy(source, select);
+            assertTrue(expected.length() > 0);
+            assertEquals(expected, TestDatabases.copy(target, select), table + " differs");
+        }
+    }
+
+    private static DataSource fresh(EmbeddedPostgres server, String name) {
+        try (Connection connection = server.getPostgresDatabase().getConnection();
+                PreparedStatement drop = connection.prepareStatement(
+                        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE ?")) {
+            drop.setString(1, name.replace("_src", "") + "%");
+            drop.execute();
+            connection.createStatement().execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                    + " WHERE slot_name IN ('bench_sub', 'bench_pull')");
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return TestDatabases.freshDatabase(server, name);
+    }
+}

@@ -1,0 +1,217 @@
+package dev.replicator.source.pull;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.stream.LongStream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.replicator.apply.TargetUnavailableException;
+import dev.replicator.decode.DebeziumDecoder;
+import dev.replicator.decode.FieldValue;
+import dev.replicator.decode.IncomingEvent;
+import dev.replicator.decode.Operation;
+import dev.replicator.decode.PgOutputDecoder;
+import dev.replicator.decode.PgOutputMessage;
+import dev.replicator.decode.RowChange;
+import dev.replicator.route.TargetChange;
+import dev.replicator.testing.DebeziumLoss;
+import dev.replicator.testing.TableComparison;
+import dev.replicator.testing.TestDatabases;
+
+/**
+ * Pushed and pulled changes of the same rows converge: random source histories (inserts, updates, key changes,
+ * deletes) are both pulled from one slot and pushed, as Debezium events with Debezium's positions
+ * ({@code lsn}, {@code sequence: [last commit LSN, LSN]}) read from a second slot, delivered shuffled, late and
+ * twice. Pulls stop after random numbers of changes, and some die between the target commit and the slot
+ * confirmation. Whatever the interleaving, the target ends equal to the source. {@code -Dpull.mixed.seeds=N} runs
+ * more seeds.
+ */
+class MixedPushPullTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static LongStream seeds() {
+        return LongStream.range(1, 1 + Integer.getInteger("pull.mixed.seeds", 3));
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void pushedAndPulledChangesConverge(long seed) throws SQLException {
+        Random random = new Random(seed);
+        PullHarness h = new PullHarness("pull_mixed");
+        h.both("CREATE TABLE items (id int PRIMARY KEY, v text, n int)");
+        h.createSlot();
+        TestDatabases.execute(h.source, "SELECT pg_copy_logical_replication_slot('" + h.settings.slot() + "', '"
+                + h.settings.slot() + "_push')");
+        SlotSettings pushSettings = new SlotSettings(h.settings.slot() + "_push", h.settings.publication(), false,
+                100_000, 1000);
+        LogicalSlot pushSlot = new LogicalSlot(h.source, pushSettings);
+        DebeziumDecoder debezium = new DebeziumDecoder();
+        List<IncomingEvent> undelivered = new ArrayList<>();
+        List<IncomingEvent> delivered = new ArrayList<>();
+        List<Integer> ids = new ArrayList<>();
+        int nextId = 1;
+        int crashes = 0;
+        long stale = 0;
+
+        for (int round = 0; round < 30; round++) {
+            for (int tx = random.nextInt(3) + 1; tx > 0; tx--) {
+                StringBuilder sql = new StringBuilder("BEGIN;");
+                for (int op = random.nextInt(4) + 1; op > 0; op--) {
+                    int pick = ids.isEmpty() ? 0 : random.nextInt(10);
+                    if (pick < 4) {
+                        ids.add(nextId);
+                        sql.append("INSERT INTO items VALUES (").append(nextId++).append(", 'v").append(random.nextInt(1000))
+                                .append("', ").append(random.nextInt(100)).append(");");
+                    } else {
+                        int id = ids.get(random.nextInt(ids.size()));
+                        if (pick < 7) {
+                            sql.append("UPDATE items SET v = 'u").append(random.nextInt(1000)).append("', n = n + 1 WHERE id = ")
+                                    .append(id).append(';');
+                        } else if (pick < 9) {
+                            ids.remove(Integer.valueOf(id));
+                            ids.add(nextId);
+                            sql.append("UPDATE items SET id = ").append(nextId++).append(" WHERE id = ").append(id).append(';');
+                        } else {
+                            ids.remove(Integer.valueOf(id));
+                            sql.append("DELETE FROM items WHERE id = ").append(id).append(';');
+                        }
+                    }
+                }
+                TestDatabases.execute(h.source, sql.append("COMMIT;").toString());
+            }
+            undelivered.addAll(debeziumEvents(pushSlot));
+            int action = random.nextInt(10);
+            if (action < 4) {
+                boolean dies = random.nextInt(3) == 0;
+                LogicalSlot slot = !dies ? new LogicalSlot(h.source, h.settings) : new LogicalSlot(h.source, h.settings) {
+                    @Override
+                    public void advance(long lsn) {
+                        throw new IllegalStateException("died before confirming");
+                    }
+                };
+                try {
+                    stale += h.job(slot).run("mixed", new PullRequest(random.nextInt(20))).stale();
+                } catch (IllegalStateException e) {
+                    crashes++;
+                }
+            } else if (action < 8) {
+                Collections.shuffle(undelivered, random);
+                int count = random.nextInt(undelivered.size() + 1);
+                List<IncomingEvent> batch = new ArrayList<>(undelivered.subList(0, count));
+                if (!delivered.isEmpty()) {
+                    batch.add(delivered.get(random.nextInt(delivered.size()))); // a redelivery
+                }
+                push(h, debezium, batch, undelivered, delivered);
+            }
+        }
+        for (int attempt = 0; attempt < 20 && !undelivered.isEmpty(); attempt++) {
+            undelivered.addAll(debeziumEvents(pushSlot));
+            Collections.shuffle(undelivered, random);
+            push(h, debezium, new ArrayList<>(undelivered), undelivered, delivered);
+        }
+        assertTrue(undelivered.isEmpty(), "pushed events that never applied: " + undelivered.size());
+        PullReport last;
+        do {
+            last = h.pull();
+            stale += last.stale();
+        } while (!last.done());
+
+        TableComparison.assertSameRows(h.source, h.target, "items", EnumSet.noneOf(DebeziumLoss.class));
+        assertTrue(stale > 0, "no pulled change was ever found already pushed");
+        System.out.printf("seed %d: %d pushed events, %d pulls died before confirming, %d pulled changes stale%n",
+                seed, delivered.size(), crashes, stale);
+    }
+
+    /** Delivers each event on its own, like a broker; one that must wait for another (409) stays for later. */
+    private static void push(PullHarness h, DebeziumDecoder debezium, List<IncomingEvent> batch,
+            List<IncomingEvent> undelivered, List<IncomingEvent> delivered) throws SQLException {
+        for (IncomingEvent event : batch) {
+            List<TargetChange> routed = new ArrayList<>();
+            for (RowChange change : debezium.decode(event)) {
+                routed.add(h.router.route(change));
+            }
+            try {
+                h.writer.write(routed);
+                if (undelivered.remove(event)) {
+                    delivered.add(event);
+                }
+            } catch (TargetUnavailableException e) {
+                assertEquals(409, e.status(), e.getMessage());
+            }
+        }
+    }
+
+    /** What Debezium would post for the changes waiting in the push slot: plain envelopes, Debezium's positions. */
+    private static List<IncomingEvent> debeziumEvents(LogicalSlot slot) throws SQLException {
+        PgOutputDecoder decoder = new PgOutputDecoder("push");
+        decoder.startAfter(slot.standing().confirmedLsn());
+        List<IncomingEvent> events = new ArrayList<>();
+        long[] end = { -1 };
+        slot.peek(100_000, (lsn, data) -> {
+            PgOutputMessage message = decoder.decode(lsn, data);
+            if (message instanceof PgOutputMessage.Changes changes) {
+                for (RowChange change : changes.changes()) {
+                    events.add(envelope(change));
+                }
+            } else if (message instanceof PgOutputMessage.Commit commit) {
+                end[0] = commit.endLsn();
+            }
+            return true;
+        });
+        if (end[0] > 0) {
+            slot.advance(end[0]);
+        }
+        return events;
+    }
+
+    private static IncomingEvent envelope(RowChange change) {
+        ObjectNode payload = JSON.createObjectNode();
+        payload.put("op", change.op().code());
+        ObjectNode row = JSON.createObjectNode();
+        change.row().forEach((column, value) -> put(row, column, value));
+        payload.set(change.op() == Operation.DELETE ? "before" : "after", row);
+        ObjectNode source = payload.putObject("source");
+        source.put("schema", change.table().schema()).put("table", change.table().table())
+                .put("lsn", change.position().change())
+                .put("sequence", "[\"" + change.position().commit() + "\",\"" + change.position().change() + "\"]")
+                .put("ts_ms", change.sourceTime().toEpochMilli());
+        Map<String, String> headers = new TreeMap<>();
+        if (change.newKey() != null) {
+            ObjectNode key = JSON.createObjectNode();
+            put(key, "id", change.newKey().get("id"));
+            headers.put("x-debezium-__debezium.newkey",
+                    Base64.getEncoder().encodeToString(key.toString().getBytes(StandardCharsets.UTF_8)));
+        }
+        ObjectNode envelope = JSON.createObjectNode();
+        envelope.set("payload", payload);
+        return new IncomingEvent(null, null, null, Map.of(), envelope, headers);
+    }
+
+    /** Debezium's JSON for these columns: int4 as a number, text as a string. */
+    private static void put(ObjectNode row, String column, FieldValue value) {
+        if (value.isNull()) {
+            row.putNull(column);
+        } else if (column.equals("v")) {
+            row.put(column, value.json().textValue());
+        } else {
+            row.put(column, Integer.parseInt(value.json().textValue()));
+        }
+    }
+}
