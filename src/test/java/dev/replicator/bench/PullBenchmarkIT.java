@@ -116,12 +116,16 @@ class PullBenchmarkIT {
         target.close();
     }
 
-    /** A pool like the app's (Agroal, as Quarkus configures it), so that connections are reused between writes. */
+    /**
+     * A pool like the app's (Agroal, as Quarkus configures it), so that connections are reused between writes, and
+     * with the SQL the app runs on every new target connection ({@code new-connection-sql}).
+     */
     private static AgroalDataSource pooled(EmbeddedPostgres server, String database) throws SQLException {
         return AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier()
                 .connectionPoolConfiguration(pool -> pool.maxSize(8)
                         .connectionFactoryConfiguration(factory -> factory
                                 .jdbcUrl(TestDatabases.jdbcUrl(server, database))
+                                .initialSql("SET plan_cache_mode = force_generic_plan")
                                 .principal(new NamePrincipal("postgres")))));
     }
 
