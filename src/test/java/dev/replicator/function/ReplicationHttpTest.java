@@ -42,19 +42,6 @@ class ReplicationHttpTest {
         TestDatabases.execute(target, "DROP SCHEMA IF EXISTS replicator CASCADE");
     }
 
-    @jakarta.inject.Inject
-    @io.quarkus.agroal.DataSource("target")
-    DataSource appTarget;
-
-    @Test
-    void theAppsTargetSessionsPlanTheirStatementsOnce() throws Exception {
-        try (java.sql.Connection connection = appTarget.getConnection();
-                java.sql.ResultSet rs = connection.createStatement().executeQuery("SHOW plan_cache_mode")) {
-            rs.next();
-            assertEquals("force_generic_plan", rs.getString(1));
-        }
-    }
-
     @Test
     void structuredCloudEventsReplicateTheWorkload() {
         for (String request : Requests.folder(SMALL + "cloudevents/", 31)) {
