@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -86,7 +85,7 @@ public class ReplicationPipeline {
 
     /** Applies one event; an event that can never be applied fails the request. */
     public ApplyResult apply(IncomingEvent event) {
-        return await(applyLater(event));
+        return GroupCommit.await(applyLater(event));
     }
 
     /**
@@ -99,7 +98,7 @@ public class ReplicationPipeline {
 
     /** Applies a batch in one transaction; the first element that can never be applied fails the request. */
     public ApplyResult apply(List<BatchElement> elements) {
-        return await(applyLater(elements));
+        return GroupCommit.await(applyLater(elements));
     }
 
     /** As {@link #apply(List)}, answered after the commit like {@link #applyLater(IncomingEvent)}. */
@@ -224,7 +223,7 @@ public class ReplicationPipeline {
             });
         }
         Counts counts = new Counts(prepared.skipped());
-        count(await(written), counts);
+        count(GroupCommit.await(written), counts);
         for (TargetChange change : prepared.incomplete()) {
             refresh(change, counts);
         }
@@ -251,19 +250,6 @@ public class ReplicationPipeline {
         logParked(parking.kept, parking.ids);
         parkAfterwards(afterwards);
         return counts.result(parking.kept.size() + afterwards.size());
-    }
-
-    /** Waits for an answer of {@link #applyLater} or the writer, and throws its failure as it is. */
-    private static <T> T await(CompletableFuture<T> answer) {
-        try {
-            return answer.get();
-        } catch (ExecutionException e) {
-            throw unwrapped(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            // the group may still commit; the redelivery will then be stale, which is harmless
-            throw new TargetUnavailableException("interrupted while waiting for the commit", e);
-        }
     }
 
     private static RuntimeException unwrapped(Throwable failure) {

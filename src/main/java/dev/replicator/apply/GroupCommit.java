@@ -170,7 +170,11 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    private static List<ChangeOutcome> await(CompletableFuture<List<ChangeOutcome>> answer) {
+    /**
+     * Waits for an answer of {@link #writeLater} (or one built on it) and throws its failure as it is, as
+     * {@link #write} does.
+     */
+    public static <T> T await(CompletableFuture<T> answer) {
         try {
             return answer.get();
         } catch (ExecutionException e) {
