@@ -515,8 +515,7 @@ class ThroughputBenchmarkIT {
         try (java.sql.Connection connection = bench.getConnection();
                 java.sql.ResultSet rs = connection.createStatement().executeQuery("SELECT pg_backend_pid()")) {
             rs.next();
-            String stat = Cpu.stat(rs.getLong(1));
-            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+            return Cpu.parent(Cpu.stat(rs.getLong(1)));
         } catch (java.sql.SQLException | RuntimeException e) {
             return 0; // not on this machine: every PostgreSQL process counts
         }
@@ -581,8 +580,8 @@ class ThroughputBenchmarkIT {
             for (File process : processes == null ? new File[0] : processes) {
                 long pid = Long.parseLong(process.getName());
                 String stat = stat(pid);
-                if (stat.contains("(postgres)") && (postmaster == 0 || pid == postmaster
-                        || stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1].equals(String.valueOf(postmaster)))) {
+                boolean ours = postmaster == 0 || pid == postmaster || parent(stat) == postmaster;
+                if (ours && stat.contains("(postgres)")) {
                     postgres += micros(stat);
                 }
             }
@@ -610,6 +609,11 @@ class ThroughputBenchmarkIT {
 
         Cpu minus(Cpu earlier) {
             return new Cpu(function - earlier.function, postgres - earlier.postgres, client - earlier.client);
+        }
+
+        /** The parent's pid from a /proc/PID/stat line: the field after the state, past the command's parentheses. */
+        static long parent(String stat) {
+            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
         }
 
         static String stat(long pid) {
