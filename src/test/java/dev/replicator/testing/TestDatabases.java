@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import javax.sql.DataSource;
 
@@ -45,11 +46,15 @@ public final class TestDatabases {
     }
 
     private static EmbeddedPostgres start() {
+        return start(Map.of("max_connections", "200"));
+    }
+
+    /** A server of its own, in UTC, with these settings, stopped when the JVM exits. */
+    static EmbeddedPostgres start(Map<String, String> serverConfig) {
         try {
-            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-                    .setServerConfig("timezone", "UTC")
-                    .setServerConfig("max_connections", "200")
-                    .start();
+            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder().setServerConfig("timezone", "UTC");
+            serverConfig.forEach(builder::setServerConfig);
+            EmbeddedPostgres postgres = builder.start();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     postgres.close();
