@@ -72,9 +72,7 @@ final class OpenTargetTransaction implements OpenWrite {
 
     private RuntimeException fail(SQLException e) {
         close();
-        TargetChange change = e instanceof FailedChangeException failed ? failed.change() : null;
-        SQLException cause = e instanceof FailedChangeException failed ? failed.cause() : e;
-        return transactions.answer(change, cause);
+        return TargetWriter.failure(transactions, e).answer();
     }
 
     @Override

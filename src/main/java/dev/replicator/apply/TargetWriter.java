@@ -105,12 +105,17 @@ public class TargetWriter {
             pruning.pruneIfDue();
             return outcomes;
         } catch (SQLException e) {
-            TargetChange change = e instanceof FailedChangeException failed ? failed.change() : null;
-            SQLException cause = e instanceof FailedChangeException failed ? failed.cause()
-                    : e instanceof ChangeWriter.MultiRowFailedException && e.getCause() instanceof SQLException c ? c
-                    : e;
-            throw new ChangeFailure(change, transactions.answer(change, cause));
+            throw failure(transactions, e);
         }
+    }
+
+    /** A write that failed for good: its answer, and the change the failure names when one does. */
+    static ChangeFailure failure(TargetTransactions transactions, SQLException e) {
+        TargetChange change = e instanceof FailedChangeException failed ? failed.change() : null;
+        SQLException cause = e instanceof FailedChangeException failed ? failed.cause()
+                : e instanceof ChangeWriter.MultiRowFailedException && e.getCause() instanceof SQLException c ? c
+                : e;
+        return new ChangeFailure(change, transactions.answer(change, cause));
     }
 
     /** How the next attempt writes: with multi-row statements, or change by change to name the change at fault. */
