@@ -2,14 +2,19 @@ package dev.replicator.apply;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 
 import javax.sql.DataSource;
+
+import org.jboss.logging.Logger;
 
 /**
  * Replicator's own tables in the target (row and table positions, rejected events, backfill progress), created if
  * missing. Created once per process; forgotten when a statement finds one gone, so the next attempt creates it again.
  */
 public final class TargetSchema {
+
+    private static final Logger LOG = Logger.getLogger(TargetSchema.class);
 
     private final DataSource target;
     private final Sql sql;
@@ -37,6 +42,7 @@ public final class TargetSchema {
                 for (String ddl : sql.createSchema(schema)) {
                     statement.execute(ddl);
                 }
+                convertPositionKeys(statement);
             }
         } catch (SQLException e) {
             // two instances starting at once may race on CREATE ... IF NOT EXISTS; the loser sees 23505/42P07
@@ -45,6 +51,21 @@ public final class TargetSchema {
             }
         }
         ready = true;
+    }
+
+    /**
+     * Row positions kept by an earlier version compare their keys in the database's collation; this puts them in byte
+     * order once. It rebuilds the table's index, holding its lock meanwhile, so it is logged.
+     */
+    private void convertPositionKeys(Statement statement) throws SQLException {
+        try (var columns = statement.executeQuery(sql.positionKeysToConvert())) {
+            if (!columns.next()) {
+                return;
+            }
+        }
+        LOG.infof("Putting the keys of %s.row_position in byte order (COLLATE \"C\"), once: its index is rebuilt",
+                schema);
+        statement.execute(sql.convertPositionKeys());
     }
 
     /** A table of replicator's may have been dropped: check again before the next use. */

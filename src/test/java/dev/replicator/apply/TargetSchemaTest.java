@@ -1,0 +1,56 @@
+package dev.replicator.apply;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.replicator.testing.TestDatabases;
+
+/** Replicator's own tables against a real PostgreSQL: created when missing, and brought up to date when old. */
+class TargetSchemaTest {
+
+    static final String COLLATIONS = "SELECT attname || ' ' || collname FROM pg_attribute a"
+            + " JOIN pg_collation c ON c.oid = a.attcollation"
+            + " WHERE attrelid = 'replicator.row_position'::regclass AND attname IN ('table_name', 'row_key')"
+            + " ORDER BY attname";
+
+    DataSource db;
+
+    @BeforeEach
+    void setUp() {
+        db = TestDatabases.freshDatabase(TestDatabases.target(), "target_schema_test");
+    }
+
+    @Test
+    void rowPositionKeysAreComparedInByteOrder() throws SQLException {
+        new TargetSchema(db, new Sql("replicator"), "replicator").ensure();
+
+        assertEquals("row_key C\ntable_name C\n", TestDatabases.copy(db, COLLATIONS));
+    }
+
+    @Test
+    void positionsKeptByAnEarlierVersionAreConvertedAndKept() throws SQLException {
+        // the table as versions before byte order created it, in the database's collation
+        TestDatabases.execute(db, "CREATE SCHEMA replicator; CREATE TABLE replicator.row_position (table_name text"
+                + " NOT NULL, row_key text NOT NULL, commit_pos bigint NOT NULL, change_pos bigint NOT NULL,"
+                + " deleted boolean NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY (table_name, row_key));"
+                + " INSERT INTO replicator.row_position VALUES ('public.items', '{1}', 10, 11, false,"
+                + " '2026-01-01 00:00:00+00'), ('public.items', '{2}', 12, 13, true, '2026-01-01 00:00:00+00')");
+        assertEquals("row_key default\ntable_name default\n", TestDatabases.copy(db, COLLATIONS));
+
+        new TargetSchema(db, new Sql("replicator"), "replicator").ensure();
+
+        assertEquals("row_key C\ntable_name C\n", TestDatabases.copy(db, COLLATIONS));
+        assertEquals("public.items\t{1}\t10\t11\tf\npublic.items\t{2}\t12\t13\tt\n", TestDatabases.copy(db,
+                "SELECT table_name, row_key, commit_pos, change_pos, deleted FROM replicator.row_position"
+                        + " ORDER BY row_key"));
+        // the claim still finds its conflict through the rebuilt primary key
+        assertEquals("row_position_pkey\n", TestDatabases.copy(db, "SELECT indexname FROM pg_indexes"
+                + " WHERE schemaname = 'replicator' AND tablename = 'row_position'"));
+    }
+}
