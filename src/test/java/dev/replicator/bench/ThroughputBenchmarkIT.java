@@ -580,6 +580,9 @@ class ThroughputBenchmarkIT {
             for (File process : processes == null ? new File[0] : processes) {
                 long pid = Long.parseLong(process.getName());
                 String stat = stat(pid);
+                if (stat.isEmpty()) {
+                    continue; // the process ended while /proc was listed
+                }
                 boolean ours = postmaster == 0 || pid == postmaster || parent(stat) == postmaster;
                 if (ours && stat.contains("(postgres)")) {
                     postgres += micros(stat);
