@@ -65,7 +65,16 @@ public final class TargetSchema {
         }
         LOG.infof("Putting the keys of %s.row_position in byte order (COLLATE \"C\"), once: its index is rebuilt",
                 schema);
-        statement.execute(sql.convertPositionKeys());
+        try {
+            statement.execute(sql.convertPositionKeys());
+        } catch (SQLException e) {
+            if (!"42501".equals(e.getSQLState())) {
+                throw e;
+            }
+            // only the table's owner may convert it; positions are as correct without it, only slower to find
+            LOG.warnf("The keys of %s.row_position stay in the database's collation: %s. To convert them, run as the"
+                    + " table's owner: %s", schema, e.getMessage(), sql.convertPositionKeys());
+        }
     }
 
     /** A table of replicator's may have been dropped: check again before the next use. */

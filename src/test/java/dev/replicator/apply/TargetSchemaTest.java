@@ -33,13 +33,32 @@ class TargetSchemaTest {
         assertEquals("row_key C\ntable_name C\n", TestDatabases.copy(db, COLLATIONS));
     }
 
+    static final String OLD_TABLE = "CREATE SCHEMA replicator; CREATE TABLE replicator.row_position (table_name text"
+            + " NOT NULL, row_key text NOT NULL, commit_pos bigint NOT NULL, change_pos bigint NOT NULL,"
+            + " deleted boolean NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY (table_name, row_key));";
+
+    /** A role that may write the table but does not own it cannot convert it: it keeps working, as before. */
+    @Test
+    void positionsOwnedByAnotherRoleStayAsTheyAre() throws SQLException {
+        TestDatabases.execute(db, OLD_TABLE + " DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles"
+                + " WHERE rolname = 'schema_test_writer') THEN CREATE ROLE schema_test_writer LOGIN; END IF; END $$;"
+                + " GRANT CREATE ON DATABASE target_schema_test TO schema_test_writer;"
+                + " GRANT USAGE, CREATE ON SCHEMA replicator TO schema_test_writer;"
+                + " GRANT SELECT, INSERT, UPDATE, DELETE ON replicator.row_position TO schema_test_writer");
+        var writer = TestDatabases.dataSource(TestDatabases.target(), "target_schema_test");
+        writer.setUser("schema_test_writer");
+
+        new TargetSchema(writer, new Sql("replicator"), "replicator").ensure();
+
+        assertEquals("row_key default\ntable_name default\n", TestDatabases.copy(db, COLLATIONS));
+        assertEquals("backfill_progress\nrejected\nrow_position\ntable_position\n", TestDatabases.copy(db,
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'replicator' ORDER BY 1"));
+    }
+
     @Test
     void positionsKeptByAnEarlierVersionAreConvertedAndKept() throws SQLException {
         // the table as versions before byte order created it, in the database's collation
-        TestDatabases.execute(db, "CREATE SCHEMA replicator; CREATE TABLE replicator.row_position (table_name text"
-                + " NOT NULL, row_key text NOT NULL, commit_pos bigint NOT NULL, change_pos bigint NOT NULL,"
-                + " deleted boolean NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY (table_name, row_key));"
-                + " INSERT INTO replicator.row_position VALUES ('public.items', '{1}', 10, 11, false,"
+        TestDatabases.execute(db, OLD_TABLE + " INSERT INTO replicator.row_position VALUES ('public.items', '{1}', 10, 11, false,"
                 + " '2026-01-01 00:00:00+00'), ('public.items', '{2}', 12, 13, true, '2026-01-01 00:00:00+00')");
         assertEquals("row_key default\ntable_name default\n", TestDatabases.copy(db, COLLATIONS));
 
