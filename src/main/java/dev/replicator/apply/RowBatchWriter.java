@@ -181,19 +181,25 @@ final class RowBatchWriter {
     /** Sends one round: {@link Sql#claimRound}, with the given columns upserted and claimed deletes deleted. */
     private boolean[] claimRound(TargetTable table, List<TargetChange> rows, List<String> columns, TableLocks locks,
             boolean deletes, boolean commit) throws SQLException {
-        PreparedStatement statement = statements.get(sql.claimRound(table, columns, locks != null, deletes, commit));
+        boolean one = rows.size() == 1;
+        PreparedStatement statement = statements.get(
+                sql.claimRound(table, columns, locks != null, deletes, commit, one));
         int p = locks == null ? 1 : locks.bind(statement, 1);
-        List<Array> keys = keyArrays(table, rows);
-        p = bind(statement, p, keys);
-        p = bindPositions(statement, p, rows);
-        statement.setArray(p++, booleanArray(rows, row -> row.op() == Operation.DELETE));
-        for (String column : columns) {
-            statement.setArray(p++, textArray(rows, row -> row.values().get(column)));
-        }
-        statement.setString(p++, table.id().toString());
-        statement.setString(p++, table.id().toString());
-        if (deletes) {
-            bind(statement, p, keys); // the same key arrays: the delete picks the claimed ones by index
+        if (one) {
+            p = bindOne(statement, p, table, rows.get(0), columns, deletes);
+        } else {
+            List<Array> keys = keyArrays(table, rows);
+            p = bind(statement, p, keys);
+            p = bindPositions(statement, p, rows);
+            statement.setArray(p++, booleanArray(rows, row -> row.op() == Operation.DELETE));
+            for (String column : columns) {
+                statement.setArray(p++, textArray(rows, row -> row.values().get(column)));
+            }
+            statement.setString(p++, table.id().toString());
+            statement.setString(p++, table.id().toString());
+            if (deletes) {
+                bind(statement, p, keys); // the same key arrays: the delete picks the claimed ones by index
+            }
         }
         boolean[] claimed = new boolean[rows.size()];
         statement.execute();
@@ -213,6 +219,29 @@ final class RowBatchWriter {
             statement.getMoreResults(); // the delete's count: it removed what was claimed
         }
         return claimed;
+    }
+
+    /** Binds a round of one change: what its arrays would hold, element by element. */
+    private static int bindOne(PreparedStatement statement, int first, TargetTable table, TargetChange row,
+            List<String> columns, boolean deletes) throws SQLException {
+        int p = first;
+        for (int k = 0; k < table.primaryKey().size(); k++) {
+            statement.setString(p++, row.key().get(k));
+        }
+        statement.setLong(p++, row.position().commit());
+        statement.setLong(p++, row.position().change());
+        statement.setBoolean(p++, row.op() == Operation.DELETE);
+        for (String column : columns) {
+            statement.setString(p++, row.values().get(column));
+        }
+        statement.setString(p++, table.id().toString());
+        statement.setString(p++, table.id().toString());
+        if (deletes) {
+            for (int k = 0; k < table.primaryKey().size(); k++) {
+                statement.setString(p++, row.key().get(k));
+            }
+        }
+        return p;
     }
 
     /**

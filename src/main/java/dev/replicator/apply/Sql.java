@@ -95,6 +95,15 @@ public final class Sql {
      * not share it.
      */
     public String claimRows(TargetTable table, List<String> columns) {
+        return claimRows(table, columns, false);
+    }
+
+    /**
+     * {@link #claimRows}, or with {@code one} the same statement for a round of one change: each parameter is then
+     * the one element its array would hold. Its input is a row of those values instead of an {@code unnest} of
+     * one-element arrays, which cost a single change a third more time per statement.
+     */
+    public String claimRows(TargetTable table, List<String> columns, boolean one) {
         List<TargetColumn> key = table.keyColumns();
         StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
         StringJoiner arrays = new StringJoiner(", ");
@@ -114,14 +123,16 @@ public final class Sql {
             values.add("u.c" + (i + 1));
             casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
         }
+        String input = one ? oneRowInput(key, columns)
+                : "SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted"
+                        + (columns.isEmpty() ? "" : ", " + values) + " FROM unnest(" + arrays
+                        + ") WITH ORDINALITY AS u(" + names + ", ord)";
         String written = columns.isEmpty() ? ""
                 : ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
                         + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
                         + " FROM claimed WHERE NOT deleted ON CONFLICT (" + columnList(table.primaryKey()) + ") "
                         + onConflict(table, columns) + ")";
-        return "WITH input AS (SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted"
-                + (columns.isEmpty() ? "" : ", " + values) + " FROM unnest(" + arrays + ") WITH ORDINALITY AS u("
-                + names + ", ord)),"
+        return "WITH input AS (" + input + "),"
                 + " truncated AS (SELECT commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ?),"
                 + " claim AS (INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted,"
                 + " updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input i"
@@ -136,6 +147,18 @@ public final class Sql {
                 + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true) FROM claimed";
     }
 
+    /** The input of {@link #claimRows} for one change: the values its arrays would hold, as one row. */
+    private static String oneRowInput(List<TargetColumn> key, List<String> columns) {
+        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
+        key.forEach(c -> rowKey.add("(?::text::" + c.castType() + ")::text"));
+        StringJoiner values = new StringJoiner("");
+        for (int i = 0; i < columns.size(); i++) {
+            values.add(", ?::text AS c" + (i + 1));
+        }
+        return "SELECT 1::bigint AS ord, " + rowKey + " AS row_key, ?::bigint AS commit_pos, ?::bigint AS change_pos,"
+                + " ?::boolean AS deleted" + values;
+    }
+
     /**
      * The statements of one multi-row round, sent in one round trip: the table locks when asked ({@link #lockTables}),
      * {@link #claimRows}, {@link #deleteClaimedRows} when asked, and {@code COMMIT} when asked (the transaction's last
@@ -143,11 +166,17 @@ public final class Sql {
      * columns: rebuilding the text cost as much as binding a small group's values.
      */
     public String claimRound(TargetTable table, List<String> columns, boolean locks, boolean deletes, boolean commit) {
-        RoundKey key = new RoundKey(table, columns, locks, deletes, commit);
+        return claimRound(table, columns, locks, deletes, commit, false);
+    }
+
+    /** {@link #claimRound}, with {@code one} in its one-change form ({@link #claimRows(TargetTable, List, boolean)}). */
+    public String claimRound(TargetTable table, List<String> columns, boolean locks, boolean deletes, boolean commit,
+            boolean one) {
+        RoundKey key = new RoundKey(table, columns, locks, deletes, commit, one);
         String text = rounds.get(key);
         if (text == null) {
-            text = (locks ? lockTables() + "; " : "") + claimRows(table, columns)
-                    + (deletes ? "; " + deleteClaimedRows(table) : "") + (commit ? "; COMMIT" : "");
+            text = (locks ? lockTables() + "; " : "") + claimRows(table, columns, one)
+                    + (deletes ? "; " + deleteClaimedRows(table, one) : "") + (commit ? "; COMMIT" : "");
             if (rounds.size() >= MAX_ROUNDS) {
                 rounds.clear(); // descriptions replaced by catalog refreshes would otherwise pile up
             }
@@ -160,17 +189,18 @@ public final class Sql {
     private final Map<RoundKey, String> rounds = new ConcurrentHashMap<>();
 
     /** A round's statement text depends on the table description itself (its column types), so it is compared by identity. */
-    private record RoundKey(TargetTable table, List<String> columns, boolean locks, boolean deletes, boolean commit) {
+    private record RoundKey(TargetTable table, List<String> columns, boolean locks, boolean deletes, boolean commit,
+            boolean one) {
         @Override
         public boolean equals(Object other) {
             return other instanceof RoundKey key && key.table == table && key.locks == locks && key.deletes == deletes
-                    && key.commit == commit && key.columns.equals(columns);
+                    && key.commit == commit && key.one == one && key.columns.equals(columns);
         }
 
         @Override
         public int hashCode() {
-            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 8 + (locks ? 4 : 0) + (deletes ? 2 : 0)
-                    + (commit ? 1 : 0);
+            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 16 + (one ? 8 : 0) + (locks ? 4 : 0)
+                    + (deletes ? 2 : 0) + (commit ? 1 : 0);
         }
     }
 
@@ -186,7 +216,17 @@ public final class Sql {
      * {@code = ANY (...)} filter PostgreSQL would parse it again for every key, which cost more than the delete.
      */
     public String deleteClaimedRows(TargetTable table) {
+        return deleteClaimedRows(table, false);
+    }
+
+    /** {@link #deleteClaimedRows}, or with {@code one} for a round of one change (parameters: its key values). */
+    public String deleteClaimedRows(TargetTable table, boolean one) {
         List<TargetColumn> key = table.keyColumns();
+        if (one) {
+            return "DELETE FROM " + qualified(table.id()) + " r WHERE " + key.stream()
+                    .map(c -> "r." + quote(c.name()) + " = ?::text::" + c.castType()).collect(Collectors.joining(" AND "))
+                    + " AND 1 IN (SELECT unnest(current_setting('" + CLAIMED_DELETES + "')::bigint[]))";
+        }
         StringJoiner arrays = new StringJoiner(", ");
         StringJoiner names = new StringJoiner(", ");
         StringJoiner match = new StringJoiner(" AND ");

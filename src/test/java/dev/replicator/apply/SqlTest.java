@@ -121,6 +121,25 @@ class SqlTest {
                 SQL.deleteClaimedRows(ORDERS));
     }
 
+    /** A round of one change: the same statement, its input one row of scalar parameters in the arrays' order. */
+    @Test
+    void claimingOneRowTakesItsValuesAsOneRowInsteadOfArrays() {
+        List<String> columns = List.of("order_id", "line_no", "price");
+        String many = SQL.claimRows(ORDERS, columns);
+        String manyInput = many.substring(0, many.indexOf("), truncated AS"));
+        assertEquals(many.replace(manyInput, "WITH input AS (SELECT 1::bigint AS ord, ARRAY[(?::text::integer)::text,"
+                + " (?::text::smallint)::text]::text AS row_key, ?::bigint AS commit_pos, ?::bigint AS change_pos,"
+                + " ?::boolean AS deleted, ?::text AS c1, ?::text AS c2, ?::text AS c3"),
+                SQL.claimRows(ORDERS, columns, true));
+        assertEquals("DELETE FROM \"public\".\"order_lines\" r WHERE r.\"order_id\" = ?::text::integer"
+                + " AND r.\"line_no\" = ?::text::smallint"
+                + " AND 1 IN (SELECT unnest(current_setting('replicator.claimed_deletes')::bigint[]))",
+                SQL.deleteClaimedRows(ORDERS, true));
+        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, columns, true) + "; "
+                + SQL.deleteClaimedRows(ORDERS, true) + "; COMMIT", SQL.claimRound(ORDERS, columns, true, true, true, true));
+        assertEquals(SQL.claimRows(ORDERS, columns), SQL.claimRound(ORDERS, columns, false, false, false, false));
+    }
+
     @Test
     void aRoundSendsTheLocksTheClaimTheDeleteAndTheCommitAsAskedAndFollowsTheTableDescription() {
         List<String> columns = List.of("order_id", "line_no", "price");
