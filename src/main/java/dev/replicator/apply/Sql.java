@@ -105,28 +105,11 @@ public final class Sql {
      */
     public String claimRows(TargetTable table, List<String> columns, boolean one) {
         List<TargetColumn> key = table.keyColumns();
-        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
-        StringJoiner arrays = new StringJoiner(", ");
-        StringJoiner names = new StringJoiner(", ");
-        for (int i = 0; i < key.size(); i++) {
-            rowKey.add("(u.k" + (i + 1) + "::" + key.get(i).castType() + ")::text");
-            arrays.add("?::text[]");
-            names.add("k" + (i + 1));
-        }
-        arrays.add("?::bigint[]").add("?::bigint[]").add("?::boolean[]");
-        names.add("commit_pos").add("change_pos").add("deleted");
-        StringJoiner values = new StringJoiner(", ");
         StringJoiner casts = new StringJoiner(", ");
         for (int i = 0; i < columns.size(); i++) {
-            arrays.add("?::text[]");
-            names.add("c" + (i + 1));
-            values.add("u.c" + (i + 1));
             casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
         }
-        String input = one ? oneRowInput(key, columns)
-                : "SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted"
-                        + (columns.isEmpty() ? "" : ", " + values) + " FROM unnest(" + arrays
-                        + ") WITH ORDINALITY AS u(" + names + ", ord)";
+        String input = one ? oneRowInput(key, columns) : unnestInput(key, columns);
         String written = columns.isEmpty() ? ""
                 : ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
                         + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
@@ -145,6 +128,28 @@ public final class Sql {
                 + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key))" + written
                 + " SELECT array_agg(ord), set_config('" + CLAIMED_DELETES + "',"
                 + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true) FROM claimed";
+    }
+
+    /** The input of {@link #claimRows}: one row per array element, numbered from 1 in array order. */
+    private static String unnestInput(List<TargetColumn> key, List<String> columns) {
+        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        for (int i = 0; i < key.size(); i++) {
+            rowKey.add("(u.k" + (i + 1) + "::" + key.get(i).castType() + ")::text");
+            arrays.add("?::text[]");
+            names.add("k" + (i + 1));
+        }
+        arrays.add("?::bigint[]").add("?::bigint[]").add("?::boolean[]");
+        names.add("commit_pos").add("change_pos").add("deleted");
+        StringJoiner values = new StringJoiner("");
+        for (int i = 0; i < columns.size(); i++) {
+            arrays.add("?::text[]");
+            names.add("c" + (i + 1));
+            values.add(", u.c" + (i + 1));
+        }
+        return "SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted" + values
+                + " FROM unnest(" + arrays + ") WITH ORDINALITY AS u(" + names + ", ord)";
     }
 
     /** The input of {@link #claimRows} for one change: the values its arrays would hold, as one row. */
