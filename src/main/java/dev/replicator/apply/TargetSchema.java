@@ -81,4 +81,10 @@ public final class TargetSchema {
     void forget() {
         ready = false;
     }
+
+    /** A table of replicator's was found missing: creates what is missing now. */
+    public void recreate() throws SQLException {
+        forget();
+        ensure();
+    }
 }

@@ -12,6 +12,7 @@ import dev.replicator.apply.CopySql;
 import dev.replicator.apply.CopyWriter;
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.observe.ReplicationMetrics;
@@ -55,10 +56,10 @@ public class SourceBeans {
     @Produces
     @Singleton
     Backfill backfill(JobTables tables, RowReader reader, @DataSource("target") AgroalDataSource target, Sql sql,
-            TargetWriter writer, ReplicationMetrics metrics, ReplicatorConfig config) {
-        String schema = config.ordering().schema();
-        return new Backfill(tables, reader, new CopyWriter(writer.transactions(), new CopySql(schema)),
-                new BackfillCheckpoints(target, sql, schema), metrics, config.backfill().timeBudget());
+            TargetSchema schema, TargetWriter writer, ReplicationMetrics metrics, ReplicatorConfig config) {
+        CopyWriter copies = new CopyWriter(writer.transactions(), new CopySql(config.ordering().schema()));
+        return new Backfill(tables, reader, copies, new BackfillCheckpoints(target, sql, schema), metrics,
+                config.backfill().timeBudget());
     }
 
     @Produces

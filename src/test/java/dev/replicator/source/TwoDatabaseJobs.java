@@ -19,6 +19,7 @@ import dev.replicator.apply.CopyWriter;
 import dev.replicator.apply.ChangeOutcome;
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.convert.ConversionOptions;
 import dev.replicator.convert.ValueConverter;
@@ -87,7 +88,7 @@ public final class TwoDatabaseJobs {
     }
 
     public BackfillCheckpoints checkpoints() {
-        return new BackfillCheckpoints(target, sql, SCHEMA);
+        return new BackfillCheckpoints(target, sql, new TargetSchema(target, sql, SCHEMA));
     }
 
     public Verifier verifier(Duration budget) {

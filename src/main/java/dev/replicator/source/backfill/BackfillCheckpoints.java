@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Types;
 import java.util.Arrays;
 import java.util.List;
@@ -13,6 +12,7 @@ import java.util.List;
 import javax.sql.DataSource;
 
 import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetTransactions;
 
 /**
@@ -30,9 +30,9 @@ public class BackfillCheckpoints {
 
     private final DataSource target;
     private final Sql sql;
-    private final String schema;
+    private final TargetSchema schema;
 
-    public BackfillCheckpoints(DataSource target, Sql sql, String schema) {
+    public BackfillCheckpoints(DataSource target, Sql sql, TargetSchema schema) {
         this.target = target;
         this.sql = sql;
         this.schema = schema;
@@ -107,12 +107,7 @@ public class BackfillCheckpoints {
                 if (!"42P01".equals(e.getSQLState())) {
                     throw e;
                 }
-                try (Connection connection = target.getConnection(); Statement ddl = connection.createStatement()) {
-                    connection.setAutoCommit(true);
-                    for (String statement : sql.createSchema(schema)) {
-                        ddl.execute(statement);
-                    }
-                }
+                schema.recreate();
                 return work.run();
             }
         } catch (SQLException e) {

@@ -96,6 +96,21 @@ class BackfillTest {
     }
 
     @Test
+    void replicatorsTablesDroppedBeforeARunAreCreatedAgainAndKeepItsProgress() {
+        assertEquals(BackfillCheckpoints.Progress.NONE, jobs.checkpoints().read("public.items"),
+                "reading progress creates replicator's tables");
+        TestDatabases.execute(jobs.target, "DROP SCHEMA replicator CASCADE");
+
+        BackfillReport report = jobs.backfill(AMPLE).run("bf-1", items(40));
+
+        assertTrue(report.finished());
+        assertEquals(ITEMS, report.applied());
+        assertEquals(new BackfillCheckpoints.Progress(List.of("95"), ITEMS, true),
+                jobs.checkpoints().read("public.items"));
+        assertItemsEqual();
+    }
+
+    @Test
     void stopsAtItsBudgetWithAContinuationAndResumesFromItsCheckpoint() {
         BackfillRequest request = items(10);
         int calls = 0;
