@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.jboss.logging.Logger;
@@ -18,8 +19,8 @@ import dev.replicator.route.TargetChange;
 
 /**
  * Coalesces the changes of concurrent requests into shared target transactions. A request thread queues its changes
- * and waits; a few writer threads each take what is queued (up to a maximum number of changes, waiting a moment for
- * more only while other groups are being written) and write it in one transaction with {@link TargetWriter}, whose
+ * and waits; a few writer threads each take what is queued (up to a maximum number of changes, waiting for more only
+ * while another group is being written, and at most a moment) and write it in one transaction with {@link TargetWriter}, whose
  * stable lock order holds across the whole group. Each request is answered only after the commit that holds all of
  * its changes, and a request stays one unit: when a change of one request makes the group fail, that request gets
  * the failure and the others are written again without it.
@@ -83,6 +84,11 @@ public final class GroupCommit implements AutoCloseable {
     private final ReentrantLock gathering = new ReentrantLock();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger writing = new AtomicInteger();
+    /** Changes in the queue, so that a gatherer asleep for more is woken once they would fill its group. */
+    private final AtomicInteger queuedChanges = new AtomicInteger();
+    /** The gatherer while it sleeps for more requests, and how many more changes would fill its group. */
+    private volatile Thread sleeping;
+    private volatile int wanted;
     private final List<Thread> threads = new ArrayList<>();
     /** A request taken from the queue that did not fit into the group being gathered: it starts the next one. */
     private volatile Request carried;
@@ -139,6 +145,11 @@ public final class GroupCommit implements AutoCloseable {
         CompletableFuture<List<ChangeOutcome>> answered = request.answer()
                 .whenComplete((outcomes, failure) -> inFlight.addAndGet(-size));
         queue.add(request);
+        int queued = queuedChanges.addAndGet(size);
+        Thread gatherer = sleeping;
+        if (gatherer != null && queued >= wanted) {
+            LockSupport.unpark(gatherer);
+        }
         if (closed) {
             fail(List.of(request), new TargetUnavailableException("replicator is shutting down", null));
         }
@@ -204,7 +215,12 @@ public final class GroupCommit implements AutoCloseable {
                 LOG.error("writing a group failed unexpectedly", e);
                 fail(group, e instanceof RuntimeException r ? r : new IllegalStateException(e));
             } finally {
-                writing.decrementAndGet();
+                if (writing.decrementAndGet() == 0) {
+                    Thread gatherer = sleeping; // read after the count, which the gatherer reads after setting this
+                    if (gatherer != null) {
+                        LockSupport.unpark(gatherer); // nothing is being written: the group gathered so far goes now
+                    }
+                }
             }
         }
     }
@@ -213,7 +229,7 @@ public final class GroupCommit implements AutoCloseable {
     private List<Request> gather() throws InterruptedException {
         gathering.lockInterruptibly();
         try {
-            Request first = carried != null ? carried : queue.take();
+            Request first = carried != null ? carried : take(queue.take());
             carried = null;
             List<Request> group = new ArrayList<>();
             group.add(first);
@@ -227,11 +243,10 @@ public final class GroupCommit implements AutoCloseable {
                     if (writing.get() == 0 || left <= 0) {
                         break;
                     }
-                    next = queue.poll(left, TimeUnit.NANOSECONDS);
-                    if (next == null) {
-                        break;
-                    }
+                    sleepForMore(settings.maxChanges() - changes, left);
+                    continue;
                 }
+                take(next);
                 if (changes + next.changes().size() > settings.maxChanges()) {
                     carried = next;
                     break;
@@ -242,6 +257,32 @@ public final class GroupCommit implements AutoCloseable {
             return group;
         } finally {
             gathering.unlock();
+        }
+    }
+
+    private Request take(Request request) {
+        queuedChanges.addAndGet(-request.changes().size());
+        return request;
+    }
+
+    /**
+     * Sleeps until the deadline, until no other group is being written any more, or until the queue holds the changes
+     * that would fill the group. So while one group is written the next one gathers, and groups are written side by
+     * side only when they are full or the target is slower than the longest wait. The gatherer does not wait on the
+     * queue itself: there every request arriving would wake it, a thread switch per request.
+     */
+    private void sleepForMore(int changes, long nanos) throws InterruptedException {
+        wanted = changes;
+        sleeping = Thread.currentThread();
+        try {
+            if (queuedChanges.get() < changes && writing.get() > 0) {
+                LockSupport.parkNanos(this, nanos);
+            }
+        } finally {
+            sleeping = null;
+        }
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
         }
     }
 

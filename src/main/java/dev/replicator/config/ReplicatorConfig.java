@@ -120,8 +120,11 @@ public interface ReplicatorConfig {
         @WithDefault("1000")
         int maxChanges();
 
-        /** Longest a group waits for more requests, and only while other groups are being written. */
-        @WithDefault("PT0.001S")
+        /**
+         * Longest a group waits for the group being written before it is written beside it; it goes as soon as no other
+         * group is being written.
+         */
+        @WithDefault("PT0.005S")
         Duration maxWait();
 
         /**

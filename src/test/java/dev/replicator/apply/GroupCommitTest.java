@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
@@ -56,9 +57,13 @@ class GroupCommitTest {
         try (Connection connection = db.getConnection()) {
             codes = TargetCatalog.load(connection, new TableId("public", "codes")).orElseThrow();
         }
+        groupCommit = groupCommit(1, Duration.ofMillis(1));
+    }
+
+    GroupCommit groupCommit(int writers, Duration maxWait) {
         TargetWriter writer = new TargetWriter(db, new Sql("replicator"), "replicator", id -> {
         });
-        groupCommit = new GroupCommit(writer, new GroupCommit.Settings(1, 1000, Duration.ofMillis(1), 1000),
+        return new GroupCommit(writer, new GroupCommit.Settings(writers, 1000, maxWait, 1000),
                 new GroupCommit.Listener() {
                     @Override
                     public void committed(int requests, int changes) {
@@ -109,6 +114,50 @@ class GroupCommitTest {
         assertTrue(requests.get(2).get().get(0).applied());
         assertEquals("1\t1\n2\t7\n3\t8\n5\t9\n", TestDatabases.copy(db, "SELECT id, code FROM codes ORDER BY id"));
         assertEquals(3, committedGroups.get(), "the first alone, then the two good requests each alone");
+    }
+
+    @Test
+    void whileOneGroupIsWrittenTheNextGathersAndGoesWhenItCommitsNotAtItsLongestWait() throws Exception {
+        groupCommit.close();
+        groupCommit = groupCommit(2, Duration.ofSeconds(60));
+        List<CompletableFuture<List<ChangeOutcome>>> requests = new ArrayList<>();
+        CompletableFuture<List<ChangeOutcome>> first;
+        try (Connection holder = lockTable()) {
+            first = submit(List.of(row(1, 1)));
+            waitUntil(() -> groupCommit.writing() == 1);
+            for (int id = 2; id <= 4; id++) {
+                requests.add(submit(List.of(row(id, id))));
+            }
+            // the second writer has taken one request and sleeps for more; the others wait in the queue
+            waitUntil(() -> groupCommit.queued() == 2);
+            Thread.sleep(100);
+            assertEquals(1, groupCommit.writing(), "the next group waits while the first is being written");
+            holder.commit();
+        }
+        assertTrue(first.get(10, TimeUnit.SECONDS).get(0).applied());
+        for (CompletableFuture<List<ChangeOutcome>> request : requests) {
+            assertTrue(request.get(10, TimeUnit.SECONDS).get(0).applied(), "written once the first group committed");
+        }
+        assertEquals(2, committedGroups.get(), "the first alone, then the three gathered meanwhile together");
+    }
+
+    @Test
+    void aGroupWaitsForTheOneBeingWrittenAtMostItsLongestWaitThenIsWrittenBesideIt() throws Exception {
+        groupCommit.close();
+        groupCommit = groupCommit(2, Duration.ofMillis(50));
+        CompletableFuture<List<ChangeOutcome>> first;
+        CompletableFuture<List<ChangeOutcome>> second;
+        try (Connection holder = lockTable()) {
+            first = submit(List.of(row(1, 1)));
+            waitUntil(() -> groupCommit.writing() == 1);
+            second = submit(List.of(row(2, 2)));
+            // the target is slower than the longest wait: both groups are written side by side
+            waitUntil(() -> groupCommit.writing() == 2);
+            holder.commit();
+        }
+        assertTrue(first.get(10, TimeUnit.SECONDS).get(0).applied());
+        assertTrue(second.get(10, TimeUnit.SECONDS).get(0).applied());
+        assertEquals(2, committedGroups.get());
     }
 
     @Test
