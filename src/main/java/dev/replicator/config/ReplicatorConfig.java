@@ -122,9 +122,9 @@ public interface ReplicatorConfig {
 
         /**
          * Longest a group waits for the group being written before it is written beside it; it goes as soon as no other
-         * group is being written.
+         * group is being written. Longer suits a target on the same cores, shorter one across a network.
          */
-        @WithDefault("PT0.005S")
+        @WithDefault("PT0.001S")
         Duration maxWait();
 
         /**
