@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -20,10 +19,10 @@ import dev.replicator.route.TargetChange;
 /**
  * Coalesces the changes of concurrent requests into shared target transactions. A request thread queues its changes
  * and waits; a few writer threads each take what is queued (up to a maximum number of changes, waiting for more only
- * while another group is being written, and at most a moment) and write it in one transaction with {@link TargetWriter}, whose
- * stable lock order holds across the whole group. Each request is answered only after the commit that holds all of
- * its changes, and a request stays one unit: when a change of one request makes the group fail, that request gets
- * the failure and the others are written again without it.
+ * while another group is being written, and at most a moment) and write it in one transaction with
+ * {@link TargetWriter}, whose stable lock order holds across the whole group. Each request is answered only after
+ * the commit that holds all of its changes, and a request stays one unit: when a change of one request makes the group
+ * fail, that request gets the failure and the others are written again without it.
  * <p>
  * Changes in flight are capped: beyond the cap a request is refused at once with a retryable answer instead of
  * queueing without bound.
