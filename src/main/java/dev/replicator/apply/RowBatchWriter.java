@@ -185,21 +185,23 @@ final class RowBatchWriter {
         PreparedStatement statement = statements.get(
                 sql.claimRound(table, columns, locks != null, deletes, commit, one));
         int p = locks == null ? 1 : locks.bind(statement, 1);
+        List<Array> keys = one ? null : keyArrays(table, rows);
         if (one) {
-            p = bindOne(statement, p, table, rows.get(0), columns, deletes);
+            p = bindOne(statement, p, table, rows.get(0), columns);
         } else {
-            List<Array> keys = keyArrays(table, rows);
             p = bind(statement, p, keys);
             p = bindPositions(statement, p, rows);
             statement.setArray(p++, booleanArray(rows, row -> row.op() == Operation.DELETE));
             for (String column : columns) {
                 statement.setArray(p++, textArray(rows, row -> row.values().get(column)));
             }
-            statement.setString(p++, table.id().toString());
-            statement.setString(p++, table.id().toString());
-            if (deletes) {
-                bind(statement, p, keys); // the same key arrays: the delete picks the claimed ones by index
-            }
+        }
+        statement.setString(p++, table.id().toString());
+        statement.setString(p++, table.id().toString());
+        if (deletes && one) {
+            bindKey(statement, p, table, rows.get(0));
+        } else if (deletes) {
+            bind(statement, p, keys); // the same key arrays: the delete picks the claimed ones by index
         }
         boolean[] claimed = new boolean[rows.size()];
         statement.execute();
@@ -221,25 +223,24 @@ final class RowBatchWriter {
         return claimed;
     }
 
-    /** Binds a round of one change: what its arrays would hold, element by element. */
+    /** Binds the input of a round of one change: what its arrays would hold, element by element. */
     private static int bindOne(PreparedStatement statement, int first, TargetTable table, TargetChange row,
-            List<String> columns, boolean deletes) throws SQLException {
-        int p = first;
-        for (int k = 0; k < table.primaryKey().size(); k++) {
-            statement.setString(p++, row.key().get(k));
-        }
+            List<String> columns) throws SQLException {
+        int p = bindKey(statement, first, table, row);
         statement.setLong(p++, row.position().commit());
         statement.setLong(p++, row.position().change());
         statement.setBoolean(p++, row.op() == Operation.DELETE);
         for (String column : columns) {
             statement.setString(p++, row.values().get(column));
         }
-        statement.setString(p++, table.id().toString());
-        statement.setString(p++, table.id().toString());
-        if (deletes) {
-            for (int k = 0; k < table.primaryKey().size(); k++) {
-                statement.setString(p++, row.key().get(k));
-            }
+        return p;
+    }
+
+    private static int bindKey(PreparedStatement statement, int first, TargetTable table, TargetChange row)
+            throws SQLException {
+        int p = first;
+        for (int k = 0; k < table.primaryKey().size(); k++) {
+            statement.setString(p++, row.key().get(k));
         }
         return p;
     }
