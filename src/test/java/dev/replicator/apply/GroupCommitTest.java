@@ -138,6 +138,7 @@ class GroupCommitTest {
         for (CompletableFuture<List<ChangeOutcome>> request : requests) {
             assertTrue(request.get(10, TimeUnit.SECONDS).get(0).applied(), "written once the first group committed");
         }
+        waitUntil(() -> groupCommit.writing() == 0); // a group is counted just after its requests are answered
         assertEquals(2, committedGroups.get(), "the first alone, then the three gathered meanwhile together");
     }
 
@@ -157,6 +158,7 @@ class GroupCommitTest {
         }
         assertTrue(first.get(10, TimeUnit.SECONDS).get(0).applied());
         assertTrue(second.get(10, TimeUnit.SECONDS).get(0).applied());
+        waitUntil(() -> groupCommit.writing() == 0);
         assertEquals(2, committedGroups.get());
     }
 
