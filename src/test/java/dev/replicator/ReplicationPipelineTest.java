@@ -69,7 +69,7 @@ class ReplicationPipelineTest {
                 false, "replicator"), catalog, new ValueConverter(ConversionOptions.DEFAULTS));
         TargetWriter writer = new TargetWriter(target, new Sql("replicator"), "replicator", catalog::invalidate);
         ReplicationMetrics metrics = new ReplicationMetrics(new SimpleMeterRegistry());
-        groupCommit = new GroupCommit(writer, new GroupCommit.Settings(2, 1000, Duration.ofMillis(1), 10_000),
+        groupCommit = new GroupCommit(writer, new GroupCommit.Settings(2, 1000, Duration.ofMillis(1), Duration.ofMillis(1), 10_000),
                 metrics.groupListener());
         return new ReplicationPipeline(router, groupCommit,
                 new RejectedEvents(target, new Sql("replicator"), new TargetSchema(target, new Sql("replicator"), "replicator")),

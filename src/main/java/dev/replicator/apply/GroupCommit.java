@@ -19,7 +19,8 @@ import dev.replicator.route.TargetChange;
 /**
  * Coalesces the changes of concurrent requests into shared target transactions. A request thread queues its changes
  * and waits; a few writer threads each take what is queued (up to a maximum number of changes, waiting for more only
- * while another group is being written, and at most a moment) and write it in one transaction with
+ * while another group is being written, and at most a moment, longer while the writers wait for CPUs: see
+ * {@link CpuContention}) and write it in one transaction with
  * {@link TargetWriter}, whose stable lock order holds across the whole group. Each request is answered only after
  * the commit that holds all of its changes, and a request stays one unit: when a change of one request makes the group
  * fail, that request gets the failure and the others are written again without it.
@@ -35,9 +36,12 @@ public final class GroupCommit implements AutoCloseable {
      * @param writers            groups written at once, each on its own target connection
      * @param maxChanges         most changes in one group (a larger request is a group of its own)
      * @param maxWait            longest a group waits for more requests while other groups are being written
+     * @param maxWaitCpuBound    the same while the writers mostly wait for a CPU, not for the target (at least
+     *                           {@code maxWait})
      * @param maxChangesInFlight changes admitted at once (queued or being written); a request alone is always admitted
      */
-    public record Settings(int writers, int maxChanges, Duration maxWait, int maxChangesInFlight) {
+    public record Settings(int writers, int maxChanges, Duration maxWait, Duration maxWaitCpuBound,
+            int maxChangesInFlight) {
     }
 
     /** What happens to groups, for metrics. */
@@ -79,6 +83,7 @@ public final class GroupCommit implements AutoCloseable {
     private final TargetWriter writer;
     private final Settings settings;
     private final Listener listener;
+    private final CpuContention contention;
     private final LinkedBlockingQueue<Request> queue = new LinkedBlockingQueue<>();
     private final ReentrantLock gathering = new ReentrantLock();
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -94,9 +99,14 @@ public final class GroupCommit implements AutoCloseable {
     private volatile boolean closed;
 
     public GroupCommit(TargetWriter writer, Settings settings, Listener listener) {
+        this(writer, settings, listener, new CpuContention());
+    }
+
+    GroupCommit(TargetWriter writer, Settings settings, Listener listener, CpuContention contention) {
         this.writer = writer;
         this.settings = settings;
         this.listener = listener;
+        this.contention = contention;
         for (int i = 1; i <= settings.writers(); i++) {
             Thread thread = new Thread(this::run, "replicator-group-commit-" + i);
             thread.setDaemon(true);
@@ -170,6 +180,11 @@ public final class GroupCommit implements AutoCloseable {
         return inFlight.get();
     }
 
+    /** The share of recent group writes that their writers spent waiting for a CPU (0 when not known). */
+    public double cpuWaitShare() {
+        return contention.share();
+    }
+
     private void admit(int changes) {
         int now = inFlight.addAndGet(changes);
         if (now > settings.maxChangesInFlight() && now != changes) {
@@ -200,25 +215,34 @@ public final class GroupCommit implements AutoCloseable {
     }
 
     private void run() {
-        while (!closed) {
-            List<Request> group;
-            try {
-                group = gather();
-            } catch (InterruptedException e) {
-                break;
+        try (CpuWait cpu = CpuWait.ofThisThread()) {
+            while (!closed) {
+                List<Request> group;
+                try {
+                    group = gather();
+                } catch (InterruptedException e) {
+                    break;
+                }
+                long waited = cpu.waited();
+                long started = System.nanoTime();
+                writeGroup(group);
+                contention.record(waited < 0 ? -1 : cpu.waited() - waited, System.nanoTime() - started);
             }
-            writing.incrementAndGet();
-            try {
-                commit(group);
-            } catch (RuntimeException | Error e) {
-                LOG.error("writing a group failed unexpectedly", e);
-                fail(group, e instanceof RuntimeException r ? r : new IllegalStateException(e));
-            } finally {
-                if (writing.decrementAndGet() == 0) {
-                    Thread gatherer = sleeping; // read after the count, which the gatherer reads after setting this
-                    if (gatherer != null) {
-                        LockSupport.unpark(gatherer); // nothing is being written: the group gathered so far goes now
-                    }
+        }
+    }
+
+    private void writeGroup(List<Request> group) {
+        writing.incrementAndGet();
+        try {
+            commit(group);
+        } catch (RuntimeException | Error e) {
+            LOG.error("writing a group failed unexpectedly", e);
+            fail(group, e instanceof RuntimeException r ? r : new IllegalStateException(e));
+        } finally {
+            if (writing.decrementAndGet() == 0) {
+                Thread gatherer = sleeping; // read after the count, which the gatherer reads after setting this
+                if (gatherer != null) {
+                    LockSupport.unpark(gatherer); // nothing is being written: the group gathered so far goes now
                 }
             }
         }
@@ -233,7 +257,9 @@ public final class GroupCommit implements AutoCloseable {
             List<Request> group = new ArrayList<>();
             group.add(first);
             int changes = first.changes().size();
-            long deadline = System.nanoTime() + settings.maxWait().toNanos();
+            // while the writers mostly wait for CPUs, groups side by side would only compete for them
+            Duration wait = contention.high() ? settings.maxWaitCpuBound() : settings.maxWait();
+            long deadline = System.nanoTime() + wait.toNanos();
             while (changes < settings.maxChanges()) {
                 Request next = queue.poll();
                 if (next == null) {

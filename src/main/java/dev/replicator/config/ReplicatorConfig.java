@@ -128,6 +128,14 @@ public interface ReplicatorConfig {
         Duration maxWait();
 
         /**
+         * The same wait while the group writers mostly wait for a CPU rather than for the target (the target on the
+         * function's cores, or its cores saturated): then groups written side by side only compete for the CPUs.
+         * At least {@code max-wait}; equal to it turns this off.
+         */
+        @WithDefault("PT0.01S")
+        Duration maxWaitCpuBound();
+
+        /**
          * Changes admitted at once (waiting or being written). A request beyond the cap is answered 503 with
          * {@code Retry-After} instead of queueing; a request alone is always admitted, whatever its size.
          */

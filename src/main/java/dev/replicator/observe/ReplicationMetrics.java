@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.DoubleSupplier;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
@@ -78,6 +79,15 @@ public class ReplicationMetrics {
         Gauge.builder("replicator.in.flight.changes", changes, IntSupplier::getAsInt)
                 .description("Changes admitted and not yet answered (capped by max-changes-in-flight)")
                 .strongReference(true) // a gauge holds its supplier weakly: a method reference would be collected
+                .register(registry);
+    }
+
+    /** The share of recent group writes their writers spent waiting for a CPU. */
+    public void cpuWait(DoubleSupplier share) {
+        Gauge.builder("replicator.group.cpu.wait.ratio", share, DoubleSupplier::getAsDouble)
+                .description("Share of recent group writes spent waiting for a CPU; from 0.3 on (until it falls "
+                        + "below 0.15), groups wait for the one being written up to max-wait-cpu-bound, not max-wait")
+                .strongReference(true)
                 .register(registry);
     }
 

@@ -90,8 +90,10 @@ public class ReplicatorBeans {
     GroupCommit groupCommit(TargetWriter writer, ReplicatorConfig config, ReplicationMetrics metrics) {
         ReplicatorConfig.GroupCommit settings = config.groupCommit();
         GroupCommit groupCommit = new GroupCommit(writer, new GroupCommit.Settings(settings.writers(),
-                settings.maxChanges(), settings.maxWait(), settings.maxChangesInFlight()), metrics.groupListener());
+                settings.maxChanges(), settings.maxWait(), settings.maxWaitCpuBound(), settings.maxChangesInFlight()),
+                metrics.groupListener());
         metrics.inFlight(groupCommit::inFlight);
+        metrics.cpuWait(groupCommit::cpuWaitShare);
         return groupCommit;
     }
 

@@ -61,9 +61,13 @@ class GroupCommitTest {
     }
 
     GroupCommit groupCommit(int writers, Duration maxWait) {
+        return groupCommit(writers, maxWait, maxWait, new CpuContention());
+    }
+
+    GroupCommit groupCommit(int writers, Duration maxWait, Duration maxWaitCpuBound, CpuContention contention) {
         TargetWriter writer = new TargetWriter(db, new Sql("replicator"), "replicator", id -> {
         });
-        return new GroupCommit(writer, new GroupCommit.Settings(writers, 1000, maxWait, 1000),
+        return new GroupCommit(writer, new GroupCommit.Settings(writers, 1000, maxWait, maxWaitCpuBound, 1000),
                 new GroupCommit.Listener() {
                     @Override
                     public void committed(int requests, int changes) {
@@ -73,7 +77,7 @@ class GroupCommitTest {
                     @Override
                     public void refused(int changes) {
                     }
-                });
+                }, contention);
     }
 
     @AfterEach
@@ -143,9 +147,35 @@ class GroupCommitTest {
     }
 
     @Test
+    void whileTheWritersWaitForCpusAGroupWaitsForTheOneBeingWrittenLongerThanMaxWait() throws Exception {
+        CpuContention cpuBound = new CpuContention();
+        for (int i = 0; i < 50; i++) {
+            cpuBound.record(1, 1); // groups whose writers waited for a CPU all the time
+        }
+        groupCommit.close();
+        groupCommit = groupCommit(2, Duration.ofMillis(1), Duration.ofSeconds(60), cpuBound);
+        CompletableFuture<List<ChangeOutcome>> first;
+        CompletableFuture<List<ChangeOutcome>> second;
+        try (Connection holder = lockTable()) {
+            first = submit(List.of(row(1, 1)));
+            waitUntil(() -> groupCommit.writing() == 1);
+            second = submit(List.of(row(2, 2)));
+            waitUntil(() -> groupCommit.queued() == 0);
+            Thread.sleep(100); // a hundred times max-wait
+            assertEquals(1, groupCommit.writing(), "the next group waits for the one being written");
+            holder.commit();
+        }
+        assertTrue(first.get(10, TimeUnit.SECONDS).get(0).applied());
+        assertTrue(second.get(10, TimeUnit.SECONDS).get(0).applied(), "written once the first group committed");
+        waitUntil(() -> groupCommit.writing() == 0);
+        assertEquals(2, committedGroups.get());
+    }
+
+    @Test
     void aGroupWaitsForTheOneBeingWrittenAtMostItsLongestWaitThenIsWrittenBesideIt() throws Exception {
         groupCommit.close();
-        groupCommit = groupCommit(2, Duration.ofMillis(50));
+        // the writers have not waited for CPUs: the longer wait for that case does not apply
+        groupCommit = groupCommit(2, Duration.ofMillis(50), Duration.ofSeconds(60), new CpuContention());
         CompletableFuture<List<ChangeOutcome>> first;
         CompletableFuture<List<ChangeOutcome>> second;
         try (Connection holder = lockTable()) {

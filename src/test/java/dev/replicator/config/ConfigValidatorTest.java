@@ -42,6 +42,17 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void aWaitWhenCpuBoundShorterThanTheWaitItExtendsIsNamed() {
+        List<String> problems = ConfigValidator.problems(config(Map.of("replicator.allow-all-tables", "true",
+                "replicator.group-commit.max-wait", "PT0.02S")));
+        assertEquals(List.of("replicator.group-commit.max-wait-cpu-bound must be between max-wait (PT0.02S) and 1 "
+                + "second, got PT0.01S"), problems);
+        assertEquals(List.of(), ConfigValidator.problems(config(Map.of("replicator.allow-all-tables", "true",
+                "replicator.group-commit.max-wait", "PT0.02S", "replicator.group-commit.max-wait-cpu-bound",
+                "PT0.02S"))), "equal turns the longer wait off");
+    }
+
+    @Test
     void pullSettingsThatCannotWorkAreNamed() {
         List<String> problems = ConfigValidator.problems(config(Map.of("replicator.allow-all-tables", "true",
                 "replicator.pull.slot", "My-Slot", "replicator.pull.publication", "pub,other",
