@@ -24,8 +24,9 @@ import dev.replicator.route.TargetTable;
  * stale and leave no trace. The outcome is reported to the caller, who commits.
  * <p>
  * Every positioned row change is claimed by {@link RowBatchWriter}'s statements, which also check the truncate: a
- * table's changes together in rounds, or one change at a time (a round of one) where a change needs more than the
- * claim and upsert or delete (a key move, a row with unsent TOAST values) or where a failure must name its change.
+ * table's changes together in rounds (the tables next to each other in the write order in one round trip), or one
+ * change at a time (a round of one) where a change needs more than the claim and upsert or delete (a key move, a row
+ * with unsent TOAST values) or where a failure must name its change.
  */
 final class ChangeWriter {
 
@@ -60,15 +61,25 @@ final class ChangeWriter {
             locks = tableLocks(paired);
             locked = false;
             Result[] results = new Result[paired.size()];
+            List<TableRun> together = new ArrayList<>(); // tables in a row that rounds take: one round trip for all
             for (int from = 0; from < order.size();) {
                 TargetTable table = paired.get(order.get(from)).table();
                 int to = from;
                 while (to < order.size() && paired.get(order.get(to)).table().id().equals(table.id())) {
                     to++;
                 }
-                writeTable(table, changes, paired, order.subList(from, to), results, commit && to == order.size());
+                TableRun run = new TableRun(table, order.subList(from, to), order.subList(from, to).stream()
+                        .map(paired::get).toList());
+                if (multiRow && RowBatchWriter.canWrite(table, run.changes())) {
+                    together.add(run);
+                } else {
+                    writeTogether(together, results, false);
+                    together.clear();
+                    writeEach(run, changes, results);
+                }
                 from = to;
             }
+            writeTogether(together, results, commit);
             List<ChangeOutcome> outcomes = new ArrayList<>(changes.size());
             for (int i = 0; i < changes.size(); i++) {
                 outcomes.add(new ChangeOutcome(changes.get(i), results[i]));
@@ -81,31 +92,40 @@ final class ChangeWriter {
         }
     }
 
-    /** The changes of one table, in write order: together in rounds when they allow it, else one at a time. */
-    private void writeTable(TargetTable table, List<TargetChange> given, List<TargetChange> paired, List<Integer> run,
-            Result[] results, boolean commit) throws SQLException {
-        List<TargetChange> changes = run.stream().map(paired::get).toList();
-        if (multiRow && RowBatchWriter.canWrite(table, changes)) {
-            Result[] written;
-            try {
-                written = rounds.write(table, changes, locksNotTaken(), commit);
-            } catch (SQLException e) {
-                throw new MultiRowFailedException(e);
-            }
-            for (int i = 0; i < run.size(); i++) {
-                results[run.get(i)] = written[i];
-            }
+    /** The changes of one table, in write order, with their indexes among the paired changes. */
+    private record TableRun(TargetTable table, List<Integer> indexes, List<TargetChange> changes) {
+    }
+
+    /** Tables whose changes all go in rounds: written together, their first rounds in one round trip. */
+    private void writeTogether(List<TableRun> runs, Result[] results, boolean commit) throws SQLException {
+        if (runs.isEmpty()) {
             return;
         }
-        for (int i = 0; i < run.size(); i++) {
+        Result[][] written;
+        try {
+            written = rounds.write(runs.stream().map(run -> new RowBatchWriter.TableChanges(run.table(),
+                    run.changes())).toList(), locksNotTaken(), commit);
+        } catch (SQLException e) {
+            throw new MultiRowFailedException(e);
+        }
+        for (int t = 0; t < runs.size(); t++) {
+            for (int i = 0; i < runs.get(t).indexes().size(); i++) {
+                results[runs.get(t).indexes().get(i)] = written[t][i];
+            }
+        }
+    }
+
+    /** A table's changes one at a time, each failure naming its change as the caller gave it. */
+    private void writeEach(TableRun run, List<TargetChange> given, Result[] results) throws SQLException {
+        for (int i = 0; i < run.indexes().size(); i++) {
             try {
                 // no commit along: a constraint checked at commit must not be pinned on the last change
-                results[run.get(i)] = writeOne(changes.get(i));
+                results[run.indexes().get(i)] = writeOne(run.changes().get(i));
             } catch (SQLException e) {
                 // name the change as the caller gave it (a key move's delete is a paired copy here)
-                throw new FailedChangeException(given.get(run.get(i)), e);
+                throw new FailedChangeException(given.get(run.indexes().get(i)), e);
             } catch (TargetUnavailableException e) {
-                throw new TargetWriter.ChangeFailure(given.get(run.get(i)), e);
+                throw new TargetWriter.ChangeFailure(given.get(run.indexes().get(i)), e);
             }
         }
     }

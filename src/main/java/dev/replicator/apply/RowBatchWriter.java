@@ -21,12 +21,12 @@ import dev.replicator.route.TargetTable;
 
 /**
  * Claims rows: the one place a positioned row change is fenced, many changes of a table together or a single one as a
- * round of one, through the same statements. Writes many positioned upserts and deletes of one table with a few
- * multi-row statements instead of one or two round trips per change: one statement claims the positions of all rows (in the stable lock order) and writes the
- * claimed upserts; a second one, sent in the same round trip, deletes the rows whose delete was claimed. The delete is
- * a statement of its own for the reason given in {@link Sql#deleteClaimedRows}. Whether a change is newer than its row's
- * position and than the table's last truncate is decided in the statements, so nothing waits for an answer between
- * them.
+ * round of one, through the same statements. Writes many positioned upserts and deletes with a few multi-row
+ * statements instead of one or two round trips per change: per table, one statement claims the positions of all rows
+ * (in the stable lock order) and writes the claimed upserts; a second one deletes the rows whose delete was claimed.
+ * The delete is a statement of its own for the reason given in {@link Sql#deleteClaimedRows}. Whether a change is
+ * newer than its row's position and than the table's last truncate is decided in the statements, so nothing waits for
+ * an answer between them, and the statements of all tables of a transaction go in one round trip.
  * <p>
  * Several changes of one row are first reduced to the ones that must be written (see {@link #reduce}). What remains
  * of a row is written in rounds, its first change in the first round, its second in the next, so each is fenced
@@ -57,46 +57,100 @@ final class RowBatchWriter {
         return true;
     }
 
+    /** One table's changes, given in write order (key, then position), all routed with {@code table}. */
+    record TableChanges(TargetTable table, List<TargetChange> changes) {
+    }
+
+    /** {@link #write(List, TableLocks, boolean)} for the changes of one table. */
+    Result[] write(TargetTable table, List<TargetChange> changes, TableLocks locks, boolean commit)
+            throws SQLException {
+        return write(List.of(new TableChanges(table, changes)), locks, commit)[0];
+    }
+
     /**
-     * Writes changes of one table, given in write order (key, then position).
+     * Writes the changes of several tables, given in the lock order: the first round of every table together in one
+     * round trip, then each table's later rounds (rows with more than one change to write), one round trip each.
+     * Later rounds touch only rows the first round locked, so writing them after other tables' rows keeps the order.
      *
      * @param locks the transaction's table locks if not taken yet: they are taken in the first round trip, first
      * @param commit these are the transaction's last changes: commit with the last statement when nothing follows it
-     * @return per change, what became of it
+     * @return per table, per change, what became of it
      */
-    Result[] write(TargetTable table, List<TargetChange> changes, TableLocks locks, boolean commit)
-            throws SQLException {
-        Map<String, List<Integer>> byRow = new LinkedHashMap<>();
-        for (int i = 0; i < changes.size(); i++) {
-            byRow.computeIfAbsent(changes.get(i).rowIdentity(), row -> new ArrayList<>(1)).add(i);
+    Result[][] write(List<TableChanges> tables, TableLocks locks, boolean commit) throws SQLException {
+        List<Plan> plans = new ArrayList<>();
+        int later = 0;
+        for (TableChanges table : tables) {
+            Plan plan = Plan.of(table.table(), table.changes());
+            plans.add(plan);
+            later += plan.rounds().size() - 1;
         }
-        List<List<Integer>> rounds = new ArrayList<>();
-        Map<Integer, Integer> overtaken = new HashMap<>(); // a change left out -> the written change that decides it
-        for (List<Integer> row : byRow.values()) {
-            List<Integer> written = row.size() == 1 ? row : reduce(changes, row, overtaken);
-            for (int round = 0; round < written.size(); round++) {
-                if (round == rounds.size()) {
-                    rounds.add(new ArrayList<>());
-                }
-                rounds.get(round).add(written.get(round));
+        List<Round> first = plans.stream().map(plan -> plan.round(0)).toList();
+        boolean commitFirst = commit && later == 0 && first.stream().allMatch(Round::oneColumnSet);
+        boolean[][] claimed = claimRound(first, locks, commitFirst);
+        for (int i = 0; i < plans.size(); i++) {
+            upsertOtherColumnSets(first.get(i), claimed[i]);
+            plans.get(i).record(0, claimed[i]);
+        }
+        for (Plan plan : plans) {
+            for (int r = 1; r < plan.rounds().size(); r++) {
+                later--;
+                Round round = plan.round(r);
+                boolean[] claimedNow = claimRound(List.of(round), null, commit && later == 0 && round.oneColumnSet())[0];
+                upsertOtherColumnSets(round, claimedNow);
+                plan.record(r, claimedNow);
             }
         }
-        Result[] results = new Result[changes.size()];
-        TableLocks first = locks;
-        for (int r = 0; r < rounds.size(); r++) {
-            List<Integer> round = rounds.get(r);
-            List<TargetChange> rows = round.stream().map(changes::get).toList();
-            boolean[] claimed = writeRound(table, rows, first, commit && r == rounds.size() - 1);
-            first = null;
-            for (int i = 0; i < round.size(); i++) {
-                results[round.get(i)] = claimed[i] ? Result.APPLIED : Result.STALE;
-            }
+        Result[][] results = new Result[plans.size()][];
+        for (int i = 0; i < plans.size(); i++) {
+            results[i] = plans.get(i).results();
         }
-        overtaken.forEach((left, decider) -> results[left] = results[decider] == Result.APPLIED
-                && changes.get(left).position().compareTo(changes.get(decider).position()) < 0
-                        ? Result.SUPERSEDED
-                        : Result.STALE); // a duplicate of the written change, or older than what the target holds
         return results;
+    }
+
+    /**
+     * What to write of one table: its changes split into rounds of one change per row (see {@link #reduce}), and the
+     * changes left out, each with the written change that decides its outcome.
+     */
+    private record Plan(TargetTable table, List<TargetChange> changes, List<List<Integer>> rounds,
+            Map<Integer, Integer> overtaken, Result[] outcomes) {
+
+        static Plan of(TargetTable table, List<TargetChange> changes) {
+            Map<String, List<Integer>> byRow = new LinkedHashMap<>();
+            for (int i = 0; i < changes.size(); i++) {
+                byRow.computeIfAbsent(changes.get(i).rowIdentity(), row -> new ArrayList<>(1)).add(i);
+            }
+            List<List<Integer>> rounds = new ArrayList<>();
+            Map<Integer, Integer> overtaken = new HashMap<>(); // a change left out -> the written change that decides it
+            for (List<Integer> row : byRow.values()) {
+                List<Integer> written = row.size() == 1 ? row : reduce(changes, row, overtaken);
+                for (int round = 0; round < written.size(); round++) {
+                    if (round == rounds.size()) {
+                        rounds.add(new ArrayList<>());
+                    }
+                    rounds.get(round).add(written.get(round));
+                }
+            }
+            return new Plan(table, changes, rounds, overtaken, new Result[changes.size()]);
+        }
+
+        Round round(int r) {
+            return Round.of(table, rounds.get(r).stream().map(changes::get).toList());
+        }
+
+        void record(int r, boolean[] claimed) {
+            List<Integer> round = rounds.get(r);
+            for (int i = 0; i < round.size(); i++) {
+                outcomes[round.get(i)] = claimed[i] ? Result.APPLIED : Result.STALE;
+            }
+        }
+
+        Result[] results() {
+            overtaken.forEach((left, decider) -> outcomes[left] = outcomes[decider] == Result.APPLIED
+                    && changes.get(left).position().compareTo(changes.get(decider).position()) < 0
+                            ? Result.SUPERSEDED
+                            : Result.STALE); // a duplicate of the written change, or older than what the target holds
+            return outcomes;
+        }
     }
 
     /**
@@ -139,33 +193,45 @@ final class RowBatchWriter {
     }
 
     /**
-     * One change per row: claim and upsert in one statement, and delete in a second one sent along with it; with
-     * {@code commit}, also the commit, unless upserts of several column sets must still follow.
+     * One change per row of a table. Its upserts are written by the claim's statement when they share one set of
+     * columns; upserts with different columns (rare: a column added mid-stream) are written after the claim, per set.
      */
-    private boolean[] writeRound(TargetTable table, List<TargetChange> rows, TableLocks locks, boolean commit)
-            throws SQLException {
-        Set<List<String>> columnSets = new LinkedHashSet<>();
-        boolean deletes = false;
-        for (TargetChange row : rows) {
-            if (row.op() == Operation.DELETE) {
-                deletes = true;
-            } else {
-                columnSets.add(List.copyOf(row.values().keySet()));
-            }
-        }
-        // upserts with different columns (rare: a column added mid-stream) are written after the claim, per set
-        List<String> columns = columnSets.size() == 1 ? columnSets.iterator().next() : List.of();
-        boolean[] claimed = claimRound(table, rows, columns, locks, deletes, commit && columnSets.size() <= 1);
-        if (columnSets.size() > 1) {
-            List<TargetChange> upserts = new ArrayList<>();
-            for (int i = 0; i < rows.size(); i++) {
-                if (claimed[i] && rows.get(i).op() != Operation.DELETE) {
-                    upserts.add(rows.get(i));
+    private record Round(TargetTable table, List<TargetChange> rows, Set<List<String>> columnSets, boolean deletes) {
+
+        static Round of(TargetTable table, List<TargetChange> rows) {
+            Set<List<String>> columnSets = new LinkedHashSet<>();
+            boolean deletes = false;
+            for (TargetChange row : rows) {
+                if (row.op() == Operation.DELETE) {
+                    deletes = true;
+                } else {
+                    columnSets.add(List.copyOf(row.values().keySet()));
                 }
             }
-            upsert(table, upserts);
+            return new Round(table, rows, columnSets, deletes);
         }
-        return claimed;
+
+        boolean oneColumnSet() {
+            return columnSets.size() <= 1;
+        }
+
+        /** The columns the claim's statement upserts: none when the upserts have several sets. */
+        List<String> columns() {
+            return columnSets.size() == 1 ? columnSets.iterator().next() : List.of();
+        }
+    }
+
+    private void upsertOtherColumnSets(Round round, boolean[] claimed) throws SQLException {
+        if (round.oneColumnSet()) {
+            return;
+        }
+        List<TargetChange> upserts = new ArrayList<>();
+        for (int i = 0; i < round.rows().size(); i++) {
+            if (claimed[i] && round.rows().get(i).op() != Operation.DELETE) {
+                upserts.add(round.rows().get(i));
+            }
+        }
+        upsert(round.table(), upserts);
     }
 
     /**
@@ -175,16 +241,56 @@ final class RowBatchWriter {
      * @param locks the transaction's table locks if not taken yet
      */
     boolean claim(TargetTable table, TargetChange change, TableLocks locks) throws SQLException {
-        return claimRound(table, List.of(change), List.of(), locks, false, false)[0];
+        Round round = new Round(table, List.of(change), Set.of(), false); // claims only: nothing upserted or deleted
+        return claimRound(List.of(round), locks, false)[0][0];
     }
 
-    /** Sends one round: {@link Sql#claimRound}, with the given columns upserted and claimed deletes deleted. */
-    private boolean[] claimRound(TargetTable table, List<TargetChange> rows, List<String> columns, TableLocks locks,
-            boolean deletes, boolean commit) throws SQLException {
-        boolean one = rows.size() == 1;
-        PreparedStatement statement = statements.get(
-                sql.claimRound(table, columns, locks != null, deletes, commit, one));
+    /**
+     * Sends one round of one or more tables in one round trip ({@link Sql#claimRound(List, boolean, boolean)}) and
+     * returns, per table, which of its rows were claimed. A round of a single change binds the one-change form; a
+     * round of several tables always the array form, which keeps the number of statement texts small.
+     */
+    private boolean[][] claimRound(List<Round> rounds, TableLocks locks, boolean commit) throws SQLException {
+        boolean one = rounds.size() == 1 && rounds.get(0).rows().size() == 1;
+        List<Sql.RoundPart> parts = rounds.stream()
+                .map(round -> new Sql.RoundPart(round.table(), round.columns(), round.deletes(), one)).toList();
+        PreparedStatement statement = statements.get(sql.claimRound(parts, locks != null, commit));
         int p = locks == null ? 1 : locks.bind(statement, 1);
+        for (Round round : rounds) {
+            p = bindRound(statement, p, round, one);
+        }
+        statement.execute();
+        if (locks != null) {
+            statement.getMoreResults(); // past the locks' count
+        }
+        boolean[][] claimed = new boolean[rounds.size()][];
+        for (int r = 0; r < rounds.size(); r++) {
+            if (r > 0) {
+                statement.getMoreResults(); // to this table's claim
+            }
+            claimed[r] = new boolean[rounds.get(r).rows().size()];
+            try (ResultSet rs = statement.getResultSet()) {
+                rs.next();
+                Array indexes = rs.getArray(1);
+                if (indexes != null) {
+                    for (Object index : (Object[]) indexes.getArray()) {
+                        claimed[r][((Number) index).intValue() - 1] = true;
+                    }
+                }
+            }
+            if (rounds.get(r).deletes()) {
+                statement.getMoreResults(); // the delete's count: it removed what was claimed
+            }
+        }
+        return claimed;
+    }
+
+    /** Binds one table's part of a round from parameter {@code first} on; returns the next parameter's index. */
+    private int bindRound(PreparedStatement statement, int first, Round round, boolean one) throws SQLException {
+        TargetTable table = round.table();
+        List<TargetChange> rows = round.rows();
+        List<String> columns = round.columns();
+        int p = first;
         List<Array> keys = one ? null : keyArrays(table, rows);
         if (one) {
             p = bindOne(statement, p, table, rows.get(0), columns);
@@ -198,29 +304,12 @@ final class RowBatchWriter {
         }
         statement.setString(p++, table.id().toString());
         statement.setString(p++, table.id().toString());
-        if (deletes && one) {
-            bindKey(statement, p, table, rows.get(0));
-        } else if (deletes) {
-            bind(statement, p, keys); // the same key arrays: the delete picks the claimed ones by index
+        if (round.deletes() && one) {
+            p = bindKey(statement, p, table, rows.get(0));
+        } else if (round.deletes()) {
+            p = bind(statement, p, keys); // the same key arrays: the delete picks the claimed ones by index
         }
-        boolean[] claimed = new boolean[rows.size()];
-        statement.execute();
-        if (locks != null) {
-            statement.getMoreResults(); // past the locks' count
-        }
-        try (ResultSet rs = statement.getResultSet()) {
-            rs.next();
-            Array indexes = rs.getArray(1);
-            if (indexes != null) {
-                for (Object index : (Object[]) indexes.getArray()) {
-                    claimed[((Number) index).intValue() - 1] = true;
-                }
-            }
-        }
-        if (deletes) {
-            statement.getMoreResults(); // the delete's count: it removed what was claimed
-        }
-        return claimed;
+        return p;
     }
 
     /** Binds the input of a round of one change: what its arrays would hold, element by element. */

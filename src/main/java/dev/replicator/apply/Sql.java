@@ -177,11 +177,54 @@ public final class Sql {
     /** {@link #claimRound}, with {@code one} in its one-change form ({@link #claimRows(TargetTable, List, boolean)}). */
     public String claimRound(TargetTable table, List<String> columns, boolean locks, boolean deletes, boolean commit,
             boolean one) {
-        RoundKey key = new RoundKey(table, columns, locks, deletes, commit, one);
+        return claimRound(List.of(new RoundPart(table, columns, deletes, one)), locks, commit);
+    }
+
+    /**
+     * One table's part of a round: its claim (with these columns upserted, in the one-change form when {@code one})
+     * and, when {@code deletes}, the delete of its claimed rows. A table description is compared by identity: the
+     * text depends on its column types.
+     */
+    public record RoundPart(TargetTable table, List<String> columns, boolean deletes, boolean one) {
+        public RoundPart {
+            columns = List.copyOf(columns);
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof RoundPart part && part.table == table && part.deletes == deletes
+                    && part.one == one && part.columns.equals(columns);
+        }
+
+        @Override
+        public int hashCode() {
+            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 4 + (one ? 2 : 0) + (deletes ? 1 : 0);
+        }
+    }
+
+    /**
+     * The round of several tables, sent in one round trip: the table locks when asked, each part's claim and delete
+     * in the order given (the lock order), and {@code COMMIT} when asked. Each delete reads the claimed indexes its
+     * own claim left just before it.
+     */
+    public String claimRound(List<RoundPart> parts, boolean locks, boolean commit) {
+        RoundKey key = new RoundKey(List.copyOf(parts), locks, commit);
         String text = rounds.get(key);
         if (text == null) {
-            text = (locks ? lockTables() + "; " : "") + claimRows(table, columns, one)
-                    + (deletes ? "; " + deleteClaimedRows(table, one) : "") + (commit ? "; COMMIT" : "");
+            StringJoiner statements = new StringJoiner("; ");
+            if (locks) {
+                statements.add(lockTables());
+            }
+            for (RoundPart part : parts) {
+                statements.add(claimRows(part.table(), part.columns(), part.one()));
+                if (part.deletes()) {
+                    statements.add(deleteClaimedRows(part.table(), part.one()));
+                }
+            }
+            if (commit) {
+                statements.add("COMMIT");
+            }
+            text = statements.toString();
             if (rounds.size() >= MAX_ROUNDS) {
                 rounds.clear(); // descriptions replaced by catalog refreshes would otherwise pile up
             }
@@ -193,20 +236,7 @@ public final class Sql {
     private static final int MAX_ROUNDS = 1024;
     private final Map<RoundKey, String> rounds = new ConcurrentHashMap<>();
 
-    /** A round's statement text depends on the table description itself (its column types), so it is compared by identity. */
-    private record RoundKey(TargetTable table, List<String> columns, boolean locks, boolean deletes, boolean commit,
-            boolean one) {
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof RoundKey key && key.table == table && key.locks == locks && key.deletes == deletes
-                    && key.commit == commit && key.one == one && key.columns.equals(columns);
-        }
-
-        @Override
-        public int hashCode() {
-            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 16 + (one ? 8 : 0) + (locks ? 4 : 0)
-                    + (deletes ? 2 : 0) + (commit ? 1 : 0);
-        }
+    private record RoundKey(List<RoundPart> parts, boolean locks, boolean commit) {
     }
 
     /** Where {@link #claimRows} leaves the indexes of the deletes it claimed, for the rest of the transaction. */

@@ -141,6 +141,21 @@ class SqlTest {
     }
 
     @Test
+    void aRoundOfSeveralTablesSendsEachTablesClaimAndDeleteInTheOrderGiven() {
+        TargetTable notes = table("public", "notes", false, List.of("id"), column("id", "bigint"), column("body", "text"));
+        List<String> lineColumns = List.of("order_id", "line_no", "price");
+        List<String> noteColumns = List.of("id", "body");
+        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, lineColumns) + "; " + SQL.deleteClaimedRows(ORDERS)
+                + "; " + SQL.claimRows(notes, noteColumns) + "; COMMIT",
+                SQL.claimRound(List.of(new Sql.RoundPart(ORDERS, lineColumns, true, false),
+                        new Sql.RoundPart(notes, noteColumns, false, false)), true, true));
+        assertEquals(SQL.claimRows(notes, List.of()) + "; " + SQL.deleteClaimedRows(notes) + "; "
+                + SQL.claimRows(ORDERS, lineColumns),
+                SQL.claimRound(List.of(new Sql.RoundPart(notes, List.of(), true, false),
+                        new Sql.RoundPart(ORDERS, lineColumns, false, false)), false, false));
+    }
+
+    @Test
     void aRoundSendsTheLocksTheClaimTheDeleteAndTheCommitAsAskedAndFollowsTheTableDescription() {
         List<String> columns = List.of("order_id", "line_no", "price");
         assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, columns) + "; " + SQL.deleteClaimedRows(ORDERS),

@@ -296,6 +296,41 @@ class TargetWriterTest {
     }
 
     @Test
+    void theChangesOfSeveralTablesGoInOneStatementSentInOneRoundTrip() throws SQLException {
+        TestDatabases.execute(db, "CREATE TABLE zz_items (id int PRIMARY KEY, name text NOT NULL)");
+        TargetTable other;
+        try (Connection connection = db.getConnection()) {
+            other = TargetCatalog.load(connection, new TableId("public", "zz_items")).orElseThrow();
+        }
+        writer.write(List.of(upsert(7, "old", 1), onTable(other, upsert(8, "old", 2)), upsert(9, "kept", 5)));
+        List<String> prepared = new ArrayList<>();
+        List<Boolean> openAtCommit = new ArrayList<>();
+        Sql sql = new Sql("replicator");
+        TargetWriter recorded = new TargetWriter(committing(recording(db, prepared), openAtCommit), sql, "replicator",
+                id -> {
+                });
+        List<ChangeOutcome> outcomes = recorded.write(List.of(onTable(other, upsert(1, "x", 10)), upsert(1, "a", 11),
+                delete(7, 12), onTable(other, delete(8, 13)), upsert(2, "b", 14), onTable(other, upsert(2, "y", 15)),
+                upsert(9, "stale", 3)));
+        assertEquals(List.of(true, true, true, true, true, true, false),
+                outcomes.stream().map(ChangeOutcome::applied).toList());
+        List<String> columns = List.of("id", "name");
+        assertEquals(List.of(sql.claimRound(List.of(new Sql.RoundPart(items, columns, true, false),
+                new Sql.RoundPart(other, columns, true, false)), true, true)),
+                prepared.stream().filter(text -> !text.equals(sql.pruneTombstones())).toList(),
+                "the locks, both tables' claims and deletes, and the commit: one statement");
+        assertEquals(List.of(false), openAtCommit, "the statement took the commit along");
+        assertEquals("1\ta\n2\tb\n9\tkept\n", rows());
+        assertEquals("1\tx\n2\ty\n", TestDatabases.copy(db, "SELECT id, name FROM zz_items ORDER BY id"));
+    }
+
+    /** The same change of another table with the same columns. */
+    static TargetChange onTable(TargetTable table, TargetChange change) {
+        return new TargetChange(change.eventId() + "@" + table.id(), table, change.op(), change.position(), change.key(),
+                change.values(), change.unavailable(), change.newKey(), table.id().toString(), -1);
+    }
+
+    @Test
     void twoSpellingsOfOneKeyInAMultiRowStatementAreWrittenChangeByChange() {
         Map<String, String> values = new LinkedHashMap<>();
         values.put("id", "01");
