@@ -36,12 +36,17 @@ public final class GroupCommit implements AutoCloseable {
      * @param writers            groups written at once, each on its own target connection
      * @param maxChanges         most changes in one group (a larger request is a group of its own)
      * @param maxWait            longest a group waits for more requests while other groups are being written
-     * @param maxWaitCpuBound    the same while the writers mostly wait for a CPU, not for the target (at least
-     *                           {@code maxWait})
+     * @param maxWaitCpuBound    the same while the writers mostly wait for a CPU, not for the target; never shorter
+     *                           than {@code maxWait}
      * @param maxChangesInFlight changes admitted at once (queued or being written); a request alone is always admitted
      */
     public record Settings(int writers, int maxChanges, Duration maxWait, Duration maxWaitCpuBound,
             int maxChangesInFlight) {
+        public Settings {
+            if (maxWaitCpuBound.compareTo(maxWait) < 0) {
+                maxWaitCpuBound = maxWait; // a longer max-wait set before this setting existed keeps its meaning
+            }
+        }
     }
 
     /** What happens to groups, for metrics. */

@@ -130,7 +130,7 @@ public interface ReplicatorConfig {
         /**
          * The same wait while the group writers mostly wait for a CPU rather than for the target (the target on the
          * function's cores, or its cores saturated): then groups written side by side only compete for the CPUs.
-         * At least {@code max-wait}; equal to it turns this off.
+         * At or below {@code max-wait}, {@code max-wait} applies throughout.
          */
         @WithDefault("PT0.01S")
         Duration maxWaitCpuBound();

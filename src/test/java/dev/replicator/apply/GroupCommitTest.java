@@ -172,6 +172,14 @@ class GroupCommitTest {
     }
 
     @Test
+    void theWaitWhenCpuBoundIsNeverShorterThanMaxWait() {
+        assertEquals(Duration.ofMillis(20),
+                new GroupCommit.Settings(1, 1, Duration.ofMillis(20), Duration.ofMillis(10), 1).maxWaitCpuBound());
+        assertEquals(Duration.ofMillis(10),
+                new GroupCommit.Settings(1, 1, Duration.ofMillis(1), Duration.ofMillis(10), 1).maxWaitCpuBound());
+    }
+
+    @Test
     void aGroupWaitsForTheOneBeingWrittenAtMostItsLongestWaitThenIsWrittenBesideIt() throws Exception {
         groupCommit.close();
         // the writers have not waited for CPUs: the longer wait for that case does not apply
