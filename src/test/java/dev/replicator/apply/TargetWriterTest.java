@@ -282,11 +282,7 @@ class TargetWriterTest {
 
     @Test
     void aRowRefusedInTheLastTableLeavesTheTablesWrittenBeforeItUnchanged() throws SQLException {
-        TestDatabases.execute(db, "CREATE TABLE zz_items (id int PRIMARY KEY, name text NOT NULL)");
-        TargetTable last;
-        try (Connection connection = db.getConnection()) {
-            last = TargetCatalog.load(connection, new TableId("public", "zz_items")).orElseThrow();
-        }
+        TargetTable last = secondTable();
         TargetChange bad = withoutName(last, 9, 3);
         RejectedChangeException e = assertThrows(RejectedChangeException.class,
                 () -> writer.write(List.of(upsert(1, "a", 1), upsert(2, "b", 2), bad)));
@@ -297,11 +293,7 @@ class TargetWriterTest {
 
     @Test
     void theChangesOfSeveralTablesGoInOneStatementSentInOneRoundTrip() throws SQLException {
-        TestDatabases.execute(db, "CREATE TABLE zz_items (id int PRIMARY KEY, name text NOT NULL)");
-        TargetTable other;
-        try (Connection connection = db.getConnection()) {
-            other = TargetCatalog.load(connection, new TableId("public", "zz_items")).orElseThrow();
-        }
+        TargetTable other = secondTable();
         writer.write(List.of(upsert(7, "old", 1), onTable(other, upsert(8, "old", 2)), upsert(9, "kept", 5)));
         List<String> prepared = new ArrayList<>();
         List<Boolean> openAtCommit = new ArrayList<>();
@@ -322,6 +314,14 @@ class TargetWriterTest {
         assertEquals(List.of(false), openAtCommit, "the statement took the commit along");
         assertEquals("1\ta\n2\tb\n9\tkept\n", rows());
         assertEquals("1\tx\n2\ty\n", TestDatabases.copy(db, "SELECT id, name FROM zz_items ORDER BY id"));
+    }
+
+    /** A table {@code zz_items} like {@code items} without its note, after it in the write order. */
+    TargetTable secondTable() throws SQLException {
+        TestDatabases.execute(db, "CREATE TABLE zz_items (id int PRIMARY KEY, name text NOT NULL)");
+        try (Connection connection = db.getConnection()) {
+            return TargetCatalog.load(connection, new TableId("public", "zz_items")).orElseThrow();
+        }
     }
 
     /** The same change of another table with the same columns. */
