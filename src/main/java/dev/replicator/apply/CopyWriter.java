@@ -79,11 +79,6 @@ public final class CopyWriter {
     private Outcome writeOnce(Connection connection, Chunk chunk, RowSource rows, InTransaction then)
             throws SQLException {
         TargetTable table = chunk.table();
-        // the source prints values with these settings; parse them alike whatever the server's defaults
-        try (Statement settings = connection.createStatement()) {
-            settings.execute("SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL TimeZone = 'UTC';"
-                    + " SET LOCAL IntervalStyle = 'postgres'");
-        }
         boolean locked = false;
         boolean direct = unwritten(connection, chunk);
         if (direct) {

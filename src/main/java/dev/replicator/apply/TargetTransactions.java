@@ -14,6 +14,7 @@ import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 import org.postgresql.util.PSQLException;
 
+import dev.replicator.convert.TextSettings;
 import dev.replicator.decode.TableId;
 import dev.replicator.route.TargetChange;
 
@@ -122,6 +123,7 @@ public final class TargetTransactions {
         schema.ensure();
         Connection connection = target.getConnection();
         try {
+            TextSettings.pin(connection);
             connection.setAutoCommit(false);
             return connection;
         } catch (SQLException e) {
@@ -133,6 +135,7 @@ public final class TargetTransactions {
     private <T> T once(Work<T> work) throws SQLException {
         schema.ensure();
         try (Connection connection = target.getConnection()) {
+            TextSettings.pin(connection);
             connection.setAutoCommit(false);
             try {
                 T result = work.run(connection);

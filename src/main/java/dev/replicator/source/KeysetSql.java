@@ -17,17 +17,6 @@ import dev.replicator.convert.TargetColumn;
 public final class KeysetSql {
 
     /**
-     * Settings that make text output identical on both servers (checksums compare text) and independent of the
-     * server's defaults; for one transaction.
-     */
-    public static final List<String> SESSION = List.of(
-            "SET LOCAL TimeZone = 'UTC'",
-            "SET LOCAL DateStyle = 'ISO, MDY'",
-            "SET LOCAL IntervalStyle = 'postgres'",
-            "SET LOCAL extra_float_digits = 3",
-            "SET LOCAL bytea_output = 'hex'");
-
-    /**
      * The server's WAL position as a number: the read's place in the source's history (a standby reports how far it
      * has replayed).
      */

@@ -32,6 +32,7 @@ import dev.replicator.decode.RowChange;
 import dev.replicator.decode.ValueEncoding;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
+import dev.replicator.convert.TextSettings;
 import dev.replicator.convert.TargetColumn;
 
 /**
@@ -176,7 +177,7 @@ public class RowReader {
 
     /**
      * Runs reads on either database in one read-only REPEATABLE READ transaction with the output settings
-     * ({@link KeysetSql#SESSION}, transaction-local) that make both sides print values alike.
+     * ({@link TextSettings}, transaction-local) that make both sides print values alike.
      */
     public static <T> T readInSnapshot(DataSource db, SnapshotWork<T> work) throws SQLException {
         try (Connection connection = db.getConnection()) {
@@ -185,9 +186,7 @@ public class RowReader {
             connection.setReadOnly(true);
             try {
                 try (Statement settings = connection.createStatement()) {
-                    for (String setting : KeysetSql.SESSION) {
-                        settings.execute(setting);
-                    }
+                    settings.execute(TextSettings.SET_LOCAL);
                 }
                 return work.run(connection);
             } finally {

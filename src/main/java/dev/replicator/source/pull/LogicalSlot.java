@@ -11,6 +11,7 @@ import javax.sql.DataSource;
 import org.postgresql.PGStatement;
 
 import dev.replicator.apply.RejectedChangeException;
+import dev.replicator.convert.TextSettings;
 import dev.replicator.decode.PgOutputDecoder;
 
 /**
@@ -116,6 +117,10 @@ public class LogicalSlot {
     public long peek(int maxMessages, MessageSink sink) throws SQLException {
         try (Connection connection = source.getConnection()) {
             connection.setAutoCommit(false); // a cursor: rows arrive as they are fetched, not all at once
+            try (Statement settings = connection.createStatement()) {
+                // decoding runs in this session: its settings decide how every value of the slot is printed
+                settings.execute(TextSettings.SET_LOCAL);
+            }
             try (PreparedStatement peek = connection.prepareStatement("SELECT (lsn - '0/0')::bigint, data"
                     + " FROM pg_logical_slot_peek_binary_changes(?, NULL, ?, 'proto_version', '1',"
                     + " 'publication_names', ?)")) {
