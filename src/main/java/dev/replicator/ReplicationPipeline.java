@@ -201,6 +201,12 @@ public class ReplicationPipeline {
             } catch (SQLException e) {
                 throw TargetUnavailableException.catalogUnreadable(change.eventId(), e);
             }
+            if (target.movesToItsOwnKey()) {
+                // the source's key changed, the target's did not: the create at the same position writes the row
+                skipped++;
+                metrics.record(Outcome.SKIPPED, target.sourceTable(), change.op().code());
+                continue;
+            }
             elementOf.put(target, element);
             (RowRefresher.isIncomplete(target) ? incomplete : routed).add(target);
         }

@@ -64,6 +64,10 @@ class ReplicationPipelineTest {
     }
 
     ReplicationPipeline pipeline(boolean applyTruncate) {
+        return pipeline(applyTruncate, false);
+    }
+
+    ReplicationPipeline pipeline(boolean applyTruncate, boolean acceptUnpositioned) {
         TargetCatalog catalog = new TargetCatalog(target);
         TableRouter router = new TableRouter(TableMappings.of(Map.of("public.items", Optional.empty()), Map.of(),
                 false, "replicator"), catalog, new ValueConverter(ConversionOptions.DEFAULTS));
@@ -73,7 +77,7 @@ class ReplicationPipelineTest {
                 metrics.groupListener());
         return new ReplicationPipeline(router, groupCommit,
                 new RejectedEvents(target, new Sql("replicator"), new TargetSchema(target, new Sql("replicator"), "replicator")),
-                null, metrics, applyTruncate, false);
+                null, metrics, applyTruncate, acceptUnpositioned);
     }
 
     @Test
@@ -130,6 +134,26 @@ class ReplicationPipelineTest {
                 + "\"after\":{\"id\":1,\"qty\":1}}").event();
         BadEventException e = assertThrows(BadEventException.class, () -> pipeline.apply(unpositioned));
         assertTrue(e.getMessage().contains("no position"), e.getMessage());
+    }
+
+    /** Without positions nothing but the request tells which change came first: they apply in its order. */
+    @Test
+    void acceptedUnpositionedChangesApplyInTheOrderOfTheRequest() {
+        ReplicationPipeline pipeline = pipeline(true, true);
+        pipeline.apply(elements(unpositioned("a", "upsert", 1, 1), unpositioned("b", "delete", 1, 0)));
+        assertEquals("", TestDatabases.copy(target, "SELECT * FROM items"), "the delete came after the upsert");
+        pipeline.apply(elements(unpositioned("c", "upsert", 3, 3),
+                event("t", "{\"table\":\"public.items\",\"op\":\"truncate\"}"), unpositioned("d", "upsert", 4, 4)));
+        assertEquals("4\t4\n", TestDatabases.copy(target, "SELECT * FROM items"), "the truncate came between them");
+        pipeline.apply(elements(unpositioned("e", "delete", 4, 0), unpositioned("f", "upsert", 4, 5),
+                unpositioned("g", "upsert", 4, 6), unpositioned("h", "upsert", 4, 7)));
+        assertEquals("4\t7\n", TestDatabases.copy(target, "SELECT * FROM items"), "the last upsert came last");
+    }
+
+    private static IncomingEvent unpositioned(String id, String op, int key, int qty) {
+        return event(id, "{\"table\":\"public.items\",\"op\":\"" + op + "\","
+                + ("delete".equals(op) ? "\"key\":{\"id\":" + key + "}}"
+                        : "\"after\":{\"id\":" + key + ",\"qty\":" + qty + "}}")).event();
     }
 
     private static void assertCounts(int applied, int stale, int superseded, int skipped, ApplyResult result) {

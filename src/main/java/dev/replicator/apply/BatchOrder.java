@@ -3,12 +3,14 @@ package dev.replicator.apply;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.Set;
 
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.Position;
+import dev.replicator.decode.TableId;
 import dev.replicator.route.TargetChange;
 
 /**
@@ -23,20 +25,40 @@ final class BatchOrder {
 
     /**
      * The write order as indexes into the given (already paired) changes, so that outcomes can be reported in the
-     * caller's order. Stable: equal changes keep their relative order.
+     * caller's order. Stable: equal changes keep their relative order. A table with an unpositioned change keeps its
+     * changes in the order given: nothing else tells which of two changes of a row came first, or whether a change
+     * came before or after a truncate.
      */
     static List<Integer> order(List<TargetChange> paired) {
+        Set<TableId> unpositioned = new HashSet<>();
+        for (TargetChange c : paired) {
+            if (c.position() == null) {
+                unpositioned.add(c.table().id());
+            }
+        }
         // the comparison strings are built once per change, not once per comparison
         List<SortKey> keys = new ArrayList<>(paired.size());
         for (int i = 0; i < paired.size(); i++) {
             TargetChange c = paired.get(i);
-            keys.add(new SortKey(i, c.table().id().toString(), c.op() == Operation.TRUNCATE ? 0 : 1, lockKey(c),
-                    c.position(), c.op() == Operation.DELETE ? 0 : 1));
+            String table = c.table().id().toString();
+            keys.add(unpositioned.contains(c.table().id()) ? new SortKey(i, table, 0, "", null, 0)
+                    : new SortKey(i, table, c.op() == Operation.TRUNCATE ? 0 : 1, lockKey(c), c.position(),
+                            c.op() == Operation.DELETE ? 0 : 1));
         }
         keys.sort(SortKey.ORDER);
         List<Integer> indexes = new ArrayList<>(keys.size());
         keys.forEach(key -> indexes.add(key.index()));
         return indexes;
+    }
+
+    /**
+     * The order of two changes of one row in its history: by position, and at one position a delete before an upsert.
+     * Both at one position are the two halves of a key change whose target key stayed the same (the source's key
+     * moved, the target's did not): the row stays, with the upsert's values. Positions record the same order.
+     */
+    static int compareHistory(TargetChange a, TargetChange b) {
+        int c = a.position().compareTo(b.position());
+        return c != 0 ? c : Boolean.compare(a.op() != Operation.DELETE, b.op() != Operation.DELETE);
     }
 
     /**
@@ -68,7 +90,9 @@ final class BatchOrder {
 
     /**
      * Without Debezium's new-key header (batched requests carry no per-event headers), a key change shows as a delete
-     * and a create of one table at the same position: mark the delete as a move to the create's key.
+     * and a create of one table at the same position: mark the delete as a move to the create's key. When both have
+     * the same target key (the source's key changed in columns the target's key does not have), the delete becomes a
+     * move to its own key, which the writer leaves to the create: the row stays.
      */
     static List<TargetChange> pairKeyMoves(List<TargetChange> changes) {
         Map<String, TargetChange> creates = new HashMap<>();
@@ -85,10 +109,8 @@ final class BatchOrder {
             TargetChange create = change.op() == Operation.DELETE && change.newKey() == null && change.position() != null
                     ? creates.get(slot(change.table().id().toString(), change.position()))
                     : null;
-            if (create != null && !Objects.equals(create.key(), change.key())) {
-                change = new TargetChange(change.eventId(), change.table(), change.op(), change.position(), change.key(),
-                        change.values(), change.unavailable(), create.key(), change.sourceTable(),
-                        change.sourceMillis());
+            if (create != null) {
+                change = change.movingTo(create.key());
             }
             result.add(change);
         }

@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 import dev.replicator.apply.ChangeOutcome.Result;
+import dev.replicator.convert.TargetColumn;
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.Position;
 import dev.replicator.route.TargetChange;
@@ -57,10 +58,18 @@ final class ChangeWriter {
             statements = opened;
             rounds = new RowBatchWriter(sql, opened);
             List<TargetChange> paired = BatchOrder.pairKeyMoves(changes);
-            List<Integer> order = BatchOrder.order(paired);
+            Result[] results = new Result[paired.size()];
+            List<Integer> order = new ArrayList<>(paired.size());
+            for (int index : BatchOrder.order(paired)) {
+                if (paired.get(index).movesToItsOwnKey()) {
+                    // the source's key changed, the target's did not: the row stays, the create writes it
+                    results[index] = Result.SUPERSEDED;
+                } else {
+                    order.add(index);
+                }
+            }
             locks = tableLocks(paired);
             locked = false;
-            Result[] results = new Result[paired.size()];
             List<TableRun> together = new ArrayList<>(); // tables in a row that rounds take: one round trip for all
             for (int from = 0; from < order.size();) {
                 TargetTable table = paired.get(order.get(from)).table();
@@ -105,6 +114,8 @@ final class ChangeWriter {
         try {
             written = rounds.write(runs.stream().map(run -> new RowBatchWriter.TableChanges(run.table(),
                     run.changes())).toList(), locksNotTaken(), commit);
+        } catch (RowBatchWriter.MergeFirstException e) {
+            throw e; // not a failure of a change: written again without committing along
         } catch (SQLException e) {
             throw new MultiRowFailedException(e);
         }
@@ -181,13 +192,19 @@ final class ChangeWriter {
         if (RowBatchWriter.canWrite(table, List.of(change))) {
             return rounds.write(table, List.of(change), locksNotTaken(), false)[0];
         }
-        if (change.position() != null && !rounds.claim(table, change, locksNotTaken())) {
-            return Result.STALE;
+        if (change.position() != null) {
+            RowBatchWriter.Claim claim = rounds.claim(table, change, locksNotTaken());
+            if (claim == RowBatchWriter.Claim.STALE) {
+                return Result.STALE;
+            }
+            if (claim == RowBatchWriter.Claim.MERGE) {
+                return rounds.merge(table, change);
+            }
         }
         takeLocks(); // an unpositioned change has no claim to take them along
         if (change.op() == Operation.DELETE) {
             delete(change);
-        } else if (change.unavailable().isEmpty()) {
+        } else if (change.unavailable().isEmpty() && !RowBatchWriter.keepsRequired(table, change)) {
             rounds.upsert(table, List.of(change));
         } else {
             update(change);
@@ -196,8 +213,9 @@ final class ChangeWriter {
     }
 
     /**
-     * Some columns were not sent (unchanged TOAST values): they must keep what the target has, so the row is updated
-     * in place; INSERT .. ON CONFLICT cannot, because NOT NULL is checked before the conflict.
+     * Some columns were not sent (unchanged TOAST values), or an upsert left out a NOT NULL column: they must keep what
+     * the target has, so the row is updated in place; INSERT .. ON CONFLICT cannot, because NOT NULL is checked
+     * before the conflict.
      */
     private void update(TargetChange change) throws SQLException {
         TargetTable table = change.table();
@@ -213,6 +231,12 @@ final class ChangeWriter {
             updated = update.executeUpdate();
         } else {
             updated = exists(change) ? 1 : 0;
+        }
+        if (updated == 0 && change.unavailable().isEmpty()) {
+            // an upsert that leaves out a NOT NULL column creates its row only if that column has a default; if it
+            // has none, the target names the column and the change waits for the row (409)
+            rounds.upsert(table, List.of(change));
+            return;
         }
         if (updated == 0) {
             throw new TargetUnavailableException("event " + change.eventId() + ": row of " + table.id()
@@ -280,7 +304,50 @@ final class ChangeWriter {
             statement.setLong(3, position.change());
             statement.executeUpdate();
         }
+        resetLaggingBefore(table, position);
         return Result.APPLIED;
+    }
+
+    /**
+     * A row newer than the truncate outlived it, but not the columns its last changes kept from before it: those go
+     * back to their defaults, as the row the newer changes created had them, and now stand at the truncate.
+     */
+    private void resetLaggingBefore(TargetTable table, Position position) throws SQLException {
+        if (!sql.tracksLagging()) {
+            return;
+        }
+        String name = table.id().toString();
+        PreparedStatement find = statement(sql.laggingColumnsBefore());
+        find.setString(1, name);
+        find.setLong(2, position.commit());
+        find.setLong(3, position.change());
+        List<String> columns = new ArrayList<>();
+        try (ResultSet rs = find.executeQuery()) {
+            while (rs.next()) {
+                TargetColumn column = table.column(rs.getString(1));
+                if (column != null && !column.generated() && !table.primaryKey().contains(column.name())) {
+                    columns.add(column.name());
+                }
+            }
+        }
+        for (String column : columns) {
+            PreparedStatement reset = statement(sql.resetLaggingBefore(table, column));
+            reset.setString(1, name);
+            reset.setString(2, column);
+            reset.setString(3, column);
+            reset.setLong(4, position.commit());
+            reset.setLong(5, position.change());
+            reset.executeUpdate();
+        }
+        if (!columns.isEmpty()) {
+            PreparedStatement raise = statement(sql.raiseLaggingTo());
+            raise.setLong(1, position.commit());
+            raise.setLong(2, position.change());
+            raise.setLong(3, position.commit());
+            raise.setLong(4, position.change());
+            raise.setString(5, name);
+            raise.executeUpdate();
+        }
     }
 
     private Result truncateUnfenced(TargetTable table) throws SQLException {

@@ -1,20 +1,30 @@
 package dev.replicator.apply;
 
+import java.io.IOException;
 import java.sql.Array;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import dev.replicator.apply.ChangeOutcome.Result;
+import dev.replicator.convert.TargetColumn;
+import dev.replicator.decode.Position;
 import dev.replicator.decode.Operation;
 import dev.replicator.route.TargetChange;
 import dev.replicator.route.TargetTable;
@@ -35,6 +45,8 @@ import dev.replicator.route.TargetTable;
  */
 final class RowBatchWriter {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final Sql sql;
     private final Statements statements;
 
@@ -50,11 +62,27 @@ final class RowBatchWriter {
     static boolean canWrite(TargetTable table, List<TargetChange> changes) {
         for (TargetChange change : changes) {
             if (change.table() != table || change.position() == null || change.op() == Operation.TRUNCATE
-                    || change.newKey() != null || !change.unavailable().isEmpty()) {
+                    || change.newKey() != null || !change.unavailable().isEmpty() || keepsRequired(table, change)) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * An upsert that leaves out a NOT NULL column: INSERT .. ON CONFLICT checks NOT NULL before the conflict, so it
+     * can only update its row in place.
+     */
+    static boolean keepsRequired(TargetTable table, TargetChange change) {
+        if (change.op() == Operation.DELETE || change.kept().isEmpty()) {
+            return false;
+        }
+        for (String kept : change.kept()) {
+            if (table.column(kept) != null && !table.column(kept).nullable()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** One table's changes, given in write order (key, then position), all routed with {@code table}. */
@@ -86,18 +114,18 @@ final class RowBatchWriter {
         }
         List<Round> first = plans.stream().map(plan -> plan.round(0)).toList();
         boolean commitFirst = commit && later == 0 && first.stream().allMatch(Round::oneColumnSet);
-        boolean[][] claimed = claimRound(first, locks, commitFirst);
+        Claim[][] claimed = claimRound(first, locks, commitFirst);
         for (int i = 0; i < plans.size(); i++) {
             upsertOtherColumnSets(first.get(i), claimed[i]);
-            plans.get(i).record(0, claimed[i]);
+            plans.get(i).record(0, outcomes(first.get(i), claimed[i]));
         }
         for (Plan plan : plans) {
             for (int r = 1; r < plan.rounds().size(); r++) {
                 later--;
                 Round round = plan.round(r);
-                boolean[] claimedNow = claimRound(List.of(round), null, commit && later == 0 && round.oneColumnSet())[0];
+                Claim[] claimedNow = claimRound(List.of(round), null, commit && later == 0 && round.oneColumnSet())[0];
                 upsertOtherColumnSets(round, claimedNow);
-                plan.record(r, claimedNow);
+                plan.record(r, outcomes(round, claimedNow));
             }
         }
         Result[][] results = new Result[plans.size()][];
@@ -137,16 +165,16 @@ final class RowBatchWriter {
             return Round.of(table, rounds.get(r).stream().map(changes::get).toList());
         }
 
-        void record(int r, boolean[] claimed) {
+        void record(int r, Result[] written) {
             List<Integer> round = rounds.get(r);
             for (int i = 0; i < round.size(); i++) {
-                outcomes[round.get(i)] = claimed[i] ? Result.APPLIED : Result.STALE;
+                outcomes[round.get(i)] = written[i];
             }
         }
 
         Result[] results() {
             overtaken.forEach((left, decider) -> outcomes[left] = outcomes[decider] == Result.APPLIED
-                    && changes.get(left).position().compareTo(changes.get(decider).position()) < 0
+                    && BatchOrder.compareHistory(changes.get(left), changes.get(decider)) < 0
                             ? Result.SUPERSEDED
                             : Result.STALE); // a duplicate of the written change, or older than what the target holds
             return outcomes;
@@ -162,10 +190,10 @@ final class RowBatchWriter {
      * every change, written in rounds, so each column keeps the last value the history gave it.
      */
     private static List<Integer> reduce(List<TargetChange> changes, List<Integer> row, Map<Integer, Integer> overtaken) {
-        int last = row.get(row.size() - 1);
-        // the first of equal positions stands for them: the write order puts a delete before a create there
         int keep = row.size() - 1;
-        while (keep > 0 && changes.get(row.get(keep - 1)).position().equals(changes.get(last).position())) {
+        // the first of a duplicate's copies stands for them all (a delete and an upsert at one position are no copies:
+        // the upsert is newer, see BatchOrder.compareHistory)
+        while (keep > 0 && BatchOrder.compareHistory(changes.get(row.get(keep - 1)), changes.get(row.get(keep))) == 0) {
             keep--;
         }
         int newest = row.get(keep);
@@ -196,7 +224,8 @@ final class RowBatchWriter {
      * One change per row of a table. Its upserts are written by the claim's statement when they share one set of
      * columns; upserts with different columns (rare: a column added mid-stream) are written after the claim, per set.
      */
-    private record Round(TargetTable table, List<TargetChange> rows, Set<List<String>> columnSets, boolean deletes) {
+    private record Round(TargetTable table, List<TargetChange> rows, Set<List<String>> columnSets, boolean deletes,
+            boolean partial) {
 
         static Round of(TargetTable table, List<TargetChange> rows) {
             Set<List<String>> columnSets = new LinkedHashSet<>();
@@ -208,7 +237,21 @@ final class RowBatchWriter {
                     columnSets.add(List.copyOf(row.values().keySet()));
                 }
             }
-            return new Round(table, rows, columnSets, deletes);
+            return new Round(table, rows, columnSets, deletes, keepsColumns(rows));
+        }
+
+        /** Only claims: nothing upserted or deleted. */
+        static Round claimOnly(TargetTable table, TargetChange row) {
+            return new Round(table, List.of(row), Set.of(), false, keepsColumns(List.of(row)));
+        }
+
+        private static boolean keepsColumns(List<TargetChange> rows) {
+            for (TargetChange row : rows) {
+                if (!row.kept().isEmpty()) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         boolean oneColumnSet() {
@@ -221,68 +264,174 @@ final class RowBatchWriter {
         }
     }
 
-    private void upsertOtherColumnSets(Round round, boolean[] claimed) throws SQLException {
+    private void upsertOtherColumnSets(Round round, Claim[] claimed) throws SQLException {
         if (round.oneColumnSet()) {
             return;
         }
         List<TargetChange> upserts = new ArrayList<>();
         for (int i = 0; i < round.rows().size(); i++) {
-            if (claimed[i] && round.rows().get(i).op() != Operation.DELETE) {
+            if (claimed[i] == Claim.NEWER && round.rows().get(i).op() != Operation.DELETE) {
                 upserts.add(round.rows().get(i));
             }
         }
         upsert(round.table(), upserts);
     }
 
+    /** What a claim found for one change. */
+    enum Claim {
+        /** newer than its row: claimed, written with the round (or by the caller after a claim only) */
+        NEWER,
+        /** not newer than its row, and nothing of its row lags behind it: no effect */
+        STALE,
+        /** older than its row, whose lagging columns may still be older than it: {@link #merge} decides */
+        MERGE
+    }
+
     /**
      * Only claims the change's row (and checks the table's truncate), for a change whose write needs more than an
-     * upsert or delete: the caller writes it when this returns true.
+     * upsert or delete: the caller writes it when this returns {@link Claim#NEWER}, and merges it on
+     * {@link Claim#MERGE}.
      *
      * @param locks the transaction's table locks if not taken yet
      */
-    boolean claim(TargetTable table, TargetChange change, TableLocks locks) throws SQLException {
-        Round round = new Round(table, List.of(change), Set.of(), false); // claims only: nothing upserted or deleted
-        return claimRound(List.of(round), locks, false)[0][0];
+    Claim claim(TargetTable table, TargetChange change, TableLocks locks) throws SQLException {
+        return claimRound(List.of(Round.claimOnly(table, change)), locks, false)[0][0];
+    }
+
+    /** What became of each change of a round: its claim, and what a merge wrote of the ones to merge. */
+    private Result[] outcomes(Round round, Claim[] claimed) throws SQLException {
+        Result[] written = new Result[claimed.length];
+        for (int i = 0; i < claimed.length; i++) {
+            written[i] = switch (claimed[i]) {
+                case NEWER -> Result.APPLIED;
+                case STALE -> Result.STALE;
+                case MERGE -> merge(round.table(), round.rows().get(i));
+            };
+        }
+        return written;
+    }
+
+    /**
+     * Writes what an older change still has to say about a row whose last change kept some columns (see
+     * {@link Sql#LAGGING}): each column it carries that stands below it (an upsert), or each such column set back to
+     * its default (a delete: the row it had was deleted and created again after it). The row's position stays; the
+     * columns written now stand at the change's position. The claim locked the row.
+     */
+    Result merge(TargetTable table, TargetChange change) throws SQLException {
+        PreparedStatement read = statements.get(sql.rowLagging(table));
+        read.setString(1, table.id().toString());
+        bindKey(read, 2, table, change);
+        String lagging;
+        try (ResultSet rs = read.executeQuery()) {
+            lagging = rs.next() ? rs.getString(1) : null;
+        }
+        if (lagging == null) {
+            return Result.STALE;
+        }
+        boolean delete = change.op() == Operation.DELETE;
+        List<String> columns = new ArrayList<>();
+        ObjectNode raised = JSON.createObjectNode();
+        try {
+            JsonNode positions = JSON.readTree(lagging);
+            for (var it = positions.fields(); it.hasNext();) {
+                Map.Entry<String, JsonNode> column = it.next();
+                String name = column.getKey();
+                Position at = new Position(column.getValue().get(0).asLong(), column.getValue().get(1).asLong());
+                TargetColumn described = table.column(name);
+                if (at.compareTo(change.position()) < 0 && described != null && !described.generated()
+                        && !table.primaryKey().contains(name) && (delete || change.values().containsKey(name))) {
+                    columns.add(name);
+                    raised.putArray(name).add(change.position().commit()).add(change.position().change());
+                }
+            }
+        } catch (IOException e) {
+            throw new SQLException("unreadable " + Sql.LAGGING + " of a row of " + table.id(), "XX000", e);
+        }
+        if (columns.isEmpty()) {
+            return Result.STALE;
+        }
+        Collections.sort(columns); // one statement text per set of columns
+        if (delete) {
+            PreparedStatement reset = statements.get(sql.resetToDefaults(table, columns));
+            bindKey(reset, 1, table, change);
+            reset.executeUpdate();
+        } else {
+            PreparedStatement update = statements.get(sql.update(table, columns));
+            int p = 1;
+            for (String column : columns) {
+                TextParameters.bind(update, p++, change.values().get(column));
+            }
+            TextParameters.bindAll(update, p, change.key());
+            update.executeUpdate();
+        }
+        PreparedStatement record = statements.get(sql.raiseLagging(table));
+        record.setString(1, raised.toString());
+        record.setString(2, table.id().toString());
+        bindKey(record, 3, table, change);
+        record.executeUpdate();
+        return Result.APPLIED;
     }
 
     /**
      * Sends one round of one or more tables in one round trip ({@link Sql#claimRound(List, boolean, boolean)}) and
-     * returns, per table, which of its rows were claimed. A round of a single change binds the one-change form; a
-     * round of several tables always the array form, which keeps the number of statement texts small.
+     * returns, per table, what its rows' claims found. A round of a single change binds the one-change form; a round
+     * of several tables always the array form, which keeps the number of statement texts small.
      */
-    private boolean[][] claimRound(List<Round> rounds, TableLocks locks, boolean commit) throws SQLException {
+    private Claim[][] claimRound(List<Round> rounds, TableLocks locks, boolean commit) throws SQLException {
         boolean one = rounds.size() == 1 && rounds.get(0).rows().size() == 1;
-        List<Sql.RoundPart> parts = rounds.stream()
-                .map(round -> new Sql.RoundPart(round.table(), round.columns(), round.deletes(), one)).toList();
+        List<Sql.RoundPart> parts = rounds.stream().map(round -> new Sql.RoundPart(round.table(), round.columns(),
+                round.deletes(), one, round.partial())).toList();
         PreparedStatement statement = statements.get(sql.claimRound(parts, locks != null, commit));
         int p = locks == null ? 1 : locks.bind(statement, 1);
         for (Round round : rounds) {
             p = bindRound(statement, p, round, one);
         }
-        statement.execute();
+        try {
+            statement.execute();
+        } catch (SQLException e) {
+            if (Sql.MERGE_FIRST.equals(e.getSQLState())) {
+                throw new MergeFirstException(e);
+            }
+            throw e;
+        }
         if (locks != null) {
             statement.getMoreResults(); // past the locks' count
         }
-        boolean[][] claimed = new boolean[rounds.size()][];
+        Claim[][] claimed = new Claim[rounds.size()][];
         for (int r = 0; r < rounds.size(); r++) {
             if (r > 0) {
                 statement.getMoreResults(); // to this table's claim
             }
-            claimed[r] = new boolean[rounds.get(r).rows().size()];
+            claimed[r] = new Claim[rounds.get(r).rows().size()];
+            Arrays.fill(claimed[r], Claim.STALE);
             try (ResultSet rs = statement.getResultSet()) {
                 rs.next();
-                Array indexes = rs.getArray(1);
-                if (indexes != null) {
-                    for (Object index : (Object[]) indexes.getArray()) {
-                        claimed[r][((Number) index).intValue() - 1] = true;
-                    }
-                }
+                mark(claimed[r], rs.getArray(1), Claim.NEWER);
+                mark(claimed[r], rs.getArray(3), Claim.MERGE);
             }
             if (rounds.get(r).deletes()) {
                 statement.getMoreResults(); // the delete's count: it removed what was claimed
             }
         }
         return claimed;
+    }
+
+    private static void mark(Claim[] claims, Array indexes, Claim claim) throws SQLException {
+        if (indexes != null) {
+            for (Object index : (Object[]) indexes.getArray()) {
+                claims[((Number) index).intValue() - 1] = claim;
+            }
+        }
+    }
+
+    /**
+     * A round that would have committed along found older changes to merge, which must be written before the commit:
+     * the transaction is written again without committing along.
+     */
+    static final class MergeFirstException extends SQLException {
+        MergeFirstException(SQLException cause) {
+            super(cause.getMessage(), cause.getSQLState(), cause);
+        }
     }
 
     /** Binds one table's part of a round from parameter {@code first} on; returns the next parameter's index. */
@@ -293,11 +442,14 @@ final class RowBatchWriter {
         int p = first;
         List<Array> keys = one ? null : keyArrays(table, rows);
         if (one) {
-            p = bindOne(statement, p, table, rows.get(0), columns);
+            p = bindOne(statement, p, table, rows.get(0), columns, round.partial());
         } else {
             p = bind(statement, p, keys);
             p = bindPositions(statement, p, rows);
             statement.setArray(p++, booleanArray(rows, row -> row.op() == Operation.DELETE));
+            if (round.partial()) {
+                statement.setArray(p++, textArray(rows, row -> arrayLiteral(row.kept())));
+            }
             for (String column : columns) {
                 statement.setArray(p++, textArray(rows, row -> row.values().get(column)));
             }
@@ -313,12 +465,15 @@ final class RowBatchWriter {
     }
 
     /** Binds the input of a round of one change: what its arrays would hold, element by element. */
-    private static int bindOne(PreparedStatement statement, int first, TargetTable table, TargetChange row,
-            List<String> columns) throws SQLException {
+    private int bindOne(PreparedStatement statement, int first, TargetTable table, TargetChange row,
+            List<String> columns, boolean partial) throws SQLException {
         int p = bindKey(statement, first, table, row);
         statement.setLong(p++, row.position().commit());
         statement.setLong(p++, row.position().change());
         statement.setBoolean(p++, row.op() == Operation.DELETE);
+        if (partial) {
+            statement.setArray(p++, statements.connection().createArrayOf("text", row.kept().toArray()));
+        }
         for (String column : columns) {
             statement.setString(p++, row.values().get(column));
         }
@@ -351,6 +506,18 @@ final class RowBatchWriter {
             }
             upsert.executeUpdate();
         }
+    }
+
+    /** Column names as one element of a text[] of text[]s: {@code {"a","b"}}, quotes and backslashes escaped. */
+    static String arrayLiteral(Set<String> names) {
+        StringBuilder literal = new StringBuilder("{");
+        for (String name : new TreeSet<>(names)) {
+            if (literal.length() > 1) {
+                literal.append(',');
+            }
+            literal.append('"').append(name.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+        }
+        return literal.append('}').toString();
     }
 
     /** One text array per key column, in row order. */

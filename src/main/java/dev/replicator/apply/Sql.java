@@ -21,6 +21,9 @@ public final class Sql {
     private final String tablePositions;
     private final String rejected;
     private final String backfillProgress;
+    private final String mergeFirst;
+    /** Whether the row positions have the {@value #LAGGING} column: a role that does not own them cannot add it. */
+    private volatile boolean lagging = true;
 
     /** @param ordering the schema holding replicator's own tables */
     public Sql(String ordering) {
@@ -28,6 +31,21 @@ public final class Sql {
         this.tablePositions = quote(ordering) + ".table_position";
         this.rejected = quote(ordering) + ".rejected";
         this.backfillProgress = quote(ordering) + ".backfill_progress";
+        this.mergeFirst = quote(ordering) + ".merge_first";
+    }
+
+    /**
+     * The row positions have no {@value #LAGGING} column and this role cannot add it: statements leave it out, and
+     * columns a change keeps are not fenced apart from their row.
+     */
+    public void withoutLagging() {
+        lagging = false;
+        rounds.clear();
+    }
+
+    /** Whether the statements record and read {@value #LAGGING}. */
+    public boolean tracksLagging() {
+        return lagging;
     }
 
     public static String quote(String identifier) {
@@ -85,17 +103,23 @@ public final class Sql {
 
     /**
      * Claims the positions of many rows of one table and writes the claimed upserts, in one statement (parameters: one
-     * text[] per key column, bigint[] commits, bigint[] changes, boolean[] deleted flags, one text[] per given column,
-     * then the table name twice). A change is claimed when it is newer than its row's position and than the table's
-     * last truncate; rows are claimed in array order, which the caller makes the stable lock order, and each key may
-     * appear once. Returns one row: the 1-based array indexes of the claimed changes. The indexes of the claimed
-     * deletes are left in the transaction-local setting {@value #CLAIMED_DELETES} for {@link #deleteClaimedRows}.
-     * With no columns the statement only claims. The upsert may share the claim's statement: INSERT .. ON CONFLICT
-     * finds a conflicting row even when a concurrent writer committed it after the statement's snapshot. Deletes may
-     * not share it.
+     * text[] per key column, bigint[] commits, bigint[] changes, boolean[] deleted flags, with {@code partial} a text[]
+     * of the columns each change keeps (each element an array literal), one text[] per given column, then the table
+     * name twice). A change is claimed when it is newer than its row's position (at one position a delete ranks below
+     * an upsert, see {@link BatchOrder#compareHistory}) and than the table's last truncate; rows are claimed in array
+     * order, which the caller makes the stable lock order, and each key may appear once. Returns one row: the 1-based
+     * array indexes of the claimed changes, and those of the changes to merge: older than their row, which has
+     * lagging columns that may still be older than them (see {@link #LAGGING}). The indexes of the claimed deletes are
+     * left in the transaction-local setting {@value #CLAIMED_DELETES} for {@link #deleteClaimedRows}. With no columns
+     * the statement only claims. The upsert may share the claim's statement: INSERT .. ON CONFLICT finds a conflicting
+     * row even when a concurrent writer committed it after the statement's snapshot. Deletes may not share it.
+     * <p>
+     * A row to merge is locked by a no-op update, so that it is read after the claim as it stands; with {@code guard}
+     * (the statement commits along) the statement fails with {@value #MERGE_FIRST} when there is one, before the
+     * commit: the transaction is then written again without committing along.
      */
     public String claimRows(TargetTable table, List<String> columns) {
-        return claimRows(table, columns, false);
+        return claimRows(table, columns, false, false, false);
     }
 
     /**
@@ -104,12 +128,65 @@ public final class Sql {
      * one-element arrays, which cost a single change a third more time per statement.
      */
     public String claimRows(TargetTable table, List<String> columns, boolean one) {
+        return claimRows(table, columns, one, false, false);
+    }
+
+    /** {@link #claimRows}, with the kept columns when {@code partial}, and the merge guard when {@code guard}. */
+    public String claimRows(TargetTable table, List<String> columns, boolean one, boolean partial, boolean guard) {
+        if (!lagging) {
+            return claimRowsWithoutLagging(table, columns, one);
+        }
         List<TargetColumn> key = table.keyColumns();
         StringJoiner casts = new StringJoiner(", ");
         for (int i = 0; i < columns.size(); i++) {
             casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
         }
-        String input = one ? oneRowInput(key, columns) : unnestInput(key, columns);
+        String input = one ? oneRowInput(key, columns, partial) : unnestInput(key, columns, partial);
+        String written = columns.isEmpty() ? ""
+                : ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
+                        + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
+                        + " FROM claimed WHERE NOT deleted ON CONFLICT (" + columnList(table.primaryKey()) + ") "
+                        + onConflict(table, columns) + ")";
+        String newer = "(p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
+                + " NOT EXCLUDED.deleted)";
+        // a partial change records where the columns it keeps stand: their own lagging position, or the row's
+        String lagging = partial ? "(SELECT jsonb_object_agg(k, coalesce(p.lagging -> k, jsonb_build_array(p.commit_pos,"
+                + " p.change_pos))) FROM jsonb_object_keys(EXCLUDED.lagging) k)" : "NULL";
+        String merges = "(SELECT array_agg(i.ord) FROM input i JOIN claim c USING (row_key)"
+                + " WHERE (c.commit_pos, c.change_pos, c.deleted) <> (i.commit_pos, i.change_pos, i.deleted))";
+        return "WITH input AS (" + input + "),"
+                + " truncated AS (SELECT commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ?),"
+                + " claim AS (INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted,"
+                + " updated_at" + (partial ? ", lagging" : "") + ") SELECT ?, row_key, commit_pos, change_pos, deleted,"
+                + " now()" + (partial ? ", CASE WHEN cardinality(kept) > 0 THEN (SELECT jsonb_object_agg(k, '"
+                        + LOWEST + "'::jsonb) FROM unnest(kept) k) END" : "")
+                + " FROM input i WHERE NOT EXISTS (SELECT 1 FROM truncated t"
+                + " WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos, i.change_pos)) ORDER BY ord"
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET"
+                + " commit_pos = CASE WHEN " + newer + " THEN EXCLUDED.commit_pos ELSE p.commit_pos END,"
+                + " change_pos = CASE WHEN " + newer + " THEN EXCLUDED.change_pos ELSE p.change_pos END,"
+                + " deleted = CASE WHEN " + newer + " THEN EXCLUDED.deleted ELSE p.deleted END,"
+                + " updated_at = CASE WHEN " + newer + " THEN now() ELSE p.updated_at END,"
+                + " lagging = CASE WHEN " + newer + " THEN " + lagging + " ELSE p.lagging END"
+                + " WHERE " + newer + " OR (p.lagging IS NOT NULL AND (p.commit_pos, p.change_pos, p.deleted)"
+                + " <> (EXCLUDED.commit_pos, EXCLUDED.change_pos, EXCLUDED.deleted))"
+                + " RETURNING row_key, commit_pos, change_pos, deleted),"
+                + " claimed AS (SELECT input.* FROM input JOIN claim c USING (row_key)"
+                + " WHERE (c.commit_pos, c.change_pos, c.deleted) = (input.commit_pos, input.change_pos, input.deleted))"
+                + written
+                + " SELECT array_agg(ord), set_config('" + CLAIMED_DELETES + "',"
+                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true), "
+                + (guard ? mergeFirst + "(" + merges + ")" : merges) + " FROM claimed";
+    }
+
+    /** {@link #claimRows} for row positions without {@value #LAGGING}: nothing to merge, ever. */
+    private String claimRowsWithoutLagging(TargetTable table, List<String> columns, boolean one) {
+        List<TargetColumn> key = table.keyColumns();
+        StringJoiner casts = new StringJoiner(", ");
+        for (int i = 0; i < columns.size(); i++) {
+            casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
+        }
+        String input = one ? oneRowInput(key, columns, false) : unnestInput(key, columns, false);
         String written = columns.isEmpty() ? ""
                 : ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
                         + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
@@ -123,15 +200,15 @@ public final class Sql {
                 + " WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos, i.change_pos)) ORDER BY ord"
                 + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
-                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
-                + " RETURNING row_key),"
+                + " WHERE (p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
+                + " NOT EXCLUDED.deleted) RETURNING row_key),"
                 + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key))" + written
                 + " SELECT array_agg(ord), set_config('" + CLAIMED_DELETES + "',"
-                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true) FROM claimed";
+                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true), NULL::bigint[] FROM claimed";
     }
 
     /** The input of {@link #claimRows}: one row per array element, numbered from 1 in array order. */
-    private static String unnestInput(List<TargetColumn> key, List<String> columns) {
+    private static String unnestInput(List<TargetColumn> key, List<String> columns, boolean partial) {
         StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
         StringJoiner arrays = new StringJoiner(", ");
         StringJoiner names = new StringJoiner(", ");
@@ -142,18 +219,23 @@ public final class Sql {
         }
         arrays.add("?::bigint[]").add("?::bigint[]").add("?::boolean[]");
         names.add("commit_pos").add("change_pos").add("deleted");
+        if (partial) {
+            arrays.add("?::text[]");
+            names.add("kept");
+        }
         StringJoiner values = new StringJoiner("");
         for (int i = 0; i < columns.size(); i++) {
             arrays.add("?::text[]");
             names.add("c" + (i + 1));
             values.add(", u.c" + (i + 1));
         }
-        return "SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted" + values
+        return "SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted"
+                + (partial ? ", u.kept::text[] AS kept" : "") + values
                 + " FROM unnest(" + arrays + ") WITH ORDINALITY AS u(" + names + ", ord)";
     }
 
     /** The input of {@link #claimRows} for one change: the values its arrays would hold, as one row. */
-    private static String oneRowInput(List<TargetColumn> key, List<String> columns) {
+    private static String oneRowInput(List<TargetColumn> key, List<String> columns, boolean partial) {
         StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
         key.forEach(c -> rowKey.add("(?::text::" + c.castType() + ")::text"));
         StringJoiner values = new StringJoiner("");
@@ -161,8 +243,25 @@ public final class Sql {
             values.add(", ?::text AS c" + (i + 1));
         }
         return "SELECT 1::bigint AS ord, " + rowKey + " AS row_key, ?::bigint AS commit_pos, ?::bigint AS change_pos,"
-                + " ?::boolean AS deleted" + values;
+                + " ?::boolean AS deleted" + (partial ? ", ?::text[] AS kept" : "") + values;
     }
+
+    /**
+     * Where a column stands when nothing recorded it: below every change, as a row a backfill copied or the target
+     * had before replication. {@code [commit, change]}.
+     */
+    static final String LOWEST = "[-1, -1]";
+
+    /**
+     * The column of a row position that records, for the columns the row's last change kept (an unchanged TOASTed
+     * value it did not send, a column a native upsert left out), the position of the change that last wrote each
+     * ({@code {"column": [commit, change]}}); null when every column stands at the row's position. An older change
+     * still writes those of its columns that stand below it.
+     */
+    public static final String LAGGING = "lagging";
+
+    /** SQLSTATE of the merge guard: a statement that would commit along has older changes to merge first. */
+    public static final String MERGE_FIRST = "RM001";
 
     /**
      * The statements of one multi-row round, sent in one round trip: the table locks when asked ({@link #lockTables}),
@@ -181,31 +280,38 @@ public final class Sql {
     }
 
     /**
-     * One table's part of a round: its claim (with these columns upserted, in the one-change form when {@code one})
-     * and, when {@code deletes}, the delete of its claimed rows. A table description is compared by identity: the
-     * text depends on its column types.
+     * One table's part of a round: its claim (with these columns upserted, in the one-change form when {@code one},
+     * with the columns each change keeps when {@code partial}) and, when {@code deletes}, the delete of its claimed
+     * rows. A table description is compared by identity: the text depends on its column types.
      */
-    public record RoundPart(TargetTable table, List<String> columns, boolean deletes, boolean one) {
+    public record RoundPart(TargetTable table, List<String> columns, boolean deletes, boolean one, boolean partial) {
         public RoundPart {
             columns = List.copyOf(columns);
+        }
+
+        /** A part whose changes keep no column. */
+        public RoundPart(TargetTable table, List<String> columns, boolean deletes, boolean one) {
+            this(table, columns, deletes, one, false);
         }
 
         @Override
         public boolean equals(Object other) {
             return other instanceof RoundPart part && part.table == table && part.deletes == deletes
-                    && part.one == one && part.columns.equals(columns);
+                    && part.one == one && part.partial == partial && part.columns.equals(columns);
         }
 
         @Override
         public int hashCode() {
-            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 4 + (one ? 2 : 0) + (deletes ? 1 : 0);
+            return (System.identityHashCode(table) * 31 + columns.hashCode()) * 8 + (partial ? 4 : 0) + (one ? 2 : 0)
+                    + (deletes ? 1 : 0);
         }
     }
 
     /**
      * The round of several tables, sent in one round trip: the table locks when asked, each part's claim and delete
-     * in the order given (the lock order), and {@code COMMIT} when asked. Each delete reads the claimed indexes its
-     * own claim left just before it.
+     * in the order given (the lock order), and {@code COMMIT} when asked (then each claim carries the merge guard, see
+     * {@link #claimRows(TargetTable, List, boolean, boolean, boolean)}). Each delete reads the claimed indexes its own
+     * claim left just before it.
      */
     public String claimRound(List<RoundPart> parts, boolean locks, boolean commit) {
         RoundKey key = new RoundKey(List.copyOf(parts), locks, commit);
@@ -216,7 +322,7 @@ public final class Sql {
                 statements.add(lockTables());
             }
             for (RoundPart part : parts) {
-                statements.add(claimRows(part.table(), part.columns(), part.one()));
+                statements.add(claimRows(part.table(), part.columns(), part.one(), part.partial(), commit));
                 if (part.deletes()) {
                     statements.add(deleteClaimedRows(part.table(), part.one()));
                 }
@@ -329,6 +435,36 @@ public final class Sql {
         return "DELETE FROM " + positions + " WHERE table_name = ? AND (commit_pos, change_pos) <= (?, ?)";
     }
 
+    /**
+     * The lagging columns of a table's rows that stand at or below a truncate's position (parameters: table name,
+     * commit, change): the rows outlived the truncate, these columns of theirs did not.
+     */
+    public String laggingColumnsBefore() {
+        return "SELECT DISTINCT e.key FROM " + positions + " p, jsonb_each(p." + LAGGING + ") e WHERE p.table_name = ?"
+                + " AND p." + LAGGING + " IS NOT NULL AND ((e.value ->> 0)::bigint, (e.value ->> 1)::bigint) <= (?, ?)";
+    }
+
+    /**
+     * Sets one column back to its default in the rows where it lags at or below a truncate's position (parameters:
+     * table name, the column's name twice, commit, change): the truncate emptied the row it belonged to.
+     */
+    public String resetLaggingBefore(TargetTable table, String column) {
+        return "UPDATE " + qualified(table.id()) + " r SET " + quote(column) + " = DEFAULT FROM " + positions + " p"
+                + " WHERE p.table_name = ? AND p.row_key = " + rowKeyOf(table, "r") + " AND ((p." + LAGGING
+                + " -> ? ->> 0)::bigint, (p." + LAGGING + " -> ? ->> 1)::bigint) <= (?, ?)";
+    }
+
+    /**
+     * Raises the lagging columns of a table's rows to a truncate's position where they stood below it (parameters:
+     * commit, change, commit, change, table name).
+     */
+    public String raiseLaggingTo() {
+        return "UPDATE " + positions + " SET " + LAGGING + " = (SELECT jsonb_object_agg(e.key, CASE WHEN"
+                + " ((e.value ->> 0)::bigint, (e.value ->> 1)::bigint) <= (?, ?) THEN jsonb_build_array(?::bigint,"
+                + " ?::bigint) ELSE e.value END) FROM jsonb_each(" + LAGGING + ") e) WHERE table_name = ? AND "
+                + LAGGING + " IS NOT NULL";
+    }
+
     /** Unconditional truncate, for changes applied without positions. */
     public String truncate(TargetTable table) {
         return "TRUNCATE " + qualified(table.id());
@@ -358,7 +494,7 @@ public final class Sql {
                 "CREATE TABLE IF NOT EXISTS " + positions + " (table_name text COLLATE \"C\" NOT NULL,"
                         + " row_key text COLLATE \"C\" NOT NULL,"
                         + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, deleted boolean NOT NULL,"
-                        + " updated_at timestamptz NOT NULL, PRIMARY KEY (table_name, row_key))",
+                        + " updated_at timestamptz NOT NULL, " + LAGGING + " jsonb, PRIMARY KEY (table_name, row_key))",
                 "CREATE TABLE IF NOT EXISTS " + tablePositions + " (table_name text PRIMARY KEY,"
                         + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, updated_at timestamptz NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS " + rejected + " (id bigserial PRIMARY KEY,"
@@ -370,7 +506,31 @@ public final class Sql {
                 "ALTER TABLE " + rejected + " ADD COLUMN IF NOT EXISTS event_md5 text",
                 "CREATE UNIQUE INDEX IF NOT EXISTS rejected_event_md5 ON " + rejected + " (event_md5)",
                 "CREATE TABLE IF NOT EXISTS " + backfillProgress + " (table_name text PRIMARY KEY, last_key text[],"
-                        + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)");
+                        + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)",
+                createMergeFirst());
+    }
+
+    /**
+     * The merge guard of {@link #claimRows(TargetTable, List, boolean, boolean, boolean)}: returns its argument, or
+     * fails with {@value #MERGE_FIRST} when it holds indexes. Created when missing.
+     */
+    private String createMergeFirst() {
+        return "DO $$ BEGIN IF to_regprocedure('" + mergeFirst.replace("'", "''") + "(bigint[])') IS NULL THEN"
+                + " CREATE FUNCTION " + mergeFirst + "(merges bigint[]) RETURNS bigint[] LANGUAGE plpgsql AS $f$"
+                + " BEGIN IF merges IS NOT NULL THEN RAISE EXCEPTION 'older changes to merge before the commit'"
+                + " USING ERRCODE = '" + MERGE_FIRST + "'; END IF; RETURN merges; END $f$; END IF; END $$";
+    }
+
+    /** Whether the row positions lack the {@value #LAGGING} column, as tables created by an earlier version do. */
+    public String laggingMissing() {
+        return "SELECT to_regclass('" + positions.replace("'", "''") + "') IS NOT NULL AND NOT EXISTS (SELECT 1"
+                + " FROM pg_attribute WHERE attrelid = to_regclass('" + positions.replace("'", "''") + "')"
+                + " AND attname = '" + LAGGING + "' AND NOT attisdropped)";
+    }
+
+    /** Adds the {@value #LAGGING} column: null in every existing row, which is what it means for them. */
+    public String addLagging() {
+        return "ALTER TABLE " + positions + " ADD COLUMN IF NOT EXISTS " + LAGGING + " jsonb";
     }
 
     /**
@@ -394,7 +554,35 @@ public final class Sql {
      */
     public String setRowPosition(TargetTable table) {
         return "UPDATE " + positions + " SET commit_pos = ?, change_pos = ?, deleted = ?, updated_at = now()"
+                + (lagging ? ", " + LAGGING + " = NULL" : "")
                 + " WHERE table_name = ? AND row_key = " + rowKeyParameters(table);
+    }
+
+    /**
+     * The lagging columns of a row the caller holds locked, as {@code {"column": [commit, change]}} text, or null
+     * (parameters: table name, key).
+     */
+    public String rowLagging(TargetTable table) {
+        return "SELECT " + LAGGING + " FROM " + positions + " WHERE table_name = ? AND row_key = "
+                + rowKeyParameters(table);
+    }
+
+    /**
+     * Records where some lagging columns of a row the caller holds locked stand now (parameters: the columns'
+     * positions as jsonb, table name, key).
+     */
+    public String raiseLagging(TargetTable table) {
+        return "UPDATE " + positions + " SET " + LAGGING + " = coalesce(" + LAGGING + ", '{}') || ?::jsonb"
+                + " WHERE table_name = ? AND row_key = " + rowKeyParameters(table);
+    }
+
+    /**
+     * Sets the given columns of the row with the key back to their defaults (parameters: key): what a delete leaves
+     * of a column for the create that follows it.
+     */
+    public String resetToDefaults(TargetTable table, List<String> columns) {
+        return "UPDATE " + qualified(table.id()) + " SET " + columns.stream().map(c -> quote(c) + " = DEFAULT")
+                .collect(Collectors.joining(", ")) + " WHERE " + keyMatch(table, "");
     }
 
     /** A table's backfill checkpoint: the last key copied (text of each key column), rows copied, done. */

@@ -3,10 +3,13 @@ package dev.replicator.apply;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Set;
 
 import javax.sql.DataSource;
 
 import org.jboss.logging.Logger;
+
+import dev.replicator.convert.TextSettings;
 
 /**
  * Replicator's own tables in the target (row and table positions, rejected events, backfill progress), created if
@@ -37,20 +40,59 @@ public final class TargetSchema {
             return;
         }
         try (Connection connection = target.getConnection()) {
+            TextSettings.pin(connection);
             connection.setAutoCommit(true);
             try (var statement = connection.createStatement()) {
                 for (String ddl : sql.createSchema(schema)) {
-                    statement.execute(ddl);
+                    executeRacing(statement, ddl);
                 }
+                addLagging(statement);
                 convertPositionKeys(statement);
             }
+            new PositionUpgrade(schema, sql.tracksLagging()).run(connection);
+        }
+        ready = true;
+    }
+
+    /**
+     * Runs one statement of the set-up; two instances starting at once may race on CREATE ... IF NOT EXISTS, and the
+     * loser sees 23505, 42P07, 42710 or 42723: what it wanted to create is there.
+     */
+    private static void executeRacing(Statement statement, String ddl) throws SQLException {
+        try {
+            statement.execute(ddl);
         } catch (SQLException e) {
-            // two instances starting at once may race on CREATE ... IF NOT EXISTS; the loser sees 23505/42P07
-            if (!"23505".equals(e.getSQLState()) && !"42P07".equals(e.getSQLState())) {
+            if (!Set.of("23505", "42P07", "42710", "42723").contains(e.getSQLState())) {
                 throw e;
             }
         }
-        ready = true;
+    }
+
+    /**
+     * Row positions kept by an earlier version have no lagging columns: adds the column (null, as every existing row
+     * means). Asked first, so that a start-up that finds it takes no lock of the table.
+     */
+    private void addLagging(Statement statement) throws SQLException {
+        try (var missing = statement.executeQuery(sql.laggingMissing())) {
+            missing.next();
+            if (!missing.getBoolean(1)) {
+                return;
+            }
+        }
+        LOG.infof("Adding the column %s to %s.row_position, once", Sql.LAGGING, schema);
+        try {
+            executeRacing(statement, sql.addLagging());
+        } catch (SQLException e) {
+            if (!"42501".equals(e.getSQLState())) {
+                throw e;
+            }
+            // only the table's owner may add it; whole rows stay fenced as before, columns changes keep do not
+            LOG.warnf("%s.row_position stays without the column %s: %s. Until it has it, a column that a change leaves"
+                    + " out (an unchanged TOASTed value, a column a native upsert does not carry) can lose an older"
+                    + " value that arrives late. Run as the table's owner, then restart: %s", schema, Sql.LAGGING,
+                    e.getMessage(), sql.addLagging());
+            sql.withoutLagging();
+        }
     }
 
     /**

@@ -160,6 +160,16 @@ public final class TargetTransactions {
         }
         String doing = change == null ? "the transaction" : "writing " + change.table().id();
         String state = sqlState(e);
+        String keptColumn = change != null && state.equals("23502") && change.op().isUpsert()
+                && e instanceof PSQLException p && p.getServerErrorMessage() != null
+                && change.kept().contains(p.getServerErrorMessage().getColumn())
+                        ? p.getServerErrorMessage().getColumn() : null;
+        if (keptColumn != null) {
+            // a change that leaves a NOT NULL column out can only update its row: that row has not arrived yet
+            return new TargetUnavailableException("event " + change.eventId() + ": row of " + change.table().id()
+                    + " is not in the target yet and the event leaves out column " + Sql.quote(keptColumn)
+                    + ", which cannot be null; it needs the change that created the row first", e, 409);
+        }
         if (change != null && state.startsWith("22") && e.getMessage() != null && !e.getMessage().contains("column")) {
             // a value the column's type cannot take: name the column, since the message must lose the value
             String column = ValueDiagnosis.columnAtFault(target, change);

@@ -19,6 +19,7 @@ import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.RowChange;
 import dev.replicator.decode.TableId;
+import dev.replicator.decode.ValueEncoding;
 
 /**
  * Decides where a decoded change goes and what it writes: applies the table mapping, checks every table and column
@@ -70,7 +71,26 @@ public class TableRouter {
         }
         List<String> key = keyOf(change, table, change.row(), values);
         return new TargetChange(change.eventId(), table, change.op(), change.position(), key, values,
-                Set.copyOf(unavailable), null, change.table().toString(), millis(change));
+                Set.copyOf(unavailable), null, change.table().toString(), millis(change),
+                kept(change, table, values, unavailable));
+    }
+
+    /**
+     * The columns a change leaves as they are: what Debezium and pgoutput did not send (their rows are whole
+     * otherwise), and every writable column a native upsert leaves out (it says nothing of the others).
+     */
+    private static Set<String> kept(RowChange change, TargetTable table, Map<String, String> values,
+            Set<String> unavailable) {
+        if (change.encoding() != ValueEncoding.NATIVE) {
+            return Set.copyOf(unavailable);
+        }
+        Set<String> kept = new HashSet<>();
+        for (TargetColumn column : table.columns().values()) {
+            if (!column.generated() && !values.containsKey(column.name())) {
+                kept.add(column.name());
+            }
+        }
+        return Set.copyOf(kept);
     }
 
     private TargetTable existingTable(RowChange change, TableId target) throws SQLException {

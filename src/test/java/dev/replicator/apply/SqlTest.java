@@ -66,6 +66,8 @@ class SqlTest {
 
     @Test
     void claimingManyRowsReturnsTheIndexesOfTheChangesNewerThanTheirRowsAndTheTruncate() {
+        String newer = "(p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
+                + " NOT EXCLUDED.deleted)";
         assertEquals("WITH input AS (SELECT u.ord, ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text AS row_key,"
                 + " u.commit_pos, u.change_pos, u.deleted FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[],"
                 + " ?::boolean[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, ord)),"
@@ -74,13 +76,46 @@ class SqlTest {
                 + " deleted, updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input i"
                 + " WHERE NOT EXISTS (SELECT 1 FROM truncated t WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos,"
                 + " i.change_pos)) ORDER BY ord"
-                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
-                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
-                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos) RETURNING row_key),"
-                + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key)) SELECT array_agg(ord),"
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET"
+                + " commit_pos = CASE WHEN " + newer + " THEN EXCLUDED.commit_pos ELSE p.commit_pos END,"
+                + " change_pos = CASE WHEN " + newer + " THEN EXCLUDED.change_pos ELSE p.change_pos END,"
+                + " deleted = CASE WHEN " + newer + " THEN EXCLUDED.deleted ELSE p.deleted END,"
+                + " updated_at = CASE WHEN " + newer + " THEN now() ELSE p.updated_at END,"
+                + " lagging = CASE WHEN " + newer + " THEN NULL ELSE p.lagging END"
+                + " WHERE " + newer + " OR (p.lagging IS NOT NULL AND (p.commit_pos, p.change_pos, p.deleted)"
+                + " <> (EXCLUDED.commit_pos, EXCLUDED.change_pos, EXCLUDED.deleted))"
+                + " RETURNING row_key, commit_pos, change_pos, deleted),"
+                + " claimed AS (SELECT input.* FROM input JOIN claim c USING (row_key) WHERE (c.commit_pos,"
+                + " c.change_pos, c.deleted) = (input.commit_pos, input.change_pos, input.deleted)) SELECT array_agg(ord),"
                 + " set_config('replicator.claimed_deletes', coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text,"
-                + " true) FROM claimed",
+                + " true), (SELECT array_agg(i.ord) FROM input i JOIN claim c USING (row_key) WHERE (c.commit_pos,"
+                + " c.change_pos, c.deleted) <> (i.commit_pos, i.change_pos, i.deleted)) FROM claimed",
                 SQL.claimRows(ORDERS, List.of()));
+    }
+
+    /**
+     * A change that keeps columns records, per kept column, where it stood before: its own lagging position, or the
+     * row's; and a statement that commits along refuses to when a change must be merged first.
+     */
+    @Test
+    void claimingPartialChangesRecordsWhereTheirKeptColumnsStand() {
+        String full = SQL.claimRows(ORDERS, List.of());
+        String partial = SQL.claimRows(ORDERS, List.of(), false, true, false);
+        assertEquals(full.replace("u.deleted FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::boolean[])"
+                + " WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, ord)", "u.deleted, u.kept::text[] AS"
+                        + " kept FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::boolean[], ?::text[])"
+                        + " WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, kept, ord)")
+                .replace("deleted, updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM",
+                        "deleted, updated_at, lagging) SELECT ?, row_key, commit_pos, change_pos, deleted, now(),"
+                                + " CASE WHEN cardinality(kept) > 0 THEN (SELECT jsonb_object_agg(k, '[-1, -1]'::jsonb)"
+                                + " FROM unnest(kept) k) END FROM")
+                .replace("THEN NULL ELSE p.lagging END", "THEN (SELECT jsonb_object_agg(k, coalesce(p.lagging -> k,"
+                        + " jsonb_build_array(p.commit_pos, p.change_pos))) FROM jsonb_object_keys(EXCLUDED.lagging) k)"
+                        + " ELSE p.lagging END"), partial);
+        String merges = "(SELECT array_agg(i.ord) FROM input i JOIN claim c USING (row_key) WHERE (c.commit_pos,"
+                + " c.change_pos, c.deleted) <> (i.commit_pos, i.change_pos, i.deleted))";
+        assertEquals(full.replace(merges, "\"replicator\".merge_first(" + merges + ")"),
+                SQL.claimRows(ORDERS, List.of(), false, false, true));
     }
 
     @Test
@@ -135,7 +170,7 @@ class SqlTest {
                 + " AND r.\"line_no\" = ?::text::smallint"
                 + " AND 1 IN (SELECT unnest(current_setting('replicator.claimed_deletes')::bigint[]))",
                 SQL.deleteClaimedRows(ORDERS, true));
-        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, columns, true) + "; "
+        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, columns, true, false, true) + "; "
                 + SQL.deleteClaimedRows(ORDERS, true) + "; COMMIT", SQL.claimRound(ORDERS, columns, true, true, true, true));
         assertEquals(SQL.claimRows(ORDERS, columns), SQL.claimRound(ORDERS, columns, false, false, false, false));
     }
@@ -145,8 +180,8 @@ class SqlTest {
         TargetTable notes = table("public", "notes", false, List.of("id"), column("id", "bigint"), column("body", "text"));
         List<String> lineColumns = List.of("order_id", "line_no", "price");
         List<String> noteColumns = List.of("id", "body");
-        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, lineColumns) + "; " + SQL.deleteClaimedRows(ORDERS)
-                + "; " + SQL.claimRows(notes, noteColumns) + "; COMMIT",
+        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, lineColumns, false, false, true) + "; "
+                + SQL.deleteClaimedRows(ORDERS) + "; " + SQL.claimRows(notes, noteColumns, false, false, true) + "; COMMIT",
                 SQL.claimRound(List.of(new Sql.RoundPart(ORDERS, lineColumns, true, false),
                         new Sql.RoundPart(notes, noteColumns, false, false)), true, true));
         assertEquals(SQL.claimRows(notes, List.of()) + "; " + SQL.deleteClaimedRows(notes) + "; "
@@ -163,7 +198,7 @@ class SqlTest {
         assertEquals(SQL.claimRows(ORDERS, columns), SQL.claimRound(ORDERS, columns, false, false, false));
         assertEquals(SQL.claimRows(ORDERS, List.of()) + "; " + SQL.deleteClaimedRows(ORDERS),
                 SQL.claimRound(ORDERS, List.of(), false, true, false));
-        assertEquals(SQL.claimRows(ORDERS, columns) + "; " + SQL.deleteClaimedRows(ORDERS) + "; COMMIT",
+        assertEquals(SQL.claimRows(ORDERS, columns, false, false, true) + "; " + SQL.deleteClaimedRows(ORDERS) + "; COMMIT",
                 SQL.claimRound(ORDERS, columns, false, true, true));
         // the same table described again after its price column changed type
         TargetTable altered = table("public", "order_lines", false, List.of("order_id", "line_no"),

@@ -2,13 +2,18 @@ package dev.replicator.apply;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 
 import javax.sql.DataSource;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.replicator.decode.TableId;
+import dev.replicator.route.TargetCatalog;
+import dev.replicator.route.TargetTable;
 import dev.replicator.testing.TestDatabases;
 
 /** Replicator's own tables against a real PostgreSQL: created when missing, and brought up to date when old. */
@@ -51,8 +56,25 @@ class TargetSchemaTest {
         new TargetSchema(writer, new Sql("replicator"), "replicator").ensure();
 
         assertEquals("row_key default\ntable_name default\n", TestDatabases.copy(db, COLLATIONS));
-        assertEquals("backfill_progress\nrejected\nrow_position\ntable_position\n", TestDatabases.copy(db,
+        assertEquals("backfill_progress\nrejected\nrow_position\ntable_position\nupgrades\n", TestDatabases.copy(db,
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'replicator' ORDER BY 1"));
+        assertEquals("", TestDatabases.copy(db, "SELECT attname FROM pg_attribute WHERE attrelid ="
+                + " 'replicator.row_position'::regclass AND attname = 'lagging'"), "only the owner may add it");
+
+        // it writes as before: whole rows fenced, nothing recorded of kept columns
+        TestDatabases.execute(db, "CREATE TABLE items (id int PRIMARY KEY, v text);"
+                + " GRANT SELECT, INSERT, UPDATE, DELETE ON items TO schema_test_writer");
+        TargetTable items;
+        try (Connection connection = db.getConnection()) {
+            items = TargetCatalog.load(connection, new TableId("public", "items")).orElseThrow();
+        }
+        TargetWriter writes = new TargetWriter(writer, new Sql("replicator"), "replicator", id -> {
+        });
+        assertEquals(ChangeOutcome.Result.APPLIED, writes.write(List.of(RowIdentityTest.upsert(items, "1", "new", 20)))
+                .get(0).result());
+        assertEquals(ChangeOutcome.Result.STALE, writes.write(List.of(RowIdentityTest.upsert(items, "1", "old", 10)))
+                .get(0).result());
+        assertEquals("1\tnew\n", TestDatabases.copy(db, "SELECT * FROM items"));
     }
 
     @Test

@@ -181,7 +181,7 @@ class TargetWriterTest {
 
         Sql sql = new Sql("replicator");
         String many = sql.claimRows(items, List.of("id", "name"));
-        String one = sql.claimRows(items, List.of("id", "name"), true);
+        String one = sql.claimRows(items, List.of("id", "name"), true, false, true); // the last: it commits along
         assertEquals(List.of(many, one), prepared.stream().filter(t -> t.contains(many) || t.contains(one))
                 .map(t -> t.contains(many) ? many : one).toList(),
                 "two rounds (row 2 is deleted and created again), not one statement per change; the second, of one"

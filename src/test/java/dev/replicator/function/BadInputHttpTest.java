@@ -367,7 +367,7 @@ class BadInputHttpTest {
                     "table"));
         }
         cases.add(nativeCase("no table", "{'op':'upsert','position':1," + after + "}", "table"));
-        for (String table : List.of("public.nope", "nope", "public.scratch.extra", "public.a\\\"b", "\\\"public\\\".scratch",
+        for (String table : List.of("public.nope", "nope", "public.scratch.extra", "public.a\\\"b", "\\\"public.scratch\\\"",
                 "public.SCRATCH", "públic.scrätch", "public.scratch;DROP TABLE guarded", "public.scratch\\ntwo",
                 "public.\\ud83d\\ude00")) {
             cases.add(nativeCase("table " + table, "{'table':'" + table + "','op':'upsert','position':1," + after + "}",

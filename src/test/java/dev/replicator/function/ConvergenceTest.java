@@ -38,7 +38,7 @@ import dev.replicator.testing.TestDatabases;
 
 /**
  * Convergence under at-least-once delivery: random histories of inserts, updates, key changes, deletes and
- * truncates over two tables become events that are duplicated, shuffled, grouped into random batches and posted by
+ * truncates over three tables (the third written with partial upserts, which set only some columns) become events that are duplicated, shuffled, grouped into random batches and posted by
  * several concurrent clients. Whatever the order, the target must end exactly in the history's final state.
  * {@code -Dconvergence.seeds=N} runs more seeds.
  */
@@ -60,6 +60,7 @@ class ConvergenceTest {
         TestDatabases.execute(target, """
                 CREATE TABLE IF NOT EXISTS conv_a (id int PRIMARY KEY, v text NOT NULL, n int);
                 CREATE TABLE IF NOT EXISTS conv_b (k1 int, k2 text, doc jsonb, PRIMARY KEY (k1, k2));
+                CREATE TABLE IF NOT EXISTS conv_c (id int PRIMARY KEY, a text, b int, c text);
                 """);
     }
 
@@ -75,7 +76,7 @@ class ConvergenceTest {
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
     void shuffledDuplicatedConcurrentDeliveryConverges(long seed) throws Exception {
-        TestDatabases.execute(target, "TRUNCATE conv_a, conv_b");
+        TestDatabases.execute(target, "TRUNCATE conv_a, conv_b, conv_c");
         TestDatabases.execute(target, "DELETE FROM replicator.row_position WHERE table_name LIKE 'public.conv_%'");
         TestDatabases.execute(target, "DELETE FROM replicator.table_position WHERE table_name LIKE 'public.conv_%'");
 
@@ -101,6 +102,8 @@ class ConvergenceTest {
         assertEquals(history.expected("conv_a"), rows("SELECT id, v, n FROM conv_a ORDER BY id"), "conv_a, seed " + seed);
         assertEquals(history.expected("conv_b"), rows("SELECT k1, k2, doc FROM conv_b ORDER BY k1, k2"),
                 "conv_b, seed " + seed);
+        assertEquals(history.expected("conv_c"), rows("SELECT id, a, b, c FROM conv_c ORDER BY id"),
+                "conv_c (partial rows), seed " + seed);
     }
 
     private void post(List<String> bodies) throws Exception {
@@ -150,6 +153,7 @@ class ConvergenceTest {
         final List<String> events = new ArrayList<>();
         final Map<Integer, String[]> a = new TreeMap<>();
         final Map<String, String> b = new TreeMap<>();
+        final Map<Integer, String[]> c = new TreeMap<>();
         long commit;
         int nextId = 1;
 
@@ -164,10 +168,13 @@ class ConvergenceTest {
                 int size = 1 + random.nextInt(3);
                 for (int i = 0; i < size; i++) {
                     change++;
-                    if (random.nextBoolean()) {
+                    int table = random.nextInt(3);
+                    if (table == 0) {
                         stepA(change);
-                    } else {
+                    } else if (table == 1) {
                         stepB(change);
+                    } else {
+                        stepC(change);
                     }
                 }
             }
@@ -256,6 +263,68 @@ class ConvergenceTest {
             return data;
         }
 
+        /**
+         * Full rows, partial upserts of existing rows (the columns left out keep their values) and of missing ones
+         * (they get their defaults), deletes and truncates.
+         */
+        private void stepC(long change) {
+            int roll = random.nextInt(100);
+            if (c.isEmpty() || roll < 20) {
+                int id = random.nextInt(12);
+                String[] row = { random.nextBoolean() ? "a" + random.nextInt(100) : null,
+                        random.nextBoolean() ? String.valueOf(random.nextInt(100)) : null,
+                        "c" + random.nextInt(100) };
+                c.put(id, row);
+                emit(afterC(id, row, new boolean[] { true, true, true }, change));
+            } else if (roll < 85) {
+                int id = roll < 70 ? pick(new ArrayList<>(c.keySet())) : random.nextInt(12);
+                boolean[] set = new boolean[3];
+                while (!set[0] && !set[1] && !set[2]) {
+                    for (int i = 0; i < 3; i++) {
+                        set[i] = random.nextInt(3) == 0;
+                    }
+                }
+                String[] row = c.computeIfAbsent(id, missing -> new String[3]);
+                String[] values = { "p" + random.nextInt(100), String.valueOf(random.nextInt(100)),
+                        "q" + random.nextInt(100) };
+                for (int i = 0; i < 3; i++) {
+                    if (set[i]) {
+                        row[i] = values[i];
+                    }
+                }
+                emit(afterC(id, row, set, change));
+            } else if (roll < 98) {
+                int id = pick(new ArrayList<>(c.keySet()));
+                c.remove(id);
+                ObjectNode data = change("public.conv_c", "delete", change);
+                data.putObject("key").put("id", id);
+                emit(data);
+            } else {
+                c.clear();
+                emit(change("public.conv_c", "truncate", change));
+            }
+        }
+
+        private ObjectNode afterC(int id, String[] row, boolean[] set, long change) {
+            ObjectNode data = change("public.conv_c", "upsert", change);
+            ObjectNode after = data.putObject("after");
+            after.put("id", id);
+            String[] names = { "a", "b", "c" };
+            for (int i = 0; i < 3; i++) {
+                if (!set[i]) {
+                    continue;
+                }
+                if (row[i] == null) {
+                    after.putNull(names[i]);
+                } else if (i == 1) {
+                    after.put(names[i], Integer.parseInt(row[i]));
+                } else {
+                    after.put(names[i], row[i]);
+                }
+            }
+            return data;
+        }
+
         private ObjectNode change(String table, String op, long change) {
             ObjectNode data = JSON.createObjectNode();
             data.put("table", table);
@@ -285,6 +354,14 @@ class ConvergenceTest {
             if (table.equals("conv_a")) {
                 a.forEach((id, row) -> out.append(id).append('\t').append(copyText(row[0])).append('\t')
                         .append(row[1] == null ? "\\N" : row[1]).append('\n'));
+            } else if (table.equals("conv_c")) {
+                c.forEach((id, row) -> {
+                    out.append(id);
+                    for (String value : row) {
+                        out.append('\t').append(value == null ? "\\N" : value);
+                    }
+                    out.append('\n');
+                });
             } else {
                 b.forEach((key, doc) -> {
                     String[] parts = key.split("\u0000");

@@ -90,7 +90,7 @@ class KeysetSqlTest {
         dev.replicator.route.TargetTable items = new dev.replicator.route.TargetTable(ITEMS.id(),
                 java.util.Map.of("id", column("id", "bigint")), List.of("id"), false);
         assertEquals("UPDATE \"replicator\".row_position SET commit_pos = ?, change_pos = ?, deleted = ?,"
-                + " updated_at = now() WHERE table_name = ? AND row_key = ARRAY[(?::bigint)::text]::text",
+                + " updated_at = now(), lagging = NULL WHERE table_name = ? AND row_key = ARRAY[(?::bigint)::text]::text",
                 sql.setRowPosition(items));
     }
 }

@@ -195,7 +195,7 @@ final class SlotReader {
             } catch (SQLException e) {
                 throw TargetUnavailableException.catalogUnreadable(eventId, e);
             }
-            if (change.op() == Operation.DELETE && routed.newKey() != null && routed.newKey().equals(routed.key())) {
+            if (routed.movesToItsOwnKey()) {
                 return; // an update under REPLICA IDENTITY FULL that kept the target's key: the insert after it is it
             }
             transaction.add(routed);
