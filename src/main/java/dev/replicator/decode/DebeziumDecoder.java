@@ -9,6 +9,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,6 +22,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 public final class DebeziumDecoder {
 
     static final String NEW_KEY_HEADER = "x-debezium-__debezium.newkey";
+    /** The value schema of Debezium's heartbeat events (plain JSON; the CloudEvents converter does not send them). */
+    static final String HEARTBEAT_SCHEMA = "io.debezium.connector.common.Heartbeat";
+    /** The value schema of Debezium's transaction BEGIN/END events ({@code provide.transaction.metadata=true}). */
+    static final String TRANSACTION_SCHEMA = "io.debezium.connector.common.TransactionMetadataValue";
+    private static final Set<String> TRANSACTION_FIELDS = Set.of("status", "id", "event_count", "data_collections",
+            "ts_ms");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public List<RowChange> decode(IncomingEvent event) {
@@ -72,22 +79,43 @@ public final class DebeziumDecoder {
         return List.of(new RowChange(id, table, op, position, values, newKey, time, ValueEncoding.DEBEZIUM));
     }
 
-    /** Heartbeats, transaction markers and logical decoding messages have nothing to write. */
+    /**
+     * Heartbeats, transaction markers and logical decoding messages have nothing to write. A change event always names
+     * its op (in the payload, or in {@code iodebeziumop} of a CloudEvent), so whatever its table is called it is a
+     * change, or with op {@code m} a logical decoding message. Debezium's heartbeats and transaction markers have no
+     * op; they are known by Debezium's own value schema names or, sent without a schema, by their exact fields. Any
+     * other event without an op is left to be rejected rather than dropped.
+     */
     private static boolean isNotAChange(IncomingEvent event, JsonNode schema, JsonNode payload) {
-        String type = event.type() == null ? "" : event.type();
-        String schemaName = schema != null && schema.has("name") ? schema.get("name").asText() : "";
-        if (type.contains("Heartbeat") || schemaName.contains("Heartbeat")
-                || schemaName.endsWith("TransactionMetadataValue")) {
-            return true;
+        String op = payload.hasNonNull("op") ? payload.get("op").asText() : event.extensions().get("iodebeziumop");
+        if (op != null) {
+            return op.equals("m");
         }
-        if (payload.has("status") && payload.has("id") && !payload.has("op")) {
-            return true; // transaction BEGIN/END
+        if (schema != null && !schema.isNull()) {
+            String name = schema.path("name").asText("");
+            return name.equals(HEARTBEAT_SCHEMA) || name.equals(TRANSACTION_SCHEMA);
         }
-        String op = payload.has("op") ? payload.get("op").asText() : event.extensions().get("iodebeziumop");
-        if ("m".equals(op)) {
-            return true;
+        return isHeartbeat(payload) || isTransactionMarker(payload);
+    }
+
+    /** A heartbeat without its schema: {@code {"ts_ms": 1796400915207}} and nothing else. */
+    private static boolean isHeartbeat(JsonNode payload) {
+        return payload.size() == 1 && payload.path("ts_ms").isIntegralNumber();
+    }
+
+    /** A transaction marker without its schema: status BEGIN or END, an id, nothing but the marker's fields. */
+    private static boolean isTransactionMarker(JsonNode payload) {
+        String status = payload.path("status").asText("");
+        if (!(status.equals("BEGIN") || status.equals("END")) || !payload.hasNonNull("id")) {
+            return false;
         }
-        return op == null && !payload.has("after") && !payload.has("before") && payload.has("ts_ms");
+        Iterator<String> fields = payload.fieldNames();
+        while (fields.hasNext()) {
+            if (!TRANSACTION_FIELDS.contains(fields.next())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Map<String, FieldValue> values(JsonNode row, Map<String, FieldSchema> fields) {

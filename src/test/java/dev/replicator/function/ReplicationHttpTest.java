@@ -81,6 +81,40 @@ class ReplicationHttpTest {
         assertTargetEqualsSource();
     }
 
+    /**
+     * A user table named like Debezium's heartbeat is written like any other, while Debezium's own heartbeats and
+     * transaction markers, sent next to its changes, are acknowledged without writing.
+     */
+    @Test
+    void aTableNamedDeviceHeartbeatIsWrittenAndDebeziumsHeartbeatsAreNot() {
+        String json = PostgresResource.HEARTBEAT + "json/";
+        if (TestDatabases.tables(target).contains("DeviceHeartbeat")) {
+            TestDatabases.execute(target, "TRUNCATE \"DeviceHeartbeat\", \"TransactionMetadataValue\", readings");
+        } else {
+            TestDatabases.runScript(target, PostgresResource.HEARTBEAT + "schema.sql");
+        }
+        Requests.replay(json + "0001.json").then().statusCode(204); // heartbeat
+        Requests.replay(json + "0005.json").then().statusCode(204); // transaction BEGIN
+        assertEquals("0\n", TestDatabases.copy(target, "SELECT (SELECT count(*) FROM \"DeviceHeartbeat\")"
+                + " + (SELECT count(*) FROM \"TransactionMetadataValue\") + (SELECT count(*) FROM readings)"));
+        Requests.replay(json + "0006.json").then().statusCode(204); // the insert of device 1
+        assertEquals("1\t2024-01-01 00:00:00+00\t1704067200000\tok\n",
+                TestDatabases.copy(target, "SELECT * FROM \"DeviceHeartbeat\""));
+
+        for (String request : Requests.folder(json, 47)) {
+            Requests.replay(request).then().statusCode(204);
+        }
+        assertEquals("1\t2024-01-01 00:01:00+00\t1704067260000\tok\n3\t2024-01-01 00:02:00+00\t1704067320000\t\\N\n",
+                TestDatabases.copy(target, "SELECT * FROM \"DeviceHeartbeat\" ORDER BY 1"));
+        assertEquals("572:53196000\tEND\t3\t1704067200000\n573:1\tEND\t0\t\\N\n",
+                TestDatabases.copy(target, "SELECT * FROM \"TransactionMetadataValue\" ORDER BY 1"));
+        assertEquals("3\t3\t0.01\n", TestDatabases.copy(target, "SELECT * FROM readings"));
+        // an event without an op that is not one of Debezium's own is refused, not acknowledged
+        given().contentType("application/json").body("{\"schema\":{\"type\":\"struct\","
+                + "\"name\":\"app.public.DeviceHeartbeat.Envelope\"},\"payload\":{\"ts_ms\":1}}").post("/").then()
+                .statusCode(400).body("error", containsString("op"));
+    }
+
     @Test
     void eventarcPubSubMessagesReplicateTheWorkload() {
         // structured CloudEvents and plain envelopes as Debezium Server's Pub/Sub sink publishes them; the key change

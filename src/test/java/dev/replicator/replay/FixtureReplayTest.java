@@ -51,7 +51,12 @@ class FixtureReplayTest {
             "small, cloudevents-noschema-batch, true",
             "wide, cloudevents, false",
             "wide, json, false",
-            "wide, json, true" })
+            "wide, json, true",
+            "heartbeat, cloudevents, false",
+            "heartbeat, json, false",
+            "heartbeat, json-noschema, false",
+            "heartbeat, json-noschema-batch, true",
+            "heartbeat, cloudevents-noschema-batch, true" })
     void replayEqualsSource(String workload, String capture, boolean oneTransaction) throws SQLException {
         replay(workload, capture, oneTransaction, ConversionOptions.DEFAULTS, TableComparison.DEFAULT_LOSSES);
     }

@@ -15,6 +15,8 @@ public class PostgresResource implements QuarkusTestResourceLifecycleManager {
     public static final String SOURCE_DB = "http_source";
     public static final String TARGET_DB = "http_target";
     public static final String SMALL = "/fixtures/debezium-server-3.6/small/";
+    /** Tables named like Debezium's own events; a test that uses them creates them on the target itself. */
+    public static final String HEARTBEAT = "/fixtures/debezium-server-3.6/heartbeat/";
 
     @Override
     public Map<String, String> start() {

@@ -92,7 +92,7 @@ public final class TableComparison {
                         LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
                         WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
                         ORDER BY a.attnum""")) {
-            statement.setString(1, "public." + table);
+            statement.setString(1, "public." + quote(table));
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
                     String column = '"' + rs.getString(1) + '"';
@@ -110,7 +110,12 @@ public final class TableComparison {
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
-        return "SELECT " + String.join(", ", columns) + " FROM public." + table + " ORDER BY "
+        return "SELECT " + String.join(", ", columns) + " FROM public." + quote(table) + " ORDER BY "
                 + String.join(", ", key.isEmpty() ? columns : key);
+    }
+
+    /** A table name as an SQL identifier, so that "DeviceHeartbeat" is not read as deviceheartbeat. */
+    private static String quote(String table) {
+        return '"' + table.replace("\"", "\"\"") + '"';
     }
 }
