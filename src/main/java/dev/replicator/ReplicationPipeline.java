@@ -1,5 +1,6 @@
 package dev.replicator;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -16,12 +17,11 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import dev.replicator.apply.ApplyResult;
 import dev.replicator.apply.ChangeOutcome;
 import dev.replicator.apply.GroupCommit;
+import dev.replicator.apply.KeptRequest;
+import dev.replicator.apply.NotKeptException;
 import dev.replicator.apply.ParkedEvent;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
@@ -128,7 +128,8 @@ public class ReplicationPipeline {
      * applied is, and every element that can never be applied (unreadable, unknown table or column, unconvertible
      * value, refused by the target) is kept in the rejected table with its reason and place in the batch, in the
      * same transaction as the good changes. Returns after that commit. A change waiting for its row (409) or a target
-     * that is unavailable (503) still fails the whole batch, which is then delivered again.
+     * that is unavailable (503) still fails the whole batch, which is then delivered again. An element the target
+     * will not keep for good fails the batch with that element's answer (400 or 422) after the commit.
      *
      * @param replayHeaders the request headers kept with each parked element, to replay it later
      */
@@ -230,7 +231,12 @@ public class ReplicationPipeline {
         return CompletableFuture.completedFuture(counts.result(0));
     }
 
-    /** The parking path: what can never be applied is kept in the rejected table, the rest applied. */
+    /**
+     * The parking path: what can never be applied is kept in the rejected table, the rest applied. An element the
+     * target will not keep for good fails the request with its own answer (400 or 422) after the rest committed: the
+     * sender then dead-letters the batch, the only place left to keep that element, and a redelivery of it finds the
+     * rest stale or kept already.
+     */
     private ApplyResult applyParkingTimed(List<BatchElement> elements, Map<String, String> replayHeaders) {
         Prepared prepared = prepare(elements, replayHeaders);
         Counts counts = new Counts(prepared.skipped());
@@ -247,9 +253,15 @@ public class ReplicationPipeline {
                 afterwards.add(parkedEvent(prepared.elementOf().get(change), 422, e.getMessage(), replayHeaders));
             }
         }
-        logParked(parking.kept, parking.ids);
-        parkAfterwards(afterwards);
-        return counts.result(parking.kept.size() + afterwards.size());
+        logParked(parking.kept.events(), parking.kept.ids());
+        List<NotKeptException> refused = new ArrayList<>(parking.kept.refused());
+        int kept = parking.kept.events().size() + parkAfterwards(afterwards, refused);
+        if (!refused.isEmpty()) {
+            // the first is logged with the answer
+            refused.subList(1, refused.size()).forEach(ReplicationPipeline::logNotKept);
+            throw refused.get(0);
+        }
+        return counts.result(kept);
     }
 
     private static RuntimeException unwrapped(Throwable failure) {
@@ -275,13 +287,22 @@ public class ReplicationPipeline {
         return written.outcomes();
     }
 
-    /** Parks, each in a transaction of its own, what was refused after the batch's commit. */
-    private void parkAfterwards(List<ParkedEvent> afterwards) {
+    /**
+     * Parks, each in a transaction of its own, what was refused after the batch's commit; returns how many were kept
+     * and adds those the target would not keep to {@code refused}.
+     */
+    private int parkAfterwards(List<ParkedEvent> afterwards, List<NotKeptException> refused) {
+        int kept = 0;
         for (ParkedEvent event : afterwards) {
-            long id = rejectedEvents.park(event.eventId(), event.eventType(), event.status(), event.reason(),
-                    event.eventJson());
-            logParked(List.of(event), List.of(id));
+            try {
+                long id = rejectedEvents.park(event);
+                logParked(List.of(event), List.of(id));
+                kept++;
+            } catch (NotKeptException e) {
+                refused.add(e);
+            }
         }
+        return kept;
     }
 
     /** Parks the batch's bad elements in the transaction of its good changes (again on every attempt of it). */
@@ -289,9 +310,8 @@ public class ReplicationPipeline {
         private final Map<Integer, ParkedEvent> beforeWriting;
         private final Map<TargetChange, BatchElement> elementOf;
         private final Map<String, String> replayHeaders;
-        /** What the last attempt kept, and the rows it got; read after the commit. */
-        List<ParkedEvent> kept = List.of();
-        List<Long> ids = List.of();
+        /** What the last attempt kept (and the rows it got) or could not keep; read after the commit. */
+        RejectedEvents.Kept kept = new RejectedEvents.Kept(List.of(), List.of(), List.of());
 
         ParkingInTransaction(Map<Integer, ParkedEvent> beforeWriting, Map<TargetChange, BatchElement> elementOf,
                 Map<String, String> replayHeaders) {
@@ -313,9 +333,7 @@ public class ReplicationPipeline {
                 all.putIfAbsent(element.index(), parkedEvent(element, 422, refusal.reason().getMessage(),
                         replayHeaders));
             }
-            List<ParkedEvent> events = List.copyOf(all.values());
-            ids = rejectedEvents.park(connection, events);
-            kept = events;
+            kept = rejectedEvents.park(connection, List.copyOf(all.values()));
         }
     }
 
@@ -339,16 +357,20 @@ public class ReplicationPipeline {
         }
     }
 
+    private static void logNotKept(NotKeptException e) {
+        ParkedEvent event = e.event();
+        REJECTED.warnf("%d %s [id %s, type %s, batch index %d]", event.status(), LogText.oneLine(e.getMessage()),
+                LogText.oneLine(event.eventId()), LogText.oneLine(event.eventType()), event.batchIndex());
+    }
+
     private static ParkedEvent parkedEvent(BatchElement element, int status, String reason,
             Map<String, String> replayHeaders) {
-        ObjectNode request = JsonNodeFactory.instance.objectNode();
-        ObjectNode headers = request.putObject("headers");
-        replayHeaders.forEach(headers::put);
-        request.set("body", element.original());
+        KeptRequest request = KeptRequest.of(replayHeaders.entrySet(),
+                element.original().toString().getBytes(StandardCharsets.UTF_8), true);
         IncomingEvent event = element.event();
         String id = event != null ? event.id() : element.original().path("id").asText(null);
         String type = event != null ? event.type() : element.original().path("type").asText(null);
-        return new ParkedEvent(id, type, status, reason, element.index(), request.toString());
+        return new ParkedEvent(id, type, status, reason, element.index(), request);
     }
 
     private static BadEventException unpositioned(RowChange change) {

@@ -1,5 +1,6 @@
 package dev.replicator.function;
 
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -80,9 +82,12 @@ class BatchParkingTest {
         assertRow(rows[3], MixedBatch.TABLE_NOT_IN_TARGET, "400", "missing_table");
         assertRow(rows[4], MixedBatch.REFUSED_BY_TARGET, "422", "check constraint");
         // each parked element is kept as it came, to replay it alone
-        String kept = TestDatabases.copy(target, "SELECT event->'body' FROM replicator.rejected WHERE batch_index = "
-                + MixedBatch.UNCONVERTIBLE).replace("\\\\", "\\");
+        String kept = TestDatabases.copy(target, "SELECT convert_from(body, 'UTF8') FROM replicator.rejected"
+                + " WHERE batch_index = " + MixedBatch.UNCONVERTIBLE).replace("\\\\", "\\");
         assertEquals(batch.get(MixedBatch.UNCONVERTIBLE), json(kept));
+        // and can be queried as jsonb
+        assertEquals(batch.get(MixedBatch.UNCONVERTIBLE), json(TestDatabases.copy(target, "SELECT event->'body'"
+                + " FROM replicator.rejected WHERE batch_index = " + MixedBatch.UNCONVERTIBLE).replace("\\\\", "\\")));
         String metrics = io.restassured.RestAssured.given().get("/q/metrics").then().statusCode(200).extract()
                 .asString();
         assertTrue(metrics.contains("replicator_parked_total{status=\"422\"} 1.0"), metrics);
@@ -115,6 +120,38 @@ class BatchParkingTest {
         assertEquals("2\t5\n", TestDatabases.copy(target, "SELECT * FROM guarded ORDER BY 1"), "nothing applied");
         assertEquals(5, parkedRows().split("\n").length, "nothing parked");
         assertFalse(parkedRows().contains("\t4\t"), "nothing parked");
+    }
+
+    /**
+     * An element the target will not keep for good (a check constraint an operator put on the table): the good
+     * changes and the elements that can be kept are committed, and the batch is answered with that element's own
+     * status and reason, so that the sender dead-letters the batch instead of redelivering it forever.
+     */
+    @Test
+    @Order(4)
+    void anElementThatCannotBeKeptAnswersTheBatchWithItsOwnStatus() {
+        ArrayNode capture = MixedBatch.capture();
+        ArrayNode batch = capture.arrayNode();
+        batch.add(MixedBatch.guarded(capture, 30, 1));
+        ObjectNode unkeepable = MixedBatch.guarded(capture, 31, 1);
+        ((ObjectNode) unkeepable.get("source")).put("table", "unkeepable_table");
+        batch.add(unkeepable);
+        ObjectNode keepable = MixedBatch.guarded(capture, 32, 1);
+        ((ObjectNode) keepable.get("source")).put("table", "another_missing_table");
+        batch.add(keepable);
+        TestDatabases.execute(target, "ALTER TABLE replicator.rejected ADD CONSTRAINT keep_test"
+                + " CHECK (reason NOT LIKE '%unkeepable_table%')");
+        try {
+            MixedBatch.post(batch).then().statusCode(400).body("status", equalTo(400))
+                    .body("error", containsString("unkeepable_table")).body("error", containsString("not kept"));
+        } finally {
+            TestDatabases.execute(target, "ALTER TABLE replicator.rejected DROP CONSTRAINT keep_test");
+        }
+        assertEquals("2\t5\n30\t1\n", TestDatabases.copy(target, "SELECT * FROM guarded ORDER BY 1"));
+        assertEquals("2\t400\n", TestDatabases.copy(target, "SELECT batch_index, status FROM replicator.rejected"
+                + " WHERE reason LIKE '%another_missing_table%'"));
+        assertEquals("0\n", TestDatabases.copy(target, "SELECT count(*) FROM replicator.rejected"
+                + " WHERE reason LIKE '%unkeepable_table%'"));
     }
 
     private static JsonNode json(String text) {
