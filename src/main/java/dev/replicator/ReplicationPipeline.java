@@ -132,9 +132,21 @@ public class ReplicationPipeline {
      * will not keep for good fails the batch with that element's answer (400 or 422) after the commit.
      *
      * @param replayHeaders the request headers kept with each parked element, to replay it later
+     * @param received      the bytes the batch was read from, so that each parked element is kept as the bytes it
+     *                      was within them; null keeps it as it was read, written out again as JSON
      */
+    public ApplyResult applyParking(List<BatchElement> elements, Map<String, String> replayHeaders,
+            BatchBytes received) {
+        return metrics.applyLatency().record(() -> applyParkingTimed(elements, new Replay(replayHeaders, received)));
+    }
+
+    /** As {@link #applyParking(List, Map, BatchBytes)}, each parked element kept as it was read. */
     public ApplyResult applyParking(List<BatchElement> elements, Map<String, String> replayHeaders) {
-        return metrics.applyLatency().record(() -> applyParkingTimed(elements, replayHeaders));
+        return applyParking(elements, replayHeaders, null);
+    }
+
+    /** What a parked element is kept with: the request's headers, and the batch as received (or null). */
+    private record Replay(Map<String, String> headers, BatchBytes received) {
     }
 
     /** The changes of a request, decoded and routed, ready to be written. */
@@ -143,11 +155,11 @@ public class ReplicationPipeline {
     }
 
     /**
-     * Decodes and routes the elements. Strict ({@code replayHeaders} null): the first element that can never be
+     * Decodes and routes the elements. Strict ({@code replay} null): the first element that can never be
      * applied is thrown. Parking: such elements are set aside in {@code parked}, keyed by their place in the batch.
      */
-    private Prepared prepare(List<BatchElement> elements, Map<String, String> replayHeaders) {
-        boolean strict = replayHeaders == null;
+    private Prepared prepare(List<BatchElement> elements, Replay replay) {
+        boolean strict = replay == null;
         Map<Integer, ParkedEvent> parked = new TreeMap<>();
         int skipped = 0;
         List<RowChange> changes = new ArrayList<>();
@@ -155,14 +167,14 @@ public class ReplicationPipeline {
         for (BatchElement element : elements) {
             if (element.unreadable() != null) {
                 metrics.record(Outcome.REJECTED, "unknown", "unknown");
-                refuse(strict, parked, element, element.unreadable(), replayHeaders);
+                refuse(strict, parked, element, element.unreadable(), replay);
                 continue;
             }
             List<RowChange> decoded;
             try {
                 decoded = decode(element.event());
             } catch (BadEventException e) {
-                refuse(strict, parked, element, e, replayHeaders);
+                refuse(strict, parked, element, e, replay);
                 continue;
             }
             if (decoded.isEmpty()) {
@@ -174,7 +186,7 @@ public class ReplicationPipeline {
                 } else if (change.position() == null && !acceptUnpositioned) {
                     metrics.record(Outcome.REJECTED, change.table().toString(), change.op().code());
                     if (!parked.containsKey(element.index())) {
-                        refuse(strict, parked, element, unpositioned(change), replayHeaders);
+                        refuse(strict, parked, element, unpositioned(change), replay);
                     }
                 } else {
                     changes.add(change);
@@ -197,7 +209,7 @@ public class ReplicationPipeline {
                 target = router.route(change);
             } catch (BadEventException e) {
                 metrics.record(Outcome.REJECTED, change.table().toString(), change.op().code());
-                refuse(strict, parked, element, e, replayHeaders);
+                refuse(strict, parked, element, e, replay);
                 continue;
             } catch (SQLException e) {
                 throw TargetUnavailableException.catalogUnreadable(change.eventId(), e);
@@ -237,11 +249,11 @@ public class ReplicationPipeline {
      * sender then dead-letters the batch, the only place left to keep that element, and a redelivery of it finds the
      * rest stale or kept already.
      */
-    private ApplyResult applyParkingTimed(List<BatchElement> elements, Map<String, String> replayHeaders) {
-        Prepared prepared = prepare(elements, replayHeaders);
+    private ApplyResult applyParkingTimed(List<BatchElement> elements, Replay replay) {
+        Prepared prepared = prepare(elements, replay);
         Counts counts = new Counts(prepared.skipped());
         ParkingInTransaction parking = new ParkingInTransaction(prepared.parked(), prepared.elementOf(),
-                replayHeaders);
+                replay);
         count(writeParking(prepared.routed(), parking), counts);
         List<ParkedEvent> afterwards = new ArrayList<>();
         for (TargetChange change : prepared.incomplete()) {
@@ -250,7 +262,7 @@ public class ReplicationPipeline {
             } catch (RejectedChangeException e) {
                 // refreshed in a transaction of its own, after the batch's: kept on its own as well
                 metrics.record(Outcome.REJECTED, change.sourceTable(), change.op().code());
-                afterwards.add(parkedEvent(prepared.elementOf().get(change), 422, e.getMessage(), replayHeaders));
+                afterwards.add(parkedEvent(prepared.elementOf().get(change), 422, e.getMessage(), replay));
             }
         }
         logParked(parking.kept.events(), parking.kept.ids());
@@ -272,11 +284,11 @@ public class ReplicationPipeline {
 
     /** An element that can never be applied: fails a strict batch, is kept (parked) otherwise. */
     private static void refuse(boolean strict, Map<Integer, ParkedEvent> parked, BatchElement element,
-            BadEventException reason, Map<String, String> replayHeaders) {
+            BadEventException reason, Replay replay) {
         if (strict) {
             throw reason;
         }
-        parked.put(element.index(), parkedEvent(element, 400, reason(reason), replayHeaders));
+        parked.put(element.index(), parkedEvent(element, 400, reason(reason), replay));
     }
 
     private List<ChangeOutcome> writeParking(List<TargetChange> routed, ParkingInTransaction parking) {
@@ -309,15 +321,15 @@ public class ReplicationPipeline {
     private final class ParkingInTransaction implements GroupCommit.Parking {
         private final Map<Integer, ParkedEvent> beforeWriting;
         private final Map<TargetChange, BatchElement> elementOf;
-        private final Map<String, String> replayHeaders;
+        private final Replay replay;
         /** What the last attempt kept (and the rows it got) or could not keep; read after the commit. */
         RejectedEvents.Kept kept = new RejectedEvents.Kept(List.of(), List.of(), List.of());
 
         ParkingInTransaction(Map<Integer, ParkedEvent> beforeWriting, Map<TargetChange, BatchElement> elementOf,
-                Map<String, String> replayHeaders) {
+                Replay replay) {
             this.beforeWriting = beforeWriting;
             this.elementOf = elementOf;
-            this.replayHeaders = replayHeaders;
+            this.replay = replay;
         }
 
         @Override
@@ -331,7 +343,7 @@ public class ReplicationPipeline {
             for (GroupCommit.Refusal refusal : refusedByTarget) {
                 BatchElement element = elementOf.get(refusal.change());
                 all.putIfAbsent(element.index(), parkedEvent(element, 422, refusal.reason().getMessage(),
-                        replayHeaders));
+                        replay));
             }
             kept = rejectedEvents.park(connection, List.copyOf(all.values()));
         }
@@ -363,10 +375,10 @@ public class ReplicationPipeline {
                 LogText.oneLine(event.eventId()), LogText.oneLine(event.eventType()), event.batchIndex());
     }
 
-    private static ParkedEvent parkedEvent(BatchElement element, int status, String reason,
-            Map<String, String> replayHeaders) {
-        KeptRequest request = KeptRequest.of(replayHeaders.entrySet(),
-                element.original().toString().getBytes(StandardCharsets.UTF_8), true);
+    private static ParkedEvent parkedEvent(BatchElement element, int status, String reason, Replay replay) {
+        byte[] received = replay.received() == null ? null : replay.received().element(element.index());
+        KeptRequest request = KeptRequest.of(replay.headers().entrySet(), received != null ? received
+                : element.original().toString().getBytes(StandardCharsets.UTF_8), true);
         IncomingEvent event = element.event();
         String id = event != null ? event.id() : element.original().path("id").asText(null);
         String type = event != null ? event.type() : element.original().path("type").asText(null);
