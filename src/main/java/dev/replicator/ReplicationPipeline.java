@@ -1,5 +1,6 @@
 package dev.replicator;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -16,12 +17,11 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import dev.replicator.apply.ApplyResult;
 import dev.replicator.apply.ChangeOutcome;
 import dev.replicator.apply.GroupCommit;
+import dev.replicator.apply.KeptRequest;
+import dev.replicator.apply.NotKeptException;
 import dev.replicator.apply.ParkedEvent;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
@@ -128,12 +128,25 @@ public class ReplicationPipeline {
      * applied is, and every element that can never be applied (unreadable, unknown table or column, unconvertible
      * value, refused by the target) is kept in the rejected table with its reason and place in the batch, in the
      * same transaction as the good changes. Returns after that commit. A change waiting for its row (409) or a target
-     * that is unavailable (503) still fails the whole batch, which is then delivered again.
+     * that is unavailable (503) still fails the whole batch, which is then delivered again. An element the target
+     * will not keep for good fails the batch with that element's answer (400 or 422) after the commit.
      *
      * @param replayHeaders the request headers kept with each parked element, to replay it later
+     * @param received      the bytes the batch was read from, so that each parked element is kept as the bytes it
+     *                      was within them; null keeps it as it was read, written out again as JSON
      */
+    public ApplyResult applyParking(List<BatchElement> elements, Map<String, String> replayHeaders,
+            BatchBytes received) {
+        return metrics.applyLatency().record(() -> applyParkingTimed(elements, new Replay(replayHeaders, received)));
+    }
+
+    /** As {@link #applyParking(List, Map, BatchBytes)}, each parked element kept as it was read. */
     public ApplyResult applyParking(List<BatchElement> elements, Map<String, String> replayHeaders) {
-        return metrics.applyLatency().record(() -> applyParkingTimed(elements, replayHeaders));
+        return applyParking(elements, replayHeaders, null);
+    }
+
+    /** What a parked element is kept with: the request's headers, and the batch as received (or null). */
+    private record Replay(Map<String, String> headers, BatchBytes received) {
     }
 
     /** The changes of a request, decoded and routed, ready to be written. */
@@ -142,11 +155,11 @@ public class ReplicationPipeline {
     }
 
     /**
-     * Decodes and routes the elements. Strict ({@code replayHeaders} null): the first element that can never be
+     * Decodes and routes the elements. Strict ({@code replay} null): the first element that can never be
      * applied is thrown. Parking: such elements are set aside in {@code parked}, keyed by their place in the batch.
      */
-    private Prepared prepare(List<BatchElement> elements, Map<String, String> replayHeaders) {
-        boolean strict = replayHeaders == null;
+    private Prepared prepare(List<BatchElement> elements, Replay replay) {
+        boolean strict = replay == null;
         Map<Integer, ParkedEvent> parked = new TreeMap<>();
         int skipped = 0;
         List<RowChange> changes = new ArrayList<>();
@@ -154,14 +167,14 @@ public class ReplicationPipeline {
         for (BatchElement element : elements) {
             if (element.unreadable() != null) {
                 metrics.record(Outcome.REJECTED, "unknown", "unknown");
-                refuse(strict, parked, element, element.unreadable(), replayHeaders);
+                refuse(strict, parked, element, element.unreadable(), replay);
                 continue;
             }
             List<RowChange> decoded;
             try {
                 decoded = decode(element.event());
             } catch (BadEventException e) {
-                refuse(strict, parked, element, e, replayHeaders);
+                refuse(strict, parked, element, e, replay);
                 continue;
             }
             if (decoded.isEmpty()) {
@@ -173,7 +186,7 @@ public class ReplicationPipeline {
                 } else if (change.position() == null && !acceptUnpositioned) {
                     metrics.record(Outcome.REJECTED, change.table().toString(), change.op().code());
                     if (!parked.containsKey(element.index())) {
-                        refuse(strict, parked, element, unpositioned(change), replayHeaders);
+                        refuse(strict, parked, element, unpositioned(change), replay);
                     }
                 } else {
                     changes.add(change);
@@ -196,7 +209,7 @@ public class ReplicationPipeline {
                 target = router.route(change);
             } catch (BadEventException e) {
                 metrics.record(Outcome.REJECTED, change.table().toString(), change.op().code());
-                refuse(strict, parked, element, e, replayHeaders);
+                refuse(strict, parked, element, e, replay);
                 continue;
             } catch (SQLException e) {
                 throw TargetUnavailableException.catalogUnreadable(change.eventId(), e);
@@ -236,12 +249,17 @@ public class ReplicationPipeline {
         return CompletableFuture.completedFuture(counts.result(0));
     }
 
-    /** The parking path: what can never be applied is kept in the rejected table, the rest applied. */
-    private ApplyResult applyParkingTimed(List<BatchElement> elements, Map<String, String> replayHeaders) {
-        Prepared prepared = prepare(elements, replayHeaders);
+    /**
+     * The parking path: what can never be applied is kept in the rejected table, the rest applied. An element the
+     * target will not keep for good fails the request with its own answer (400 or 422) after the rest committed: the
+     * sender then dead-letters the batch, the only place left to keep that element, and a redelivery of it finds the
+     * rest stale or kept already.
+     */
+    private ApplyResult applyParkingTimed(List<BatchElement> elements, Replay replay) {
+        Prepared prepared = prepare(elements, replay);
         Counts counts = new Counts(prepared.skipped());
         ParkingInTransaction parking = new ParkingInTransaction(prepared.parked(), prepared.elementOf(),
-                replayHeaders);
+                replay);
         count(writeParking(prepared.routed(), parking), counts);
         List<ParkedEvent> afterwards = new ArrayList<>();
         for (TargetChange change : prepared.incomplete()) {
@@ -250,12 +268,18 @@ public class ReplicationPipeline {
             } catch (RejectedChangeException e) {
                 // refreshed in a transaction of its own, after the batch's: kept on its own as well
                 metrics.record(Outcome.REJECTED, change.sourceTable(), change.op().code());
-                afterwards.add(parkedEvent(prepared.elementOf().get(change), 422, e.getMessage(), replayHeaders));
+                afterwards.add(parkedEvent(prepared.elementOf().get(change), 422, e.getMessage(), replay));
             }
         }
-        logParked(parking.kept, parking.ids);
-        parkAfterwards(afterwards);
-        return counts.result(parking.kept.size() + afterwards.size());
+        logParked(parking.kept.events(), parking.kept.ids());
+        List<NotKeptException> refused = new ArrayList<>(parking.kept.refused());
+        int kept = parking.kept.events().size() + parkAfterwards(afterwards, refused);
+        if (!refused.isEmpty()) {
+            // the first is logged with the answer
+            refused.subList(1, refused.size()).forEach(ReplicationPipeline::logNotKept);
+            throw refused.get(0);
+        }
+        return counts.result(kept);
     }
 
     private static RuntimeException unwrapped(Throwable failure) {
@@ -266,11 +290,11 @@ public class ReplicationPipeline {
 
     /** An element that can never be applied: fails a strict batch, is kept (parked) otherwise. */
     private static void refuse(boolean strict, Map<Integer, ParkedEvent> parked, BatchElement element,
-            BadEventException reason, Map<String, String> replayHeaders) {
+            BadEventException reason, Replay replay) {
         if (strict) {
             throw reason;
         }
-        parked.put(element.index(), parkedEvent(element, 400, reason(reason), replayHeaders));
+        parked.put(element.index(), parkedEvent(element, 400, reason(reason), replay));
     }
 
     private List<ChangeOutcome> writeParking(List<TargetChange> routed, ParkingInTransaction parking) {
@@ -281,29 +305,37 @@ public class ReplicationPipeline {
         return written.outcomes();
     }
 
-    /** Parks, each in a transaction of its own, what was refused after the batch's commit. */
-    private void parkAfterwards(List<ParkedEvent> afterwards) {
+    /**
+     * Parks, each in a transaction of its own, what was refused after the batch's commit; returns how many were kept
+     * and adds those the target would not keep to {@code refused}.
+     */
+    private int parkAfterwards(List<ParkedEvent> afterwards, List<NotKeptException> refused) {
+        int kept = 0;
         for (ParkedEvent event : afterwards) {
-            long id = rejectedEvents.park(event.eventId(), event.eventType(), event.status(), event.reason(),
-                    event.eventJson());
-            logParked(List.of(event), List.of(id));
+            try {
+                long id = rejectedEvents.park(event);
+                logParked(List.of(event), List.of(id));
+                kept++;
+            } catch (NotKeptException e) {
+                refused.add(e);
+            }
         }
+        return kept;
     }
 
     /** Parks the batch's bad elements in the transaction of its good changes (again on every attempt of it). */
     private final class ParkingInTransaction implements GroupCommit.Parking {
         private final Map<Integer, ParkedEvent> beforeWriting;
         private final Map<TargetChange, BatchElement> elementOf;
-        private final Map<String, String> replayHeaders;
-        /** What the last attempt kept, and the rows it got; read after the commit. */
-        List<ParkedEvent> kept = List.of();
-        List<Long> ids = List.of();
+        private final Replay replay;
+        /** What the last attempt kept (and the rows it got) or could not keep; read after the commit. */
+        RejectedEvents.Kept kept = new RejectedEvents.Kept(List.of(), List.of(), List.of());
 
         ParkingInTransaction(Map<Integer, ParkedEvent> beforeWriting, Map<TargetChange, BatchElement> elementOf,
-                Map<String, String> replayHeaders) {
+                Replay replay) {
             this.beforeWriting = beforeWriting;
             this.elementOf = elementOf;
-            this.replayHeaders = replayHeaders;
+            this.replay = replay;
         }
 
         @Override
@@ -317,11 +349,9 @@ public class ReplicationPipeline {
             for (GroupCommit.Refusal refusal : refusedByTarget) {
                 BatchElement element = elementOf.get(refusal.change());
                 all.putIfAbsent(element.index(), parkedEvent(element, 422, refusal.reason().getMessage(),
-                        replayHeaders));
+                        replay));
             }
-            List<ParkedEvent> events = List.copyOf(all.values());
-            ids = rejectedEvents.park(connection, events);
-            kept = events;
+            kept = rejectedEvents.park(connection, List.copyOf(all.values()));
         }
     }
 
@@ -345,16 +375,20 @@ public class ReplicationPipeline {
         }
     }
 
-    private static ParkedEvent parkedEvent(BatchElement element, int status, String reason,
-            Map<String, String> replayHeaders) {
-        ObjectNode request = JsonNodeFactory.instance.objectNode();
-        ObjectNode headers = request.putObject("headers");
-        replayHeaders.forEach(headers::put);
-        request.set("body", element.original());
+    private static void logNotKept(NotKeptException e) {
+        ParkedEvent event = e.event();
+        REJECTED.warnf("%d %s [id %s, type %s, batch index %d]", event.status(), LogText.oneLine(e.getMessage()),
+                LogText.oneLine(event.eventId()), LogText.oneLine(event.eventType()), event.batchIndex());
+    }
+
+    private static ParkedEvent parkedEvent(BatchElement element, int status, String reason, Replay replay) {
+        byte[] received = replay.received() == null ? null : replay.received().element(element.index());
+        KeptRequest request = KeptRequest.of(replay.headers().entrySet(), received != null ? received
+                : element.original().toString().getBytes(StandardCharsets.UTF_8), true);
         IncomingEvent event = element.event();
         String id = event != null ? event.id() : element.original().path("id").asText(null);
         String type = event != null ? event.type() : element.original().path("type").asText(null);
-        return new ParkedEvent(id, type, status, reason, element.index(), request.toString());
+        return new ParkedEvent(id, type, status, reason, element.index(), request);
     }
 
     private static BadEventException unpositioned(RowChange change) {

@@ -8,8 +8,8 @@ package dev.replicator.apply;
  * @param status     the answer it would have had alone: 400 or 422
  * @param reason     why, without row values
  * @param batchIndex its place in the batch it came in (from 0), or null when it was the whole request
- * @param eventJson  the request as it came ({@code {"headers": ..., "body": ...}}), to replay it later
+ * @param request    the request as it came (for a batch element: the element's own bytes), to replay it later
  */
 public record ParkedEvent(String eventId, String eventType, int status, String reason, Integer batchIndex,
-        String eventJson) {
+        KeptRequest request) {
 }

@@ -497,13 +497,19 @@ public final class Sql {
                         + " updated_at timestamptz NOT NULL, " + LAGGING + " jsonb, PRIMARY KEY (table_name, row_key))",
                 "CREATE TABLE IF NOT EXISTS " + tablePositions + " (table_name text PRIMARY KEY,"
                         + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, updated_at timestamptz NOT NULL)",
+                // the request's headers and body as bytes (what jsonb cannot hold is kept all the same), and a
+                // jsonb view of it where jsonb can hold the body
                 "CREATE TABLE IF NOT EXISTS " + rejected + " (id bigserial PRIMARY KEY,"
                         + " received_at timestamptz NOT NULL DEFAULT now(), event_id text, event_type text,"
-                        + " status int NOT NULL, reason text NOT NULL, event jsonb NOT NULL, batch_index int,"
-                        + " event_md5 text)",
+                        + " status int NOT NULL, reason text NOT NULL, event jsonb, batch_index int,"
+                        + " event_md5 text, headers bytea, body bytea)",
                 // tables parked into before batches were parked change by change lack these two
                 "ALTER TABLE " + rejected + " ADD COLUMN IF NOT EXISTS batch_index int",
                 "ALTER TABLE " + rejected + " ADD COLUMN IF NOT EXISTS event_md5 text",
+                // tables parked into before requests were kept as bytes: their rows keep the jsonb event only
+                "ALTER TABLE " + rejected + " ADD COLUMN IF NOT EXISTS headers bytea",
+                "ALTER TABLE " + rejected + " ADD COLUMN IF NOT EXISTS body bytea",
+                "ALTER TABLE " + rejected + " ALTER COLUMN event DROP NOT NULL",
                 "CREATE UNIQUE INDEX IF NOT EXISTS rejected_event_md5 ON " + rejected + " (event_md5)",
                 "CREATE TABLE IF NOT EXISTS " + backfillProgress + " (table_name text PRIMARY KEY, last_key text[],"
                         + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)",
@@ -608,13 +614,19 @@ public final class Sql {
     }
 
     /**
-     * Keeps an event that cannot be applied (parameters: id, type, status, reason, batch index, event JSON). The
-     * same event delivered again finds its row by the digest of its JSON and takes the latest reason, instead of
-     * being kept twice.
+     * Keeps an event that cannot be applied (parameters: id, type, status, reason, batch index, with {@code view} the
+     * headers as a JSON object, then the header lines and the body as bytes). The same request delivered again finds
+     * its row by the digest of the bytes kept (header lines, an empty line, body: the request as HTTP writes it) and
+     * takes the latest reason, instead of being kept twice. With {@code view}, the row also gets the request as jsonb
+     * ({@code {"headers": ..., "body": ...}}); the statement then fails when jsonb cannot hold the body.
      */
-    public String parkRejected() {
-        return "INSERT INTO " + rejected + " (event_id, event_type, status, reason, batch_index, event, event_md5)"
-                + " SELECT ?, ?, ?, ?, ?, e, md5(e::text) FROM (SELECT ?::jsonb AS e) v"
+    public String parkRejected(boolean view) {
+        return "INSERT INTO " + rejected + " (event_id, event_type, status, reason, batch_index, headers, body,"
+                + " event_md5" + (view ? ", event" : "") + ")"
+                + " SELECT ?, ?, ?, ?, ?, h, b, md5(h || decode('0d0a', 'hex') || b)"
+                + (view ? ", jsonb_build_object('headers', ?::jsonb, 'body',"
+                        + " CASE WHEN length(b) = 0 THEN 'null'::jsonb ELSE convert_from(b, 'UTF8')::jsonb END)" : "")
+                + " FROM (SELECT ?::bytea AS h, ?::bytea AS b) v"
                 + " ON CONFLICT (event_md5) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,"
                 + " batch_index = EXCLUDED.batch_index RETURNING id";
     }

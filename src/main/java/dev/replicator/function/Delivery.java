@@ -15,7 +15,12 @@ sealed interface Delivery {
     record Single(IncomingEvent event) implements Delivery {
     }
 
-    /** A JSON array of change events; an element that could not be read is kept with its reason. */
-    record Batch(List<BatchElement> elements) implements Delivery {
+    /**
+     * A JSON array of change events; an element that could not be read is kept with its reason.
+     *
+     * @param messageData the bytes the array was read from when it came inside a Pub/Sub message; null when it is
+     *                    the request body itself
+     */
+    record Batch(List<BatchElement> elements, byte[] messageData) implements Delivery {
     }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.vertx.ext.web.RoutingContext;
 
+import dev.replicator.apply.NotKeptException;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.decode.BadEventException;
@@ -30,6 +31,9 @@ final class ErrorResponses {
 
     static Failure classify(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof NotKeptException notKept) {
+                return new Failure(notKept.status(), notKept.getMessage());
+            }
             if (t instanceof BadEventException bad) {
                 return new Failure(400, withEvent(bad.eventId(), bad.getMessage()));
             }
@@ -50,6 +54,16 @@ final class ErrorResponses {
             }
         }
         return new Failure(500, "internal error: " + failure.getClass().getSimpleName());
+    }
+
+    /** A rejected event the target would not keep with parking on: answered with its own status. */
+    static boolean notKept(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof NotKeptException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static void send(RoutingContext ctx, int status, String message) {

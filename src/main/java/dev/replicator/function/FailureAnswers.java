@@ -1,20 +1,16 @@
 package dev.replicator.function;
 
-import java.nio.charset.StandardCharsets;
-import java.util.Locale;
-import java.util.Map;
-
 import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.vertx.core.MultiMap;
 import io.vertx.ext.web.RoutingContext;
 
+import dev.replicator.apply.KeptRequest;
+import dev.replicator.apply.ParkedEvent;
 import dev.replicator.apply.RejectedEvents;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.observe.LogText;
@@ -23,7 +19,8 @@ import dev.replicator.observe.ReplicationMetrics;
 /**
  * Answers a failed request. With {@code replicator.rejected.park=true}, an event that can never be applied (400 or
  * 422) is kept in the target with its reason and answered 200, because some platforms redeliver every non-2xx
- * answer; if it cannot be kept, the answer is 503 so that it is not lost.
+ * answer. If the target cannot take it now, the answer is 503 so that it is not lost; if the target will not keep it
+ * for good, the event gets its own answer (400 or 422), which a broker dead-letters.
  */
 @Singleton
 public class FailureAnswers {
@@ -33,19 +30,17 @@ public class FailureAnswers {
     private final boolean park;
     private final RejectedEvents rejectedEvents;
     private final ReplicationMetrics metrics;
-    private final ObjectMapper mapper;
 
-    public FailureAnswers(ReplicatorConfig config, RejectedEvents rejectedEvents, ReplicationMetrics metrics,
-            ObjectMapper mapper) {
+    public FailureAnswers(ReplicatorConfig config, RejectedEvents rejectedEvents, ReplicationMetrics metrics) {
         this.park = config.rejected().park();
         this.rejectedEvents = rejectedEvents;
         this.metrics = metrics;
-        this.mapper = mapper;
     }
 
     void send(RoutingContext ctx, Throwable failure) {
         ErrorResponses.Failure result = ErrorResponses.classify(failure);
-        boolean rejected = result.status() == 400 || result.status() == 422;
+        // what the target would not keep is answered as it is: keeping it again would fail again
+        boolean rejected = (result.status() == 400 || result.status() == 422) && !ErrorResponses.notKept(failure);
         Received received = Received.of(ctx);
         MultiMap headers = received == null ? ctx.request().headers() : received.headers();
         String id;
@@ -63,7 +58,8 @@ public class FailureAnswers {
             }
         }
         if (park && rejected) {
-            parkAndAcknowledge(ctx, result, id, type, request(ctx, headers, received));
+            parkAndAcknowledge(ctx, new ParkedEvent(id, type, result.status(), result.message(), null,
+                    request(ctx, headers, received)));
             return;
         }
         if (result.status() == 500) {
@@ -76,47 +72,30 @@ public class FailureAnswers {
         ErrorResponses.send(ctx, result.status(), result.message());
     }
 
-    private void parkAndAcknowledge(RoutingContext ctx, ErrorResponses.Failure result, String eventId,
-            String eventType, ObjectNode request) {
+    private void parkAndAcknowledge(RoutingContext ctx, ParkedEvent event) {
         // parking talks to the database: not on the event loop
-        ctx.vertx().executeBlocking(() -> rejectedEvents.park(eventId, eventType, result.status(), result.message(),
-                request.toString()), false).onComplete(parked -> {
-                    if (parked.succeeded()) {
-                        metrics.parked(result.status());
-                        LOG.warnf("%d %s [id %s, type %s] parked as %d", result.status(),
-                                LogText.oneLine(result.message()), LogText.oneLine(eventId),
-                                LogText.oneLine(eventType), parked.result());
-                        ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
-                                .end("{\"parked\":" + parked.result() + ",\"status\":" + result.status() + "}");
-                    } else {
-                        ErrorResponses.Failure unparked = ErrorResponses.classify(parked.cause());
-                        LOG.warnf("%d %s [id %s, type %s]", unparked.status(), LogText.oneLine(unparked.message()),
-                                LogText.oneLine(eventId), LogText.oneLine(eventType));
-                        ErrorResponses.send(ctx, unparked.status(), unparked.message());
-                    }
-                });
+        ctx.vertx().executeBlocking(() -> rejectedEvents.park(event), false).onComplete(parked -> {
+            if (parked.succeeded()) {
+                metrics.parked(event.status());
+                LOG.warnf("%d %s [id %s, type %s] parked as %d", event.status(), LogText.oneLine(event.reason()),
+                        LogText.oneLine(event.eventId()), LogText.oneLine(event.eventType()), parked.result());
+                ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+                        .end("{\"parked\":" + parked.result() + ",\"status\":" + event.status() + "}");
+            } else {
+                ErrorResponses.Failure unparked = ErrorResponses.classify(parked.cause());
+                LOG.warnf("%d %s [id %s, type %s]", unparked.status(), LogText.oneLine(unparked.message()),
+                        LogText.oneLine(event.eventId()), LogText.oneLine(event.eventType()));
+                ErrorResponses.send(ctx, unparked.status(), unparked.message());
+            }
+        });
     }
 
     /**
-     * The request as it came, to replay later: CloudEvent and Debezium headers, and the body as it was parsed (as
-     * text when it is not JSON).
+     * The request as it came, to replay later: CloudEvent and Debezium headers, and the body's exact bytes (a jsonb
+     * view of it is tried only when it was read as JSON, or was empty).
      */
-    private ObjectNode request(RoutingContext ctx, MultiMap asCame, Received received) {
-        ObjectNode request = mapper.createObjectNode();
-        ObjectNode headers = request.putObject("headers");
-        for (Map.Entry<String, String> header : asCame) {
-            String name = header.getKey().toLowerCase(Locale.ROOT);
-            if (name.startsWith("ce-") || name.startsWith("x-debezium-") || name.equals("content-type")) {
-                headers.put(name, header.getValue());
-            }
-        }
-        if (received != null) {
-            request.set("body", received.body() == null ? mapper.nullNode() : received.body());
-        } else if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() == 0) {
-            request.set("body", mapper.nullNode());
-        } else {
-            request.put("body", ctx.body().asString(StandardCharsets.UTF_8.name()));
-        }
-        return request;
+    private static KeptRequest request(RoutingContext ctx, MultiMap asCame, Received received) {
+        byte[] body = ctx.body() == null || ctx.body().buffer() == null ? null : ctx.body().buffer().getBytes();
+        return KeptRequest.of(asCame, body, received != null);
     }
 }

@@ -9,6 +9,7 @@ import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -22,6 +23,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
+import dev.replicator.BatchBytes;
 import dev.replicator.BatchElement;
 import dev.replicator.ReplicationPipeline;
 import dev.replicator.apply.ApplyResult;
@@ -46,6 +48,7 @@ public class IngressRoute {
     static final int MAX_READ_ON_EVENT_LOOP = 64 * 1024;
 
     private final RequestReader reader;
+    private final JsonFactory json;
     private final ReplicationPipeline pipeline;
     private final FailureAnswers failures;
     private final long maxBodyBytes;
@@ -54,6 +57,7 @@ public class IngressRoute {
     public IngressRoute(ReplicationPipeline pipeline, FailureAnswers failures, ObjectMapper mapper,
             @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody, ReplicatorConfig config) {
         this.reader = new RequestReader(AcceptedTypes.of(config.debezium().eventTypes()), mapper);
+        this.json = mapper.getFactory();
         this.pipeline = pipeline;
         this.failures = failures;
         this.maxBodyBytes = maxBody.asLongValue();
@@ -113,9 +117,9 @@ public class IngressRoute {
                 ctx.next();
             }
         } else if (onWorker) {
-            apply(ctx, ((Delivery.Batch) delivery).elements());
+            apply(ctx, (Delivery.Batch) delivery);
         } else {
-            onWorker(ctx, () -> apply(ctx, ((Delivery.Batch) delivery).elements()));
+            onWorker(ctx, () -> apply(ctx, (Delivery.Batch) delivery));
         }
     }
 
@@ -142,11 +146,17 @@ public class IngressRoute {
         new Received(Received.of(ctx).body(), event, asCame).keep(ctx);
     }
 
-    /** A batch, on a worker thread: strict, or with its bad elements parked on their own. */
-    private void apply(RoutingContext ctx, List<BatchElement> elements) {
+    /**
+     * A batch, on a worker thread: strict, or with its bad elements parked on their own, each as the bytes it was
+     * within the body (or the Pub/Sub message) received.
+     */
+    private void apply(RoutingContext ctx, Delivery.Batch batch) {
+        List<BatchElement> elements = batch.elements();
         try {
             ApplyResult result = park && elements.size() > 1
-                    ? pipeline.applyParking(elements, Map.of("content-type", contentType(ctx)))
+                    ? pipeline.applyParking(elements, Map.of("content-type", contentType(ctx)),
+                            new BatchBytes(() -> batch.messageData() != null ? batch.messageData()
+                                    : ctx.body().buffer().getBytes(), json))
                     : pipeline.apply(elements);
             ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end("{\"applied\":"
                     + result.applied() + ",\"stale\":" + result.stale() + ",\"superseded\":" + result.superseded()

@@ -29,8 +29,9 @@ final class PubSubMessages {
      * @param body    the published message's data, parsed
      * @param headers Debezium headers from the attributes, in the form a direct POST carries them (names
      *                {@code x-debezium-...} lower-cased, values base64 JSON)
+     * @param data    the published message's data as bytes, what {@code body} was read from
      */
-    record Message(JsonNode body, Map<String, String> headers) {
+    record Message(JsonNode body, Map<String, String> headers, byte[] data) {
     }
 
     private PubSubMessages() {
@@ -62,7 +63,7 @@ final class PubSubMessages {
         if (body == null || body.isMissingNode()) {
             throw new BadEventException(eventId, "Pub/Sub message data is empty");
         }
-        return new Message(body, debeziumHeaders(message.path("attributes")));
+        return new Message(body, debeziumHeaders(message.path("attributes")), bytes);
     }
 
     /**

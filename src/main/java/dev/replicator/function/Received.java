@@ -10,7 +10,7 @@ import dev.replicator.decode.IncomingEvent;
 
 /**
  * What {@link IngressRoute} read from a request, kept in its RoutingContext: the function behind it takes the event
- * from here instead of parsing the body again, and a rejection keeps the body as it was parsed.
+ * from here instead of parsing the body again, and a rejection keeps the headers as they came.
  *
  * @param body    the parsed body; null when it had none
  * @param event   the single event it delivers; null for a batch, or when it could not be read

@@ -83,7 +83,7 @@ final class RequestReader {
             return new Delivery.Single(new IncomingEvent("http-" + UUID.randomUUID(), job, "/http", Map.of(),
                     required, Map.of()));
         }
-        return ofBody(required, Events.debeziumHeaders(headers), null, cloudEvents);
+        return ofBody(required, null, Events.debeziumHeaders(headers), null, cloudEvents);
     }
 
     /** Binary mode: ce-* headers carry the attributes, the body is the data (none for a Debezium tombstone). */
@@ -95,7 +95,7 @@ final class RequestReader {
             // Eventarc on a Pub/Sub topic: the body Debezium published is inside the message
             checkJsonData(id, contentType);
             PubSubMessages.Message message = PubSubMessages.unwrap(id, required(id, body), mapper);
-            return ofBody(message.body(), message.headers(), id, false);
+            return ofBody(message.body(), message.data(), message.headers(), id, false);
         }
         if (!types.single(type)) {
             throw unsupported(id, type);
@@ -107,10 +107,14 @@ final class RequestReader {
                 Events.binaryExtensions(headers), body, Events.debeziumHeaders(headers)));
     }
 
-    /** What a JSON body holds: a batch, one structured CloudEvent or one plain Debezium envelope. */
-    private Delivery ofBody(JsonNode body, Map<String, String> headers, String eventId, boolean cloudEvents) {
+    /**
+     * What a JSON body holds: a batch, one structured CloudEvent or one plain Debezium envelope. {@code messageData}:
+     * the bytes of a body that came inside a Pub/Sub message, null for the request body.
+     */
+    private Delivery ofBody(JsonNode body, byte[] messageData, Map<String, String> headers, String eventId,
+            boolean cloudEvents) {
         if (body.isArray()) {
-            return new Delivery.Batch(batch(body, headers, eventId, cloudEvents));
+            return new Delivery.Batch(batch(body, headers, eventId, cloudEvents), messageData);
         }
         if (!body.isObject()) {
             throw new BadEventException(eventId, "body must be a JSON object or array, got " + body.getNodeType());

@@ -94,4 +94,41 @@ class TargetSchemaTest {
         assertEquals("row_position_pkey\n", TestDatabases.copy(db, "SELECT indexname FROM pg_indexes"
                 + " WHERE schemaname = 'replicator' AND tablename = 'row_position'"));
     }
+
+    /** The rejected table as the first release with parking created it, and as the release before keeping bytes. */
+    static final String[] OLD_REJECTED = {
+            "CREATE SCHEMA replicator; CREATE TABLE replicator.rejected (id bigserial PRIMARY KEY,"
+                    + " received_at timestamptz NOT NULL DEFAULT now(), event_id text, event_type text,"
+                    + " status int NOT NULL, reason text NOT NULL, event jsonb NOT NULL)",
+            "CREATE SCHEMA replicator; CREATE TABLE replicator.rejected (id bigserial PRIMARY KEY,"
+                    + " received_at timestamptz NOT NULL DEFAULT now(), event_id text, event_type text,"
+                    + " status int NOT NULL, reason text NOT NULL, event jsonb NOT NULL, batch_index int,"
+                    + " event_md5 text); CREATE UNIQUE INDEX rejected_event_md5 ON replicator.rejected (event_md5)" };
+
+    static final String REJECTED_COLUMNS = "SELECT attname || ' ' || format_type(atttypid, atttypmod)"
+            + " || CASE WHEN attnotnull THEN ' not null' ELSE '' END FROM pg_attribute"
+            + " WHERE attrelid = 'replicator.rejected'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
+
+    @Test
+    void rejectedEventsKeptByEarlierReleasesStayAndTheTableTakesBytes() throws SQLException {
+        String fresh = "id bigint not null\nreceived_at timestamp with time zone not null\nevent_id text\n"
+                + "event_type text\nstatus integer not null\nreason text not null\nevent jsonb\nbatch_index integer\n"
+                + "event_md5 text\nheaders bytea\nbody bytea\n";
+        new TargetSchema(db, new Sql("replicator"), "replicator").ensure();
+        assertEquals(fresh, TestDatabases.copy(db, REJECTED_COLUMNS));
+
+        for (String old : OLD_REJECTED) {
+            db = TestDatabases.freshDatabase(TestDatabases.target(), "target_schema_test");
+            TestDatabases.execute(db, old + "; INSERT INTO replicator.rejected (event_id, status, reason, event)"
+                    + " VALUES ('old-1', 400, 'unsupported', '{\"headers\": {}, \"body\": {\"a\": 1}}')");
+
+            new TargetSchema(db, new Sql("replicator"), "replicator").ensure();
+
+            assertEquals(fresh, TestDatabases.copy(db, REJECTED_COLUMNS), old);
+            assertEquals("old-1\t400\t{\"a\": 1}\t\\N\n", TestDatabases.copy(db,
+                    "SELECT event_id, status, event->'body', body FROM replicator.rejected"));
+            assertEquals("rejected_event_md5, rejected_pkey\n", TestDatabases.copy(db, "SELECT string_agg(indexname,"
+                    + " ', ' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'rejected'"));
+        }
+    }
 }
