@@ -45,6 +45,11 @@ public class LogicalSlot {
         this.settings = settings;
     }
 
+    /** The source database the slot is on. */
+    DataSource source() {
+        return source;
+    }
+
     public String name() {
         return settings.slot();
     }

@@ -94,8 +94,14 @@ public class PullJob {
 
     private PullReport pull(String eventId, PullRequest request) {
         long deadline = System.nanoTime() + budget.toNanos();
+        String moneyDiffers;
+        try {
+            moneyDiffers = MoneyFormats.difference(slot.source(), target);
+        } catch (SQLException e) {
+            throw TargetTransactions.answer(eventId, "source or target", "comparing how they write money", e);
+        }
         SlotReader reader = new SlotReader(slot, settings, router, metrics, applyTruncate, eventId,
-                request.maxChanges(), deadline);
+                request.maxChanges(), deadline, moneyDiffers);
         Run run = new Run(eventId);
         try {
             slot.ensure(eventId);

@@ -40,12 +40,14 @@ final class SlotReader {
     private final long deadline;
     private final int groupChanges;
     private final PgOutputDecoder decoder;
+    /** Why money cannot be copied between these servers, or null when it can ({@link MoneyFormats}). */
+    private final String moneyDiffers;
     /** Changes read (and truncates skipped) in this pull, across peeks; read by the writer after a peek ends. */
     private long changesRead;
     private long skipped;
 
     SlotReader(LogicalSlot slot, SlotSettings settings, TableRouter router, ReplicationMetrics metrics,
-            boolean applyTruncate, String eventId, long maxChanges, long deadline) {
+            boolean applyTruncate, String eventId, long maxChanges, long deadline, String moneyDiffers) {
         this.slot = slot;
         this.settings = settings;
         this.router = router;
@@ -56,6 +58,7 @@ final class SlotReader {
         this.deadline = deadline;
         this.groupChanges = Math.max(1, settings.groupChanges());
         this.decoder = new PgOutputDecoder("slot " + settings.slot());
+        this.moneyDiffers = moneyDiffers;
     }
 
     /** maxChanges reached: no further peek. */
@@ -194,6 +197,15 @@ final class SlotReader {
                 throw stop(id.substring(id.lastIndexOf('@') + 1), e);
             } catch (SQLException e) {
                 throw TargetUnavailableException.catalogUnreadable(eventId, e);
+            }
+            if (moneyDiffers != null) {
+                for (String column : routed.values().keySet()) {
+                    if ("money".equals(routed.table().column(column).baseType())) {
+                        String id = change.eventId();
+                        throw stop(id.substring(id.lastIndexOf('@') + 1), new RefusedValueException(id, "column \""
+                                + column + "\" (money) of " + routed.table().id() + ": " + moneyDiffers));
+                    }
+                }
             }
             if (routed.movesToItsOwnKey()) {
                 return; // an update under REPLICA IDENTITY FULL that kept the target's key: the insert after it is it

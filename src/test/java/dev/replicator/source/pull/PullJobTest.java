@@ -91,6 +91,36 @@ class PullJobTest {
         TableComparison.assertSameRows(h.source, h.target, "docs", EnumSet.noneOf(DebeziumLoss.class));
     }
 
+    /**
+     * The slot is decoded in the peeking session, whose settings print every value: a source database whose defaults
+     * print intervals in the SQL standard's style, bytea in escape form and floats short still lands every value as
+     * it is.
+     */
+    @Test
+    void valuesLandAsTheyAreWhateverTheSourcesSettingsPrint() throws SQLException {
+        PullHarness h = new PullHarness("pull_settings");
+        h.both("CREATE TABLE t (id int PRIMARY KEY, i interval, b bytea, f float8, r real, m money, ts timestamptz,"
+                + " span tstzrange)");
+        TestDatabases.execute(h.source, "ALTER DATABASE pull_settings SET IntervalStyle = 'sql_standard';"
+                + " ALTER DATABASE pull_settings SET bytea_output = 'escape';"
+                + " ALTER DATABASE pull_settings SET TimeZone = 'Asia/Kolkata'");
+        h.createSlot();
+        TestDatabases.execute(h.source, "INSERT INTO t VALUES (1, '-1 day -2 hours', '\\x00ff27', 0.30000000000000004,"
+                + " 0.123456789, 1234.56, '2024-03-10 06:30:00+00', '[2024-03-10 06:30:00+00,2024-03-11 00:00:00+00)'),"
+                + " (2, '1 year -2 mons +3 days -04:05:06', '\\x', '-1e-300', '-0', -0.01, '-infinity', 'empty')");
+
+        h.pull();
+
+        String compare = "SELECT id, i = %s, b = %s, f = %s, r = %s, m = %s, ts = %s, span = %s FROM t WHERE id = %d";
+        assertEquals("1\tt\tt\tt\tt\tt\tt\tt\n", TestDatabases.copy(h.target, String.format(compare,
+                "'-1 day -2 hours'::interval", "'\\x00ff27'::bytea", "0.30000000000000004::float8", "0.123456789::real",
+                "1234.56::money", "'2024-03-10 06:30:00+00'::timestamptz",
+                "'[2024-03-10 06:30:00+00,2024-03-11 00:00:00+00)'::tstzrange", 1)));
+        assertEquals("2\tt\tt\tt\tt\tt\tt\tt\n", TestDatabases.copy(h.target, String.format(compare,
+                "'1 year -2 mons +3 days -04:05:06'::interval", "'\\x'::bytea", "'-1e-300'::float8", "'-0'::real",
+                "(-0.01)::money", "'-infinity'::timestamptz", "'empty'::tstzrange", 2)));
+    }
+
     private static boolean unavailableSeen(PullHarness h) throws SQLException {
         PgOutputDecoder decoder = new PgOutputDecoder("check");
         List<Boolean> seen = new ArrayList<>();
