@@ -186,9 +186,11 @@ final class PositionUpgrade {
         }
     }
 
+    /** Whether a key may be spelled anew: a setting changes its text, or its recorded text is now made canonical. */
     private static boolean needsRekey(TargetTable table) {
         for (TargetColumn key : table.keyColumns()) {
-            if (key.array() || !PLAIN.contains(key.baseType())) {
+            if (key.array() || !PLAIN.contains(key.baseType())
+                    || !Sql.keyText(key, "k").equals("(k)::text")) {
                 return true;
             }
         }
@@ -234,11 +236,11 @@ final class PositionUpgrade {
         List<TargetColumn> key = table.keyColumns();
         for (int i = 0; i < key.size(); i++) {
             typed.add("(row_key::text[])[" + (i + 1) + "]::" + key.get(i).castType() + " AS k" + (i + 1));
-            printed.add("k" + (i + 1) + "::text");
+            printed.add(Sql.keyText(key.get(i), "k" + (i + 1)));
         }
         String rekey = "pg_temp.replicator_rekey";
         try (Statement statement = connection.createStatement()) {
-            for (String setting : TextSettings.PINNED.keySet()) {
+            for (String setting : TextSettings.PINNED.keySet()) { // as the earlier release's sessions had them
                 statement.execute("SET LOCAL " + setting + " TO DEFAULT");
             }
             statement.execute("SET LOCAL TimeZone = 'UTC'"); // offsets are printed: the zone does not matter

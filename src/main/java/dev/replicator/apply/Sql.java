@@ -90,15 +90,38 @@ public final class Sql {
     /** The canonical text of a key, computed by PostgreSQL from bound key values so it matches {@link #rowKeyOf}. */
     static String rowKeyParameters(TargetTable table) {
         StringJoiner key = new StringJoiner(", ", "ARRAY[", "]::text");
-        table.keyColumns().forEach(c -> key.add("(" + parameter(c) + ")::text"));
+        table.keyColumns().forEach(c -> key.add(keyText(c, parameter(c))));
         return key.toString();
     }
 
     /** The canonical text of the key of a stored row, under the given alias. */
     static String rowKeyOf(TargetTable table, String alias) {
         StringJoiner key = new StringJoiner(", ", "ARRAY[", "]::text");
-        table.primaryKey().forEach(c -> key.add(alias + "." + quote(c) + "::text"));
+        table.keyColumns().forEach(c -> key.add(keyText(c, alias + "." + quote(c.name()))));
         return key.toString();
+    }
+
+    /**
+     * The text one key column's value is recorded under: its text output (in the pinned settings, see
+     * {@code TextSettings}), made the same for every value the type's equality takes as equal, where the output is
+     * not: an unconstrained numeric without trailing zeros ({@code 1.0} and {@code 1.00} are one key), a float's
+     * {@code -0} as {@code 0}, an interval justified ({@code 24:00:00} and {@code 1 day}, {@code 30 days} and
+     * {@code 1 mon} are one key), a citext in lower case. So every path that names the row (push, pull, backfill,
+     * refresh, repair) records it under one text, whatever spelling its event or source gave the key.
+     *
+     * @param value an expression of the column's type
+     */
+    public static String keyText(TargetColumn column, String value) {
+        if (column.array()) {
+            return "(" + value + ")::text";
+        }
+        return switch (column.baseType()) {
+            case "numeric" -> column.precision() < 0 ? "trim_scale(" + value + ")::text" : "(" + value + ")::text";
+            case "float4", "float8" -> "((" + value + ") + 0)::text";
+            case "interval" -> "justify_interval(" + value + ")::text";
+            case "citext" -> "lower((" + value + ")::text)";
+            default -> "(" + value + ")::text";
+        };
     }
 
     /**
@@ -213,7 +236,7 @@ public final class Sql {
         StringJoiner arrays = new StringJoiner(", ");
         StringJoiner names = new StringJoiner(", ");
         for (int i = 0; i < key.size(); i++) {
-            rowKey.add("(u.k" + (i + 1) + "::" + key.get(i).castType() + ")::text");
+            rowKey.add(keyText(key.get(i), "u.k" + (i + 1) + "::" + key.get(i).castType()));
             arrays.add("?::text[]");
             names.add("k" + (i + 1));
         }
@@ -237,7 +260,7 @@ public final class Sql {
     /** The input of {@link #claimRows} for one change: the values its arrays would hold, as one row. */
     private static String oneRowInput(List<TargetColumn> key, List<String> columns, boolean partial) {
         StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
-        key.forEach(c -> rowKey.add("(?::text::" + c.castType() + ")::text"));
+        key.forEach(c -> rowKey.add(keyText(c, "?::text::" + c.castType())));
         StringJoiner values = new StringJoiner("");
         for (int i = 0; i < columns.size(); i++) {
             values.add(", ?::text AS c" + (i + 1));

@@ -36,10 +36,10 @@ class CopySqlTest {
         assertEquals("INSERT INTO \"sales\".\"order \"\"lines\"\"\" (\"order_id\", \"line_no\", \"sku\")"
                 + " OVERRIDING SYSTEM VALUE SELECT c.\"order_id\", c.\"line_no\", c.\"sku\" FROM pg_temp.\"replicator_copy\" c"
                 + " WHERE NOT EXISTS (SELECT 1 FROM \"my \"\"own\"\"\".row_position p WHERE p.table_name = ?"
-                + " AND p.row_key = ARRAY[c.\"order_id\"::text, c.\"line_no\"::text]::text)"
+                + " AND p.row_key = ARRAY[(c.\"order_id\")::text, (c.\"line_no\")::text]::text)"
                 + " ON CONFLICT (\"order_id\", \"line_no\") DO UPDATE SET \"sku\" = EXCLUDED.\"sku\"",
                 SQL.mergeStaging(LINES, COLUMNS));
-        assertEquals(Sql.rowKeyOf(LINES, "c"), "ARRAY[c.\"order_id\"::text, c.\"line_no\"::text]::text");
+        assertEquals(Sql.rowKeyOf(LINES, "c"), "ARRAY[(c.\"order_id\")::text, (c.\"line_no\")::text]::text");
     }
 
     @Test

@@ -53,6 +53,8 @@ class RowIdentityTest {
                 CREATE TABLE stamp_lists (k timestamptz[] PRIMARY KEY, v text);
                 CREATE TABLE periods (k tstzrange PRIMARY KEY, v text);
                 CREATE TABLE reals (k real PRIMARY KEY, v text);
+                CREATE TABLE amounts (k numeric PRIMARY KEY, v text);
+                CREATE TABLE prices (k numeric(8,2) PRIMARY KEY, v text);
                 """);
     }
 
@@ -91,6 +93,38 @@ class RowIdentityTest {
         assertEquals("", TestDatabases.copy(db, "SELECT v FROM " + name));
         assertEquals("1\n", TestDatabases.copy(db, "SELECT count(*) FROM replicator.row_position"),
                 "one position for the row, whichever instance wrote it");
+    }
+
+    /** Table, and two spellings of one key that its type takes as equal but prints apart. */
+    static Stream<Arguments> keysSpelledTwoWays() {
+        return Stream.of(
+                Arguments.of("amounts", "1.00", "1.0"),
+                Arguments.of("amounts", "-0.000", "0"),
+                Arguments.of("prices", "3.5", "3.50"),
+                Arguments.of("ratios", "-0", "0"),
+                Arguments.of("reals", "0", "-0.0"),
+                Arguments.of("spans", "24:00:00", "1 day"),
+                Arguments.of("spans", "30 days", "1 mon"),
+                Arguments.of("spans", "1 mon -1 day", "29 days"),
+                Arguments.of("stamps", "2024-03-10 06:30:00+00", "2024-03-10 12:00:00+05:30"));
+    }
+
+    /**
+     * Two producers (or push and pull) may spell one key differently: the primary key takes both as the same row, and
+     * so do the positions.
+     */
+    @ParameterizedTest(name = "{0}: {1} and {2}")
+    @MethodSource("keysSpelledTwoWays")
+    void twoSpellingsOfOneKeyAreOneRow(String name, String spelled, String respelled) throws SQLException {
+        TargetTable table = table("public", name);
+        TargetWriter writer = writer(db);
+        assertEquals(APPLIED, writer.write(List.of(upsert(table, spelled, "new", 20))).get(0).result());
+        assertEquals(STALE, writer.write(List.of(upsert(table, respelled, "old", 10))).get(0).result());
+        assertEquals("new\n", TestDatabases.copy(db, "SELECT v FROM " + name));
+        assertEquals(APPLIED, writer.write(List.of(delete(table, respelled, 30))).get(0).result());
+        assertEquals(STALE, writer.write(List.of(upsert(table, spelled, "older", 25))).get(0).result());
+        assertEquals("", TestDatabases.copy(db, "SELECT v FROM " + name));
+        assertEquals("1\n", TestDatabases.copy(db, "SELECT count(*) FROM replicator.row_position"));
     }
 
     /** {@code "a.b"."c"} and {@code a."b.c"} would both be {@code a.b.c}: their positions stay apart. */

@@ -60,7 +60,7 @@ class SqlTest {
     @Test
     void truncateKeepsRowsWrittenByNewerChanges() {
         assertEquals("DELETE FROM \"public\".\"order_lines\" r WHERE NOT EXISTS (SELECT 1 FROM \"replicator\".row_position p"
-                + " WHERE p.table_name = ? AND p.row_key = ARRAY[r.\"order_id\"::text, r.\"line_no\"::text]::text"
+                + " WHERE p.table_name = ? AND p.row_key = ARRAY[(r.\"order_id\")::text, (r.\"line_no\")::text]::text"
                 + " AND (p.commit_pos, p.change_pos) > (?, ?))", SQL.truncateBefore(ORDERS));
     }
 
