@@ -322,13 +322,19 @@ final class RowBatchWriter {
         read.setString(1, table.id().toString());
         bindKey(read, 2, table, change);
         String lagging;
+        Position row;
         try (ResultSet rs = read.executeQuery()) {
-            lagging = rs.next() ? rs.getString(1) : null;
-        }
-        if (lagging == null) {
-            return Result.STALE;
+            if (!rs.next()) {
+                return Result.STALE;
+            }
+            lagging = rs.getString(1);
+            row = new Position(rs.getLong(2), rs.getLong(3));
         }
         boolean delete = change.op() == Operation.DELETE;
+        if (lagging == null || delete && row.equals(change.position())) {
+            // nothing lags; or the delete half of a key change that kept the row, whose create was written
+            return Result.STALE;
+        }
         List<String> columns = new ArrayList<>();
         ObjectNode raised = JSON.createObjectNode();
         try {

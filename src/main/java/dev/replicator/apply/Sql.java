@@ -588,12 +588,12 @@ public final class Sql {
     }
 
     /**
-     * The lagging columns of a row the caller holds locked, as {@code {"column": [commit, change]}} text, or null
-     * (parameters: table name, key).
+     * The lagging columns of a row the caller holds locked, as {@code {"column": [commit, change]}} text, or null, and
+     * the row's position (parameters: table name, key).
      */
     public String rowLagging(TargetTable table) {
-        return "SELECT " + LAGGING + " FROM " + positions + " WHERE table_name = ? AND row_key = "
-                + rowKeyParameters(table);
+        return "SELECT " + LAGGING + ", commit_pos, change_pos FROM " + positions + " WHERE table_name = ?"
+                + " AND row_key = " + rowKeyParameters(table);
     }
 
     /**

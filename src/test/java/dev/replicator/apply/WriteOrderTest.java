@@ -173,6 +173,10 @@ class WriteOrderTest {
                 "the delete alone leaves the row");
         assertEquals(ChangeOutcome.Result.APPLIED, writer.write(List.of(create)).get(0).result());
         assertEquals("5\tb\tlong unchanged text\n", TestDatabases.copy(db, "SELECT * FROM items"));
+        // the same delete delivered again on its own, without its header: below the create at its position
+        assertEquals(ChangeOutcome.Result.STALE, writer.write(List.of(move(items, 5, 5, "b", 7).get(0))).get(0)
+                .result());
+        assertEquals("5\tb\tlong unchanged text\n", TestDatabases.copy(db, "SELECT * FROM items"));
     }
 
     @Test
