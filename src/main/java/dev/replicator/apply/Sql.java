@@ -160,16 +160,8 @@ public final class Sql {
             return claimRowsWithoutLagging(table, columns, one);
         }
         List<TargetColumn> key = table.keyColumns();
-        StringJoiner casts = new StringJoiner(", ");
-        for (int i = 0; i < columns.size(); i++) {
-            casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
-        }
         String input = one ? oneRowInput(key, columns, partial) : unnestInput(key, columns, partial);
-        String written = columns.isEmpty() ? ""
-                : ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
-                        + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
-                        + " FROM claimed WHERE NOT deleted ON CONFLICT (" + columnList(table.primaryKey()) + ") "
-                        + onConflict(table, columns) + ")";
+        String written = writtenClaimed(table, columns);
         String newer = "(p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
                 + " NOT EXCLUDED.deleted)";
         // a partial change records where the columns it keeps stand: their own lagging position, or the row's
@@ -202,19 +194,26 @@ public final class Sql {
                 + (guard ? mergeFirst + "(" + merges + ")" : merges) + " FROM claimed";
     }
 
-    /** {@link #claimRows} for row positions without {@value #LAGGING}: nothing to merge, ever. */
-    private String claimRowsWithoutLagging(TargetTable table, List<String> columns, boolean one) {
-        List<TargetColumn> key = table.keyColumns();
+    /** The claim's upsert of the claimed rows with these columns, or nothing when there are none. */
+    private static String writtenClaimed(TargetTable table, List<String> columns) {
+        if (columns.isEmpty()) {
+            return "";
+        }
         StringJoiner casts = new StringJoiner(", ");
         for (int i = 0; i < columns.size(); i++) {
             casts.add("c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
         }
+        return ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
+                + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
+                + " FROM claimed WHERE NOT deleted ON CONFLICT (" + columnList(table.primaryKey()) + ") "
+                + onConflict(table, columns) + ")";
+    }
+
+    /** {@link #claimRows} for row positions without {@value #LAGGING}: nothing to merge, ever. */
+    private String claimRowsWithoutLagging(TargetTable table, List<String> columns, boolean one) {
+        List<TargetColumn> key = table.keyColumns();
         String input = one ? oneRowInput(key, columns, false) : unnestInput(key, columns, false);
-        String written = columns.isEmpty() ? ""
-                : ", written AS (INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
-                        + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
-                        + " FROM claimed WHERE NOT deleted ON CONFLICT (" + columnList(table.primaryKey()) + ") "
-                        + onConflict(table, columns) + ")";
+        String written = writtenClaimed(table, columns);
         return "WITH input AS (" + input + "),"
                 + " truncated AS (SELECT commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ?),"
                 + " claim AS (INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted,"

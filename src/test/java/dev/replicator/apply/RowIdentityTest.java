@@ -78,21 +78,27 @@ class RowIdentityTest {
     @MethodSource("keysThatPrintBySetting")
     void twoInstancesWhoseSessionsPrintTheKeyDifferentlyFenceEachOther(String name, String key, String setting)
             throws SQLException {
-        TargetTable table = table("public", name);
-        TargetWriter utc = writer(db);
-        TargetWriter other = writer(withSession(setting));
+        assertOneRow(name, writer(db), key, writer(withSession(setting)), key);
+    }
 
-        assertEquals(APPLIED, utc.write(List.of(upsert(table, key, "new", 20))).get(0).result());
-        assertEquals(STALE, other.write(List.of(upsert(table, key, "old", 10))).get(0).result(),
-                "an older version sent to the other instance is stale");
+    /**
+     * The first writer writes the key as {@code key}, the second as {@code other}: an older version through the
+     * second is stale, a newer delete through it holds against an older upsert through the first, one position.
+     */
+    private void assertOneRow(String name, TargetWriter first, String key, TargetWriter second, String other)
+            throws SQLException {
+        TargetTable table = table("public", name);
+        assertEquals(APPLIED, first.write(List.of(upsert(table, key, "new", 20))).get(0).result());
+        assertEquals(STALE, second.write(List.of(upsert(table, other, "old", 10))).get(0).result(),
+                "an older version through the other writer is stale");
         assertEquals("new\n", TestDatabases.copy(db, "SELECT v FROM " + name));
 
-        assertEquals(APPLIED, other.write(List.of(delete(table, key, 30))).get(0).result());
-        assertEquals(STALE, utc.write(List.of(upsert(table, key, "older", 25))).get(0).result(),
+        assertEquals(APPLIED, second.write(List.of(delete(table, other, 30))).get(0).result());
+        assertEquals(STALE, first.write(List.of(upsert(table, key, "older", 25))).get(0).result(),
                 "an older upsert does not bring back what a newer delete removed");
         assertEquals("", TestDatabases.copy(db, "SELECT v FROM " + name));
         assertEquals("1\n", TestDatabases.copy(db, "SELECT count(*) FROM replicator.row_position"),
-                "one position for the row, whichever instance wrote it");
+                "one position for the row, whichever writer wrote it");
     }
 
     /** Table, and two spellings of one key that its type takes as equal but prints apart. */
@@ -116,15 +122,8 @@ class RowIdentityTest {
     @ParameterizedTest(name = "{0}: {1} and {2}")
     @MethodSource("keysSpelledTwoWays")
     void twoSpellingsOfOneKeyAreOneRow(String name, String spelled, String respelled) throws SQLException {
-        TargetTable table = table("public", name);
         TargetWriter writer = writer(db);
-        assertEquals(APPLIED, writer.write(List.of(upsert(table, spelled, "new", 20))).get(0).result());
-        assertEquals(STALE, writer.write(List.of(upsert(table, respelled, "old", 10))).get(0).result());
-        assertEquals("new\n", TestDatabases.copy(db, "SELECT v FROM " + name));
-        assertEquals(APPLIED, writer.write(List.of(delete(table, respelled, 30))).get(0).result());
-        assertEquals(STALE, writer.write(List.of(upsert(table, spelled, "older", 25))).get(0).result());
-        assertEquals("", TestDatabases.copy(db, "SELECT v FROM " + name));
-        assertEquals("1\n", TestDatabases.copy(db, "SELECT count(*) FROM replicator.row_position"));
+        assertOneRow(name, writer, spelled, writer, respelled);
     }
 
     /** {@code "a.b"."c"} and {@code a."b.c"} would both be {@code a.b.c}: their positions stay apart. */
