@@ -89,11 +89,16 @@ final class PositionUpgrade {
     }
 
     private boolean done(Connection connection) throws SQLException {
-        try (PreparedStatement query = connection.prepareStatement("SELECT 1 FROM " + upgrades + " WHERE name = ?")) {
-            query.setString(1, NAME);
-            try (ResultSet rs = query.executeQuery()) {
-                return rs.next();
-            }
+        try (Statement query = connection.createStatement();
+                ResultSet rs = query.executeQuery("SELECT 1 FROM " + upgrades + " WHERE name = '" + NAME + "'")) {
+            return rs.next();
+        }
+    }
+
+    /** Records the upgrade as made (in the caller's transaction, if it has one). */
+    private void markDone(Connection connection) throws SQLException {
+        try (Statement mark = connection.createStatement()) {
+            mark.execute("INSERT INTO " + upgrades + " VALUES ('" + NAME + "', now()) ON CONFLICT DO NOTHING");
         }
     }
 
@@ -105,6 +110,10 @@ final class PositionUpgrade {
             while (rs.next()) {
                 names.add(rs.getString(1));
             }
+        }
+        if (names.isEmpty()) {
+            markDone(connection); // a new target: nothing recorded yet
+            return;
         }
         int rekeyed = 0;
         for (String recorded : names) {
@@ -122,11 +131,7 @@ final class PositionUpgrade {
                     }
                 }
             }
-            try (PreparedStatement mark = connection.prepareStatement("INSERT INTO " + upgrades
-                    + " VALUES (?, now()) ON CONFLICT DO NOTHING")) {
-                mark.setString(1, NAME);
-                mark.execute();
-            }
+            markDone(connection);
             connection.commit();
         } catch (SQLException e) {
             connection.rollback();
@@ -134,10 +139,8 @@ final class PositionUpgrade {
         } finally {
             connection.setAutoCommit(true);
         }
-        if (!names.isEmpty()) {
-            LOG.infof("Positions in %s recorded by an earlier release now use today's row identity: %d tables looked at,"
-                    + " %d keys spelled anew", schema, names.size(), rekeyed);
-        }
+        LOG.infof("Positions in %s recorded by an earlier release now use today's row identity: %d tables looked at,"
+                + " %d keys spelled anew", schema, names.size(), rekeyed);
     }
 
     /**
