@@ -193,12 +193,12 @@ final class ChangeWriter {
             return rounds.write(table, List.of(change), locksNotTaken(), false)[0];
         }
         if (change.position() != null) {
-            RowBatchWriter.Claim claim = rounds.claim(table, change, locksNotTaken());
-            if (claim == RowBatchWriter.Claim.STALE) {
+            RowBatchWriter.Claims claims = rounds.claim(table, change, locksNotTaken());
+            if (claims.found()[0] == RowBatchWriter.Claim.STALE) {
                 return Result.STALE;
             }
-            if (claim == RowBatchWriter.Claim.MERGE) {
-                return rounds.merge(table, change);
+            if (claims.found()[0] == RowBatchWriter.Claim.MERGE) {
+                return rounds.merge(table, change, claims.lagging().get(0));
             }
         }
         takeLocks(); // an unpositioned change has no claim to take them along

@@ -114,7 +114,7 @@ final class RowBatchWriter {
         }
         List<Round> first = plans.stream().map(plan -> plan.round(0)).toList();
         boolean commitFirst = commit && later == 0 && first.stream().allMatch(Round::oneColumnSet);
-        Claim[][] claimed = claimRound(first, locks, commitFirst);
+        Claims[] claimed = claimRound(first, locks, commitFirst);
         for (int i = 0; i < plans.size(); i++) {
             upsertOtherColumnSets(first.get(i), claimed[i]);
             plans.get(i).record(0, outcomes(first.get(i), claimed[i]));
@@ -123,7 +123,7 @@ final class RowBatchWriter {
             for (int r = 1; r < plan.rounds().size(); r++) {
                 later--;
                 Round round = plan.round(r);
-                Claim[] claimedNow = claimRound(List.of(round), null, commit && later == 0 && round.oneColumnSet())[0];
+                Claims claimedNow = claimRound(List.of(round), null, commit && later == 0 && round.oneColumnSet())[0];
                 upsertOtherColumnSets(round, claimedNow);
                 plan.record(r, outcomes(round, claimedNow));
             }
@@ -264,13 +264,13 @@ final class RowBatchWriter {
         }
     }
 
-    private void upsertOtherColumnSets(Round round, Claim[] claimed) throws SQLException {
+    private void upsertOtherColumnSets(Round round, Claims claimed) throws SQLException {
         if (round.oneColumnSet()) {
             return;
         }
         List<TargetChange> upserts = new ArrayList<>();
         for (int i = 0; i < round.rows().size(); i++) {
-            if (claimed[i] == Claim.NEWER && round.rows().get(i).op() != Operation.DELETE) {
+            if (claimed.found()[i] == Claim.NEWER && round.rows().get(i).op() != Operation.DELETE) {
                 upserts.add(round.rows().get(i));
             }
         }
@@ -283,62 +283,57 @@ final class RowBatchWriter {
         NEWER,
         /** not newer than its row, and nothing of its row lags behind it: no effect */
         STALE,
-        /** older than its row, whose lagging columns may still be older than it: {@link #merge} decides */
+        /** not newer than its row, whose lagging columns may still be older than it: {@link #merge} decides */
         MERGE
+    }
+
+    /** A row's lagging columns ({@code {"column": [commit, change]}} text) and its position. */
+    record Lagging(String columns, Position row) {
+    }
+
+    /** What the claims of a round found, per change, and the lagging columns of the rows of the changes to merge. */
+    record Claims(Claim[] found, Map<Integer, Lagging> lagging) {
     }
 
     /**
      * Only claims the change's row (and checks the table's truncate), for a change whose write needs more than an
-     * upsert or delete: the caller writes it when this returns {@link Claim#NEWER}, and merges it on
+     * upsert or delete: the caller writes it when this finds {@link Claim#NEWER}, and merges it on
      * {@link Claim#MERGE}.
      *
      * @param locks the transaction's table locks if not taken yet
      */
-    Claim claim(TargetTable table, TargetChange change, TableLocks locks) throws SQLException {
-        return claimRound(List.of(Round.claimOnly(table, change)), locks, false)[0][0];
+    Claims claim(TargetTable table, TargetChange change, TableLocks locks) throws SQLException {
+        return claimRound(List.of(Round.claimOnly(table, change)), locks, false)[0];
     }
 
     /** What became of each change of a round: its claim, and what a merge wrote of the ones to merge. */
-    private Result[] outcomes(Round round, Claim[] claimed) throws SQLException {
-        Result[] written = new Result[claimed.length];
-        for (int i = 0; i < claimed.length; i++) {
-            written[i] = switch (claimed[i]) {
+    private Result[] outcomes(Round round, Claims claims) throws SQLException {
+        Result[] written = new Result[claims.found().length];
+        for (int i = 0; i < written.length; i++) {
+            written[i] = switch (claims.found()[i]) {
                 case NEWER -> Result.APPLIED;
                 case STALE -> Result.STALE;
-                case MERGE -> merge(round.table(), round.rows().get(i));
+                case MERGE -> merge(round.table(), round.rows().get(i), claims.lagging().get(i));
             };
         }
         return written;
     }
 
     /**
-     * Writes what an older change still has to say about a row whose last change kept some columns (see
+     * Writes what an older change still has to say about a row whose last changes kept some columns (see
      * {@link Sql#LAGGING}): each column it carries that stands below it (an upsert), or each such column set back to
      * its default (a delete: the row it had was deleted and created again after it). The row's position stays; the
-     * columns written now stand at the change's position. The claim locked the row.
+     * columns written now stand at the change's position. The claim left the row locked.
      */
-    Result merge(TargetTable table, TargetChange change) throws SQLException {
-        PreparedStatement read = statements.get(sql.rowLagging(table));
-        read.setString(1, table.id().toString());
-        bindKey(read, 2, table, change);
-        String lagging;
-        Position row;
-        try (ResultSet rs = read.executeQuery()) {
-            if (!rs.next()) {
-                return Result.STALE;
-            }
-            lagging = rs.getString(1);
-            row = new Position(rs.getLong(2), rs.getLong(3));
-        }
+    Result merge(TargetTable table, TargetChange change, Lagging lagging) throws SQLException {
         boolean delete = change.op() == Operation.DELETE;
-        if (lagging == null || delete && row.equals(change.position())) {
-            // nothing lags; or the delete half of a key change that kept the row, whose create was written
-            return Result.STALE;
+        if (delete && lagging.row().equals(change.position())) {
+            return Result.STALE; // the delete half of a key change that kept the row, whose create was written
         }
         List<String> columns = new ArrayList<>();
         ObjectNode raised = JSON.createObjectNode();
         try {
-            JsonNode positions = JSON.readTree(lagging);
+            JsonNode positions = JSON.readTree(lagging.columns());
             for (var it = positions.fields(); it.hasNext();) {
                 Map.Entry<String, JsonNode> column = it.next();
                 String name = column.getKey();
@@ -381,16 +376,18 @@ final class RowBatchWriter {
     /**
      * Sends one round of one or more tables in one round trip ({@link Sql#claimRound(List, boolean, boolean)}) and
      * returns, per table, what its rows' claims found. A round of a single change binds the one-change form; a round
-     * of several tables always the array form, which keeps the number of statement texts small.
+     * of several tables always the array form, which keeps the number of statement texts small. Changes left
+     * unclaimed are looked at once more, after the round, where replicator keeps lagging columns: their rows' records
+     * decide whether they are stale or are to be merged.
      */
-    private Claim[][] claimRound(List<Round> rounds, TableLocks locks, boolean commit) throws SQLException {
+    private Claims[] claimRound(List<Round> rounds, TableLocks locks, boolean commit) throws SQLException {
         boolean one = rounds.size() == 1 && rounds.get(0).rows().size() == 1;
         List<Sql.RoundPart> parts = rounds.stream().map(round -> new Sql.RoundPart(round.table(), round.columns(),
                 round.deletes(), one, round.partial())).toList();
         PreparedStatement statement = statements.get(sql.claimRound(parts, locks != null, commit));
         int p = locks == null ? 1 : locks.bind(statement, 1);
         for (Round round : rounds) {
-            p = bindRound(statement, p, round, one);
+            p = bindRound(statement, p, round, one, commit && sql.tracksLagging());
         }
         try {
             statement.execute();
@@ -403,36 +400,65 @@ final class RowBatchWriter {
         if (locks != null) {
             statement.getMoreResults(); // past the locks' count
         }
-        Claim[][] claimed = new Claim[rounds.size()][];
+        Claims[] claims = new Claims[rounds.size()];
         for (int r = 0; r < rounds.size(); r++) {
             if (r > 0) {
                 statement.getMoreResults(); // to this table's claim
             }
-            claimed[r] = new Claim[rounds.get(r).rows().size()];
-            Arrays.fill(claimed[r], Claim.STALE);
+            Claim[] found = new Claim[rounds.get(r).rows().size()];
+            Arrays.fill(found, Claim.STALE);
             try (ResultSet rs = statement.getResultSet()) {
                 rs.next();
-                mark(claimed[r], rs.getArray(1), Claim.NEWER);
-                mark(claimed[r], rs.getArray(3), Claim.MERGE);
+                Array indexes = rs.getArray(1);
+                if (indexes != null) {
+                    for (Object index : (Object[]) indexes.getArray()) {
+                        found[((Number) index).intValue() - 1] = Claim.NEWER;
+                    }
+                }
             }
+            claims[r] = new Claims(found, new HashMap<>());
             if (rounds.get(r).deletes()) {
                 statement.getMoreResults(); // the delete's count: it removed what was claimed
             }
         }
-        return claimed;
+        for (int r = 0; r < rounds.size(); r++) {
+            lagging(rounds.get(r), claims[r]);
+        }
+        return claims;
     }
 
-    private static void mark(Claim[] claims, Array indexes, Claim claim) throws SQLException {
-        if (indexes != null) {
-            for (Object index : (Object[]) indexes.getArray()) {
-                claims[((Number) index).intValue() - 1] = claim;
+    /** Marks the unclaimed changes whose rows have lagging columns as changes to merge, with those columns. */
+    private void lagging(Round round, Claims claims) throws SQLException {
+        if (!sql.tracksLagging()) {
+            return;
+        }
+        List<Integer> unclaimed = new ArrayList<>();
+        for (int i = 0; i < claims.found().length; i++) {
+            if (claims.found()[i] == Claim.STALE) {
+                unclaimed.add(i);
+            }
+        }
+        if (unclaimed.isEmpty()) {
+            return; // the usual case: nothing more to ask
+        }
+        List<TargetChange> rows = unclaimed.stream().map(round.rows()::get).toList();
+        PreparedStatement query = statements.get(sql.laggingOf(round.table()));
+        int p = bind(query, 1, keyArrays(round.table(), rows));
+        p = bindPositions(query, p, rows);
+        query.setString(p++, round.table().id().toString());
+        query.setString(p, round.table().id().toString());
+        try (ResultSet rs = query.executeQuery()) {
+            while (rs.next()) {
+                int index = unclaimed.get(rs.getInt(1) - 1);
+                claims.found()[index] = Claim.MERGE;
+                claims.lagging().put(index, new Lagging(rs.getString(2), new Position(rs.getLong(3), rs.getLong(4))));
             }
         }
     }
 
     /**
-     * A round that would have committed along found older changes to merge, which must be written before the commit:
-     * the transaction is written again without committing along.
+     * A round that would have committed along left a change unclaimed, which may have columns to merge before the
+     * commit: the transaction is written again without committing along.
      */
     static final class MergeFirstException extends SQLException {
         MergeFirstException(SQLException cause) {
@@ -441,7 +467,8 @@ final class RowBatchWriter {
     }
 
     /** Binds one table's part of a round from parameter {@code first} on; returns the next parameter's index. */
-    private int bindRound(PreparedStatement statement, int first, Round round, boolean one) throws SQLException {
+    private int bindRound(PreparedStatement statement, int first, Round round, boolean one, boolean guard)
+            throws SQLException {
         TargetTable table = round.table();
         List<TargetChange> rows = round.rows();
         List<String> columns = round.columns();
@@ -462,6 +489,9 @@ final class RowBatchWriter {
         }
         statement.setString(p++, table.id().toString());
         statement.setString(p++, table.id().toString());
+        if (guard) {
+            statement.setInt(p++, rows.size()); // the claim fails before the commit unless it claims them all
+        }
         if (round.deletes() && one) {
             p = bindKey(statement, p, table, rows.get(0));
         } else if (round.deletes()) {

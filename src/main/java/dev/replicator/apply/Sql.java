@@ -128,18 +128,20 @@ public final class Sql {
      * Claims the positions of many rows of one table and writes the claimed upserts, in one statement (parameters: one
      * text[] per key column, bigint[] commits, bigint[] changes, boolean[] deleted flags, with {@code partial} a text[]
      * of the columns each change keeps (each element an array literal), one text[] per given column, then the table
-     * name twice). A change is claimed when it is newer than its row's position (at one position a delete ranks below
-     * an upsert, see {@link BatchOrder#compareHistory}) and than the table's last truncate; rows are claimed in array
-     * order, which the caller makes the stable lock order, and each key may appear once. Returns one row: the 1-based
-     * array indexes of the claimed changes, and those of the changes to merge: older than their row, which has
-     * lagging columns that may still be older than them (see {@link #LAGGING}). The indexes of the claimed deletes are
-     * left in the transaction-local setting {@value #CLAIMED_DELETES} for {@link #deleteClaimedRows}. With no columns
-     * the statement only claims. The upsert may share the claim's statement: INSERT .. ON CONFLICT finds a conflicting
-     * row even when a concurrent writer committed it after the statement's snapshot. Deletes may not share it.
+     * name twice, and with {@code guard} the number of changes). A change is claimed when it is newer than its row's
+     * position (at one position a delete ranks below an upsert, see {@link BatchOrder#compareHistory}) and than the
+     * table's last truncate; rows are claimed in array order, which the caller makes the stable lock order, and each
+     * key may appear once. Returns one row: the 1-based array indexes of the claimed changes. The indexes of the claimed
+     * deletes are left in the transaction-local setting {@value #CLAIMED_DELETES} for {@link #deleteClaimedRows}. With
+     * no columns the statement only claims. The upsert may share the claim's statement: INSERT .. ON CONFLICT finds a
+     * conflicting row even when a concurrent writer committed it after the statement's snapshot. Deletes may not share
+     * it.
      * <p>
-     * A row to merge is locked by a no-op update, so that it is read after the claim as it stands; with {@code guard}
-     * (the statement commits along) the statement fails with {@value #MERGE_FIRST} when there is one, before the
-     * commit: the transaction is then written again without committing along.
+     * A change not claimed may still have columns to write, where its row has lagging columns that stand below it
+     * (see {@link #LAGGING}): the caller asks {@link #laggingOf} about those after this statement, which left their
+     * rows locked (ON CONFLICT locks the row it does not update too). So a statement that commits along cannot leave
+     * a change unclaimed: with {@code guard} it fails with {@value #MERGE_FIRST} instead, before the commit, and the
+     * transaction is written again without committing along.
      */
     public String claimRows(TargetTable table, List<String> columns) {
         return claimRows(table, columns, false, false, false);
@@ -156,42 +158,52 @@ public final class Sql {
 
     /** {@link #claimRows}, with the kept columns when {@code partial}, and the merge guard when {@code guard}. */
     public String claimRows(TargetTable table, List<String> columns, boolean one, boolean partial, boolean guard) {
-        if (!lagging) {
-            return claimRowsWithoutLagging(table, columns, one);
-        }
+        boolean keeps = partial && lagging;
         List<TargetColumn> key = table.keyColumns();
-        String input = one ? oneRowInput(key, columns, partial) : unnestInput(key, columns, partial);
-        String written = writtenClaimed(table, columns);
-        String newer = "(p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
-                + " NOT EXCLUDED.deleted)";
+        String input = one ? oneRowInput(key, columns, keeps) : unnestInput(key, columns, keeps);
         // a partial change records where the columns it keeps stand: their own lagging position, or the row's
-        String lagging = partial ? "(SELECT jsonb_object_agg(k, coalesce(p.lagging -> k, jsonb_build_array(p.commit_pos,"
-                + " p.change_pos))) FROM jsonb_object_keys(EXCLUDED.lagging) k)" : "NULL";
-        String merges = "(SELECT array_agg(i.ord) FROM input i JOIN claim c USING (row_key)"
-                + " WHERE (c.commit_pos, c.change_pos, c.deleted) <> (i.commit_pos, i.change_pos, i.deleted))";
+        String recorded = !lagging ? "" : keeps ? ", " + LAGGING + " = (SELECT jsonb_object_agg(k, coalesce(p." + LAGGING
+                + " -> k, jsonb_build_array(p.commit_pos, p.change_pos))) FROM jsonb_object_keys(EXCLUDED." + LAGGING
+                + ") k)" : ", " + LAGGING + " = NULL";
         return "WITH input AS (" + input + "),"
                 + " truncated AS (SELECT commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ?),"
                 + " claim AS (INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted,"
-                + " updated_at" + (partial ? ", lagging" : "") + ") SELECT ?, row_key, commit_pos, change_pos, deleted,"
-                + " now()" + (partial ? ", CASE WHEN cardinality(kept) > 0 THEN (SELECT jsonb_object_agg(k, '"
-                        + LOWEST + "'::jsonb) FROM unnest(kept) k) END" : "")
+                + " updated_at" + (keeps ? ", " + LAGGING : "") + ") SELECT ?, row_key, commit_pos, change_pos, deleted,"
+                + " now()" + (keeps ? ", CASE WHEN cardinality(kept) > 0 THEN (SELECT jsonb_object_agg(k, '" + LOWEST
+                        + "'::jsonb) FROM unnest(kept) k) END" : "")
                 + " FROM input i WHERE NOT EXISTS (SELECT 1 FROM truncated t"
                 + " WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos, i.change_pos)) ORDER BY ord"
-                + " ON CONFLICT (table_name, row_key) DO UPDATE SET"
-                + " commit_pos = CASE WHEN " + newer + " THEN EXCLUDED.commit_pos ELSE p.commit_pos END,"
-                + " change_pos = CASE WHEN " + newer + " THEN EXCLUDED.change_pos ELSE p.change_pos END,"
-                + " deleted = CASE WHEN " + newer + " THEN EXCLUDED.deleted ELSE p.deleted END,"
-                + " updated_at = CASE WHEN " + newer + " THEN now() ELSE p.updated_at END,"
-                + " lagging = CASE WHEN " + newer + " THEN " + lagging + " ELSE p.lagging END"
-                + " WHERE " + newer + " OR (p.lagging IS NOT NULL AND (p.commit_pos, p.change_pos, p.deleted)"
-                + " <> (EXCLUDED.commit_pos, EXCLUDED.change_pos, EXCLUDED.deleted))"
-                + " RETURNING row_key, commit_pos, change_pos, deleted),"
-                + " claimed AS (SELECT input.* FROM input JOIN claim c USING (row_key)"
-                + " WHERE (c.commit_pos, c.change_pos, c.deleted) = (input.commit_pos, input.change_pos, input.deleted))"
-                + written
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()" + recorded
+                + " WHERE (p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
+                + " NOT EXCLUDED.deleted) RETURNING row_key),"
+                + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key))" + writtenClaimed(table, columns)
                 + " SELECT array_agg(ord), set_config('" + CLAIMED_DELETES + "',"
-                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true), "
-                + (guard ? mergeFirst + "(" + merges + ")" : merges) + " FROM claimed";
+                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true)"
+                + (guard && lagging ? ", " + mergeFirst + "(count(*) < ?)" : "") + " FROM claimed";
+    }
+
+    /**
+     * Of changes a claim left unclaimed, those whose rows have lagging columns and that are newer than the table's
+     * last truncate, with those columns and the row's position (parameters: one text[] per key column, bigint[]
+     * commits, bigint[] changes, then the table name twice; the claim holds the rows locked). Returns the 1-based array
+     * index, the lagging columns as text and the position of each such row.
+     */
+    public String laggingOf(TargetTable table) {
+        List<TargetColumn> key = table.keyColumns();
+        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        for (int i = 0; i < key.size(); i++) {
+            rowKey.add(keyText(key.get(i), "u.k" + (i + 1) + "::" + key.get(i).castType()));
+            arrays.add("?::text[]");
+            names.add("k" + (i + 1));
+        }
+        return "SELECT u.ord, p." + LAGGING + ", p.commit_pos, p.change_pos FROM unnest(" + arrays + ", ?::bigint[],"
+                + " ?::bigint[]) WITH ORDINALITY AS u(" + names + ", commit_pos, change_pos, ord) JOIN " + positions
+                + " p ON p.table_name = ? AND p.row_key = " + rowKey + " WHERE p." + LAGGING + " IS NOT NULL"
+                + " AND NOT EXISTS (SELECT 1 FROM " + tablePositions + " t WHERE t.table_name = ?"
+                + " AND (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos))";
     }
 
     /** The claim's upsert of the claimed rows with these columns, or nothing when there are none. */
@@ -207,26 +219,6 @@ public final class Sql {
                 + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
                 + " FROM claimed WHERE NOT deleted ON CONFLICT (" + columnList(table.primaryKey()) + ") "
                 + onConflict(table, columns) + ")";
-    }
-
-    /** {@link #claimRows} for row positions without {@value #LAGGING}: nothing to merge, ever. */
-    private String claimRowsWithoutLagging(TargetTable table, List<String> columns, boolean one) {
-        List<TargetColumn> key = table.keyColumns();
-        String input = one ? oneRowInput(key, columns, false) : unnestInput(key, columns, false);
-        String written = writtenClaimed(table, columns);
-        return "WITH input AS (" + input + "),"
-                + " truncated AS (SELECT commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ?),"
-                + " claim AS (INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted,"
-                + " updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input i"
-                + " WHERE NOT EXISTS (SELECT 1 FROM truncated t"
-                + " WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos, i.change_pos)) ORDER BY ord"
-                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
-                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()"
-                + " WHERE (p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
-                + " NOT EXCLUDED.deleted) RETURNING row_key),"
-                + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key))" + written
-                + " SELECT array_agg(ord), set_config('" + CLAIMED_DELETES + "',"
-                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true), NULL::bigint[] FROM claimed";
     }
 
     /** The input of {@link #claimRows}: one row per array element, numbered from 1 in array order. */
@@ -539,14 +531,15 @@ public final class Sql {
     }
 
     /**
-     * The merge guard of {@link #claimRows(TargetTable, List, boolean, boolean, boolean)}: returns its argument, or
-     * fails with {@value #MERGE_FIRST} when it holds indexes. Created when missing.
+     * The merge guard of {@link #claimRows(TargetTable, List, boolean, boolean, boolean)}: fails with
+     * {@value #MERGE_FIRST} when a change was left unclaimed. Created when missing.
      */
     private String createMergeFirst() {
-        return "DO $$ BEGIN IF to_regprocedure('" + mergeFirst.replace("'", "''") + "(bigint[])') IS NULL THEN"
-                + " CREATE FUNCTION " + mergeFirst + "(merges bigint[]) RETURNS bigint[] LANGUAGE plpgsql AS $f$"
-                + " BEGIN IF merges IS NOT NULL THEN RAISE EXCEPTION 'older changes to merge before the commit'"
-                + " USING ERRCODE = '" + MERGE_FIRST + "'; END IF; RETURN merges; END $f$; END IF; END $$";
+        return "DO $$ BEGIN IF to_regprocedure('" + mergeFirst.replace("'", "''") + "(boolean)') IS NULL THEN"
+                + " CREATE FUNCTION " + mergeFirst + "(unclaimed boolean) RETURNS boolean LANGUAGE plpgsql AS $f$"
+                + " BEGIN IF unclaimed THEN RAISE EXCEPTION 'a change left unclaimed may have columns to merge before"
+                + " the commit' USING ERRCODE = '" + MERGE_FIRST + "'; END IF; RETURN unclaimed; END $f$; END IF;"
+                + " END $$";
     }
 
     /** Whether the row positions lack the {@value #LAGGING} column, as tables created by an earlier version do. */
@@ -584,15 +577,6 @@ public final class Sql {
         return "UPDATE " + positions + " SET commit_pos = ?, change_pos = ?, deleted = ?, updated_at = now()"
                 + (lagging ? ", " + LAGGING + " = NULL" : "")
                 + " WHERE table_name = ? AND row_key = " + rowKeyParameters(table);
-    }
-
-    /**
-     * The lagging columns of a row the caller holds locked, as {@code {"column": [commit, change]}} text, or null, and
-     * the row's position (parameters: table name, key).
-     */
-    public String rowLagging(TargetTable table) {
-        return "SELECT " + LAGGING + ", commit_pos, change_pos FROM " + positions + " WHERE table_name = ?"
-                + " AND row_key = " + rowKeyParameters(table);
     }
 
     /**

@@ -132,6 +132,18 @@ class PartialRowsTest {
         assertEquals("5\tt1\tn6\t\\N\n", rows("accounts"));
     }
 
+    /** A row a partial upsert created after a truncate: a change older than the truncate writes nothing of it. */
+    @Test
+    void aChangeOlderThanATruncateWritesNothingOfARowCreatedAfterIt() {
+        assertEquals(APPLIED, write(new RowChange("t@5", new TableId("public", "accounts"), Operation.TRUNCATE,
+                new Position(5, 5), Map.of(), null, null, ValueEncoding.NATIVE)));
+        assertEquals(APPLIED, write(upsert("accounts", 7, "id", "8", "tenant", "t7")));
+        assertEquals(STALE, write(upsert("accounts", 4, "id", "8", "tenant", "t4", "name", "n4")));
+        assertEquals(STALE, write(delete("accounts", 3, "8")));
+        assertEquals(APPLIED, write(upsert("accounts", 6, "id", "8", "name", "n6")), "after the truncate: its name stands");
+        assertEquals("8\tt7\tn6\t\\N\n", rows("accounts"));
+    }
+
     /** A partial upsert cannot create a row that needs a column it leaves out: it waits for the row (409). */
     @Test
     void aPartialUpsertOfAMissingRowWithoutANotNullColumnWaitsForTheRow() {

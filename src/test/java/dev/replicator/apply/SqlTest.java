@@ -66,8 +66,6 @@ class SqlTest {
 
     @Test
     void claimingManyRowsReturnsTheIndexesOfTheChangesNewerThanTheirRowsAndTheTruncate() {
-        String newer = "(p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
-                + " NOT EXCLUDED.deleted)";
         assertEquals("WITH input AS (SELECT u.ord, ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text AS row_key,"
                 + " u.commit_pos, u.change_pos, u.deleted FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[],"
                 + " ?::boolean[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, ord)),"
@@ -76,26 +74,19 @@ class SqlTest {
                 + " deleted, updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input i"
                 + " WHERE NOT EXISTS (SELECT 1 FROM truncated t WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos,"
                 + " i.change_pos)) ORDER BY ord"
-                + " ON CONFLICT (table_name, row_key) DO UPDATE SET"
-                + " commit_pos = CASE WHEN " + newer + " THEN EXCLUDED.commit_pos ELSE p.commit_pos END,"
-                + " change_pos = CASE WHEN " + newer + " THEN EXCLUDED.change_pos ELSE p.change_pos END,"
-                + " deleted = CASE WHEN " + newer + " THEN EXCLUDED.deleted ELSE p.deleted END,"
-                + " updated_at = CASE WHEN " + newer + " THEN now() ELSE p.updated_at END,"
-                + " lagging = CASE WHEN " + newer + " THEN NULL ELSE p.lagging END"
-                + " WHERE " + newer + " OR (p.lagging IS NOT NULL AND (p.commit_pos, p.change_pos, p.deleted)"
-                + " <> (EXCLUDED.commit_pos, EXCLUDED.change_pos, EXCLUDED.deleted))"
-                + " RETURNING row_key, commit_pos, change_pos, deleted),"
-                + " claimed AS (SELECT input.* FROM input JOIN claim c USING (row_key) WHERE (c.commit_pos,"
-                + " c.change_pos, c.deleted) = (input.commit_pos, input.change_pos, input.deleted)) SELECT array_agg(ord),"
+                + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now(), lagging = NULL"
+                + " WHERE (p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
+                + " NOT EXCLUDED.deleted) RETURNING row_key),"
+                + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key)) SELECT array_agg(ord),"
                 + " set_config('replicator.claimed_deletes', coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text,"
-                + " true), (SELECT array_agg(i.ord) FROM input i JOIN claim c USING (row_key) WHERE (c.commit_pos,"
-                + " c.change_pos, c.deleted) <> (i.commit_pos, i.change_pos, i.deleted)) FROM claimed",
+                + " true) FROM claimed",
                 SQL.claimRows(ORDERS, List.of()));
     }
 
     /**
      * A change that keeps columns records, per kept column, where it stood before: its own lagging position, or the
-     * row's; and a statement that commits along refuses to when a change must be merged first.
+     * row's; and a statement that commits along refuses to when it leaves a change unclaimed.
      */
     @Test
     void claimingPartialChangesRecordsWhereTheirKeptColumnsStand() {
@@ -109,13 +100,19 @@ class SqlTest {
                         "deleted, updated_at, lagging) SELECT ?, row_key, commit_pos, change_pos, deleted, now(),"
                                 + " CASE WHEN cardinality(kept) > 0 THEN (SELECT jsonb_object_agg(k, '[-1, -1]'::jsonb)"
                                 + " FROM unnest(kept) k) END FROM")
-                .replace("THEN NULL ELSE p.lagging END", "THEN (SELECT jsonb_object_agg(k, coalesce(p.lagging -> k,"
-                        + " jsonb_build_array(p.commit_pos, p.change_pos))) FROM jsonb_object_keys(EXCLUDED.lagging) k)"
-                        + " ELSE p.lagging END"), partial);
-        String merges = "(SELECT array_agg(i.ord) FROM input i JOIN claim c USING (row_key) WHERE (c.commit_pos,"
-                + " c.change_pos, c.deleted) <> (i.commit_pos, i.change_pos, i.deleted))";
-        assertEquals(full.replace(merges, "\"replicator\".merge_first(" + merges + ")"),
+                .replace("lagging = NULL", "lagging = (SELECT jsonb_object_agg(k, coalesce(p.lagging -> k,"
+                        + " jsonb_build_array(p.commit_pos, p.change_pos))) FROM jsonb_object_keys(EXCLUDED.lagging) k)"),
+                partial);
+        assertEquals(full.replace("'{}')::text, true) FROM claimed",
+                "'{}')::text, true), \"replicator\".merge_first(count(*) < ?) FROM claimed"),
                 SQL.claimRows(ORDERS, List.of(), false, false, true));
+        assertEquals("SELECT u.ord, p.lagging, p.commit_pos, p.change_pos FROM unnest(?::text[], ?::text[],"
+                + " ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, ord)"
+                + " JOIN \"replicator\".row_position p ON p.table_name = ?"
+                + " AND p.row_key = ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text"
+                + " WHERE p.lagging IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \"replicator\".table_position t"
+                + " WHERE t.table_name = ? AND (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos))",
+                SQL.laggingOf(ORDERS));
     }
 
     @Test
