@@ -114,8 +114,6 @@ final class ChangeWriter {
         try {
             written = rounds.write(runs.stream().map(run -> new RowBatchWriter.TableChanges(run.table(),
                     run.changes())).toList(), locksNotTaken(), commit);
-        } catch (RowBatchWriter.MergeFirstException e) {
-            throw e; // not a failure of a change: written again without committing along
         } catch (SQLException e) {
             throw new MultiRowFailedException(e);
         }

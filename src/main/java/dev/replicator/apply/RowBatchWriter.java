@@ -377,8 +377,11 @@ final class RowBatchWriter {
      * Sends one round of one or more tables in one round trip ({@link Sql#claimRound(List, boolean, boolean)}) and
      * returns, per table, what its rows' claims found. A round of a single change binds the one-change form; a round
      * of several tables always the array form, which keeps the number of statement texts small. Changes left
-     * unclaimed are looked at once more, after the round, where replicator keeps lagging columns: their rows' records
-     * decide whether they are stale or are to be merged.
+     * unclaimed are looked at once more after the round, where replicator keeps lagging columns: their rows' records
+     * decide whether they are stale or are to be merged. When the round took the commit along, that look and the
+     * merges are a transaction of their own after it: a change is left unclaimed only by a duplicate or a reordered
+     * delivery, and one to merge only where a row was written by a change that kept columns, so the usual round
+     * costs nothing more.
      */
     private Claims[] claimRound(List<Round> rounds, TableLocks locks, boolean commit) throws SQLException {
         boolean one = rounds.size() == 1 && rounds.get(0).rows().size() == 1;
@@ -387,16 +390,9 @@ final class RowBatchWriter {
         PreparedStatement statement = statements.get(sql.claimRound(parts, locks != null, commit));
         int p = locks == null ? 1 : locks.bind(statement, 1);
         for (Round round : rounds) {
-            p = bindRound(statement, p, round, one, commit && sql.tracksLagging());
+            p = bindRound(statement, p, round, one);
         }
-        try {
-            statement.execute();
-        } catch (SQLException e) {
-            if (Sql.MERGE_FIRST.equals(e.getSQLState())) {
-                throw new MergeFirstException(e);
-            }
-            throw e;
-        }
+        statement.execute();
         if (locks != null) {
             statement.getMoreResults(); // past the locks' count
         }
@@ -456,19 +452,9 @@ final class RowBatchWriter {
         }
     }
 
-    /**
-     * A round that would have committed along left a change unclaimed, which may have columns to merge before the
-     * commit: the transaction is written again without committing along.
-     */
-    static final class MergeFirstException extends SQLException {
-        MergeFirstException(SQLException cause) {
-            super(cause.getMessage(), cause.getSQLState(), cause);
-        }
-    }
 
     /** Binds one table's part of a round from parameter {@code first} on; returns the next parameter's index. */
-    private int bindRound(PreparedStatement statement, int first, Round round, boolean one, boolean guard)
-            throws SQLException {
+    private int bindRound(PreparedStatement statement, int first, Round round, boolean one) throws SQLException {
         TargetTable table = round.table();
         List<TargetChange> rows = round.rows();
         List<String> columns = round.columns();
@@ -489,9 +475,6 @@ final class RowBatchWriter {
         }
         statement.setString(p++, table.id().toString());
         statement.setString(p++, table.id().toString());
-        if (guard) {
-            statement.setInt(p++, rows.size()); // the claim fails before the commit unless it claims them all
-        }
         if (round.deletes() && one) {
             p = bindKey(statement, p, table, rows.get(0));
         } else if (round.deletes()) {

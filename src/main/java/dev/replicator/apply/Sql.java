@@ -21,7 +21,6 @@ public final class Sql {
     private final String tablePositions;
     private final String rejected;
     private final String backfillProgress;
-    private final String mergeFirst;
     /** Whether the row positions have the {@value #LAGGING} column: a role that does not own them cannot add it. */
     private volatile boolean lagging = true;
 
@@ -31,7 +30,6 @@ public final class Sql {
         this.tablePositions = quote(ordering) + ".table_position";
         this.rejected = quote(ordering) + ".rejected";
         this.backfillProgress = quote(ordering) + ".backfill_progress";
-        this.mergeFirst = quote(ordering) + ".merge_first";
     }
 
     /**
@@ -128,7 +126,7 @@ public final class Sql {
      * Claims the positions of many rows of one table and writes the claimed upserts, in one statement (parameters: one
      * text[] per key column, bigint[] commits, bigint[] changes, boolean[] deleted flags, with {@code partial} a text[]
      * of the columns each change keeps (each element an array literal), one text[] per given column, then the table
-     * name twice, and with {@code guard} the number of changes). A change is claimed when it is newer than its row's
+     * name twice). A change is claimed when it is newer than its row's
      * position (at one position a delete ranks below an upsert, see {@link BatchOrder#compareHistory}) and than the
      * table's last truncate; rows are claimed in array order, which the caller makes the stable lock order, and each
      * key may appear once. Returns one row: the 1-based array indexes of the claimed changes. The indexes of the claimed
@@ -138,13 +136,10 @@ public final class Sql {
      * it.
      * <p>
      * A change not claimed may still have columns to write, where its row has lagging columns that stand below it
-     * (see {@link #LAGGING}): the caller asks {@link #laggingOf} about those after this statement, which left their
-     * rows locked (ON CONFLICT locks the row it does not update too). So a statement that commits along cannot leave
-     * a change unclaimed: with {@code guard} it fails with {@value #MERGE_FIRST} instead, before the commit, and the
-     * transaction is written again without committing along.
+     * (see {@link #LAGGING}): the caller asks {@link #laggingOf} about those after this statement.
      */
     public String claimRows(TargetTable table, List<String> columns) {
-        return claimRows(table, columns, false, false, false);
+        return claimRows(table, columns, false, false);
     }
 
     /**
@@ -153,11 +148,11 @@ public final class Sql {
      * one-element arrays, which cost a single change a third more time per statement.
      */
     public String claimRows(TargetTable table, List<String> columns, boolean one) {
-        return claimRows(table, columns, one, false, false);
+        return claimRows(table, columns, one, false);
     }
 
-    /** {@link #claimRows}, with the kept columns when {@code partial}, and the merge guard when {@code guard}. */
-    public String claimRows(TargetTable table, List<String> columns, boolean one, boolean partial, boolean guard) {
+    /** {@link #claimRows}, with the columns each change keeps when {@code partial}. */
+    public String claimRows(TargetTable table, List<String> columns, boolean one, boolean partial) {
         boolean keeps = partial && lagging;
         List<TargetColumn> key = table.keyColumns();
         String input = one ? oneRowInput(key, columns, keeps) : unnestInput(key, columns, keeps);
@@ -179,15 +174,15 @@ public final class Sql {
                 + " NOT EXCLUDED.deleted) RETURNING row_key),"
                 + " claimed AS (SELECT input.* FROM input JOIN claim USING (row_key))" + writtenClaimed(table, columns)
                 + " SELECT array_agg(ord), set_config('" + CLAIMED_DELETES + "',"
-                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true)"
-                + (guard && lagging ? ", " + mergeFirst + "(count(*) < ?)" : "") + " FROM claimed";
+                + " coalesce(array_agg(ord) FILTER (WHERE deleted), '{}')::text, true) FROM claimed";
     }
 
     /**
      * Of changes a claim left unclaimed, those whose rows have lagging columns and that are newer than the table's
-     * last truncate, with those columns and the row's position (parameters: one text[] per key column, bigint[]
-     * commits, bigint[] changes, then the table name twice; the claim holds the rows locked). Returns the 1-based array
-     * index, the lagging columns as text and the position of each such row.
+     * last truncate, with those columns and the row's position, the rows locked (parameters: one text[] per key column,
+     * bigint[] commits, bigint[] changes, then the table name twice). Returns the 1-based array index, the lagging
+     * columns as text and the position of each such row. Asked after the claim, in a statement of its own, so that it
+     * sees what a concurrent writer the claim waited for committed.
      */
     public String laggingOf(TargetTable table) {
         List<TargetColumn> key = table.keyColumns();
@@ -203,7 +198,7 @@ public final class Sql {
                 + " ?::bigint[]) WITH ORDINALITY AS u(" + names + ", commit_pos, change_pos, ord) JOIN " + positions
                 + " p ON p.table_name = ? AND p.row_key = " + rowKey + " WHERE p." + LAGGING + " IS NOT NULL"
                 + " AND NOT EXISTS (SELECT 1 FROM " + tablePositions + " t WHERE t.table_name = ?"
-                + " AND (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos))";
+                + " AND (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos)) FOR UPDATE OF p";
     }
 
     /** The claim's upsert of the claimed rows with these columns, or nothing when there are none. */
@@ -274,9 +269,6 @@ public final class Sql {
      */
     public static final String LAGGING = "lagging";
 
-    /** SQLSTATE of the merge guard: a statement that would commit along has older changes to merge first. */
-    public static final String MERGE_FIRST = "RM001";
-
     /**
      * The statements of one multi-row round, sent in one round trip: the table locks when asked ({@link #lockTables}),
      * {@link #claimRows}, {@link #deleteClaimedRows} when asked, and {@code COMMIT} when asked (the transaction's last
@@ -323,9 +315,8 @@ public final class Sql {
 
     /**
      * The round of several tables, sent in one round trip: the table locks when asked, each part's claim and delete
-     * in the order given (the lock order), and {@code COMMIT} when asked (then each claim carries the merge guard, see
-     * {@link #claimRows(TargetTable, List, boolean, boolean, boolean)}). Each delete reads the claimed indexes its own
-     * claim left just before it.
+     * in the order given (the lock order), and {@code COMMIT} when asked. Each delete reads the claimed indexes its
+     * own claim left just before it.
      */
     public String claimRound(List<RoundPart> parts, boolean locks, boolean commit) {
         RoundKey key = new RoundKey(List.copyOf(parts), locks, commit);
@@ -336,7 +327,7 @@ public final class Sql {
                 statements.add(lockTables());
             }
             for (RoundPart part : parts) {
-                statements.add(claimRows(part.table(), part.columns(), part.one(), part.partial(), commit));
+                statements.add(claimRows(part.table(), part.columns(), part.one(), part.partial()));
                 if (part.deletes()) {
                     statements.add(deleteClaimedRows(part.table(), part.one()));
                 }
@@ -526,20 +517,7 @@ public final class Sql {
                 "ALTER TABLE " + rejected + " ALTER COLUMN event DROP NOT NULL",
                 "CREATE UNIQUE INDEX IF NOT EXISTS rejected_event_md5 ON " + rejected + " (event_md5)",
                 "CREATE TABLE IF NOT EXISTS " + backfillProgress + " (table_name text PRIMARY KEY, last_key text[],"
-                        + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)",
-                createMergeFirst());
-    }
-
-    /**
-     * The merge guard of {@link #claimRows(TargetTable, List, boolean, boolean, boolean)}: fails with
-     * {@value #MERGE_FIRST} when a change was left unclaimed. Created when missing.
-     */
-    private String createMergeFirst() {
-        return "DO $$ BEGIN IF to_regprocedure('" + mergeFirst.replace("'", "''") + "(boolean)') IS NULL THEN"
-                + " CREATE FUNCTION " + mergeFirst + "(unclaimed boolean) RETURNS boolean LANGUAGE plpgsql AS $f$"
-                + " BEGIN IF unclaimed THEN RAISE EXCEPTION 'a change left unclaimed may have columns to merge before"
-                + " the commit' USING ERRCODE = '" + MERGE_FIRST + "'; END IF; RETURN unclaimed; END $f$; END IF;"
-                + " END $$";
+                        + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)");
     }
 
     /** Whether the row positions lack the {@value #LAGGING} column, as tables created by an earlier version do. */

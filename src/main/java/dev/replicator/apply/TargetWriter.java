@@ -98,7 +98,7 @@ public class TargetWriter {
             List<ChangeOutcome> outcomes = transactions.run(null, connection -> {
                 List<ChangeOutcome> written = changes.isEmpty() ? List.of()
                         : new ChangeWriter(sql, connection, mode.multiRow).write(changes,
-                                alsoInTransaction == NOTHING_ELSE && mode.commitAlong);
+                                alsoInTransaction == NOTHING_ELSE);
                 alsoInTransaction.run(connection);
                 return written;
             }, mode::fallBack);
@@ -118,19 +118,11 @@ public class TargetWriter {
         return new ChangeFailure(change, transactions.answer(change, cause));
     }
 
-    /**
-     * How the next attempt writes: with multi-row statements, or change by change to name the change at fault; with
-     * the commit sent along with the last statement, or not when older changes must be merged first.
-     */
+    /** How the next attempt writes: with multi-row statements, or change by change to name the change at fault. */
     private static final class Mode {
         boolean multiRow = true;
-        boolean commitAlong = true;
 
         boolean fallBack(SQLException failure) {
-            if (failure instanceof RowBatchWriter.MergeFirstException && commitAlong) {
-                commitAlong = false;
-                return true;
-            }
             if (failure instanceof ChangeWriter.MultiRowFailedException && multiRow) {
                 // find the change at fault (or get past two spellings of one key) change by change
                 multiRow = false;

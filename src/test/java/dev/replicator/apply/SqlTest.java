@@ -86,12 +86,12 @@ class SqlTest {
 
     /**
      * A change that keeps columns records, per kept column, where it stood before: its own lagging position, or the
-     * row's; and a statement that commits along refuses to when it leaves a change unclaimed.
+     * row's; and the rows of changes left unclaimed are looked at for lagging columns, locked.
      */
     @Test
     void claimingPartialChangesRecordsWhereTheirKeptColumnsStand() {
         String full = SQL.claimRows(ORDERS, List.of());
-        String partial = SQL.claimRows(ORDERS, List.of(), false, true, false);
+        String partial = SQL.claimRows(ORDERS, List.of(), false, true);
         assertEquals(full.replace("u.deleted FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::boolean[])"
                 + " WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, ord)", "u.deleted, u.kept::text[] AS"
                         + " kept FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::boolean[], ?::text[])"
@@ -103,15 +103,12 @@ class SqlTest {
                 .replace("lagging = NULL", "lagging = (SELECT jsonb_object_agg(k, coalesce(p.lagging -> k,"
                         + " jsonb_build_array(p.commit_pos, p.change_pos))) FROM jsonb_object_keys(EXCLUDED.lagging) k)"),
                 partial);
-        assertEquals(full.replace("'{}')::text, true) FROM claimed",
-                "'{}')::text, true), \"replicator\".merge_first(count(*) < ?) FROM claimed"),
-                SQL.claimRows(ORDERS, List.of(), false, false, true));
         assertEquals("SELECT u.ord, p.lagging, p.commit_pos, p.change_pos FROM unnest(?::text[], ?::text[],"
                 + " ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, ord)"
                 + " JOIN \"replicator\".row_position p ON p.table_name = ?"
                 + " AND p.row_key = ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text"
                 + " WHERE p.lagging IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \"replicator\".table_position t"
-                + " WHERE t.table_name = ? AND (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos))",
+                + " WHERE t.table_name = ? AND (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos)) FOR UPDATE OF p",
                 SQL.laggingOf(ORDERS));
     }
 
@@ -167,7 +164,7 @@ class SqlTest {
                 + " AND r.\"line_no\" = ?::text::smallint"
                 + " AND 1 IN (SELECT unnest(current_setting('replicator.claimed_deletes')::bigint[]))",
                 SQL.deleteClaimedRows(ORDERS, true));
-        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, columns, true, false, true) + "; "
+        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, columns, true) + "; "
                 + SQL.deleteClaimedRows(ORDERS, true) + "; COMMIT", SQL.claimRound(ORDERS, columns, true, true, true, true));
         assertEquals(SQL.claimRows(ORDERS, columns), SQL.claimRound(ORDERS, columns, false, false, false, false));
     }
@@ -177,8 +174,8 @@ class SqlTest {
         TargetTable notes = table("public", "notes", false, List.of("id"), column("id", "bigint"), column("body", "text"));
         List<String> lineColumns = List.of("order_id", "line_no", "price");
         List<String> noteColumns = List.of("id", "body");
-        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, lineColumns, false, false, true) + "; "
-                + SQL.deleteClaimedRows(ORDERS) + "; " + SQL.claimRows(notes, noteColumns, false, false, true) + "; COMMIT",
+        assertEquals(Sql.lockTables() + "; " + SQL.claimRows(ORDERS, lineColumns) + "; "
+                + SQL.deleteClaimedRows(ORDERS) + "; " + SQL.claimRows(notes, noteColumns) + "; COMMIT",
                 SQL.claimRound(List.of(new Sql.RoundPart(ORDERS, lineColumns, true, false),
                         new Sql.RoundPart(notes, noteColumns, false, false)), true, true));
         assertEquals(SQL.claimRows(notes, List.of()) + "; " + SQL.deleteClaimedRows(notes) + "; "
@@ -195,7 +192,7 @@ class SqlTest {
         assertEquals(SQL.claimRows(ORDERS, columns), SQL.claimRound(ORDERS, columns, false, false, false));
         assertEquals(SQL.claimRows(ORDERS, List.of()) + "; " + SQL.deleteClaimedRows(ORDERS),
                 SQL.claimRound(ORDERS, List.of(), false, true, false));
-        assertEquals(SQL.claimRows(ORDERS, columns, false, false, true) + "; " + SQL.deleteClaimedRows(ORDERS) + "; COMMIT",
+        assertEquals(SQL.claimRows(ORDERS, columns) + "; " + SQL.deleteClaimedRows(ORDERS) + "; COMMIT",
                 SQL.claimRound(ORDERS, columns, false, true, true));
         // the same table described again after its price column changed type
         TargetTable altered = table("public", "order_lines", false, List.of("order_id", "line_no"),

@@ -181,7 +181,7 @@ class TargetWriterTest {
 
         Sql sql = new Sql("replicator");
         String many = sql.claimRows(items, List.of("id", "name"));
-        String one = sql.claimRows(items, List.of("id", "name"), true, false, true); // the last: it commits along
+        String one = sql.claimRows(items, List.of("id", "name"), true);
         assertEquals(List.of(many, one), prepared.stream().filter(t -> t.contains(many) || t.contains(one))
                 .map(t -> t.contains(many) ? many : one).toList(),
                 "two rounds (row 2 is deleted and created again), not one statement per change; the second, of one"
@@ -316,20 +316,30 @@ class TargetWriterTest {
     }
 
     /**
-     * A change left unclaimed may have lagging columns of its row to merge, which must be written before the commit: a
-     * round that would take the commit along refuses to, and the transaction is written again with a commit of its own.
+     * A round that takes the commit along and leaves a change unclaimed whose row has lagging columns below it: the
+     * merge follows in a transaction of its own, and the request is answered after both.
      */
     @Test
-    void aRoundThatLeavesAChangeUnclaimedCommitsOnItsOwn() throws SQLException {
-        writer.write(List.of(upsert(9, "kept", 5)));
+    void aChangeLeftUnclaimedByARoundThatCommittedAlongIsMergedAfterIt() throws SQLException {
+        Map<String, String> partial = new LinkedHashMap<>();
+        partial.put("id", "9");
+        partial.put("name", "new");
+        writer.write(List.of(upsert(9, "old", 5)));
+        writer.write(List.of(new TargetChange("p9", items, Operation.UPDATE, new Position(8, 8), List.of("9"), partial,
+                Set.of(), null, "public.items", -1, Set.of("note"))));
+        Map<String, String> noted = new LinkedHashMap<>();
+        noted.put("id", "9");
+        noted.put("name", "older");
+        noted.put("note", "from 7");
         List<Boolean> openAtCommit = new ArrayList<>();
         TargetWriter committing = new TargetWriter(committing(db, openAtCommit), new Sql("replicator"), "replicator",
                 id -> {
                 });
-        List<ChangeOutcome> outcomes = committing.write(List.of(upsert(1, "a", 11), upsert(9, "stale", 3)));
-        assertEquals(List.of(APPLIED, STALE), results(outcomes));
-        assertEquals(List.of(true), openAtCommit, "committed after the look at the unclaimed change's row");
-        assertEquals("1\ta\n9\tkept\n", rows());
+        List<ChangeOutcome> outcomes = committing.write(List.of(upsert(1, "a", 11), new TargetChange("n9", items,
+                Operation.UPDATE, new Position(7, 7), List.of("9"), noted, Set.of(), null, "public.items", -1)));
+        assertEquals(List.of(APPLIED, APPLIED), results(outcomes), "the older change still wrote the note");
+        assertEquals(List.of(true), openAtCommit, "the merge committed after the round that took the commit along");
+        assertEquals("1\ta\t\\N\n9\tnew\tfrom 7\n", TestDatabases.copy(db, "SELECT * FROM items ORDER BY id"));
     }
 
     /** A table {@code zz_items} like {@code items} without its note, after it in the write order. */
