@@ -123,7 +123,7 @@ class PullBenchmarkIT {
                 Map.entry("quarkus.datasource.target.username", "postgres"),
                 Map.entry("replicator.allow-all-tables", "true"), Map.entry("replicator.pull.slot", "bench_cold"),
                 Map.entry("replicator.pull.publication", "bench_cold_pub"),
-                Map.entry("replicator.pull.time-budget", "PT10M"), Map.entry("quarkus.log.level", "WARN"));
+                Map.entry("replicator.pull.time-budget", "PT240S"), Map.entry("quarkus.log.level", "WARN"));
         HttpClient client = HttpClient.newHttpClient();
         long started = System.nanoTime();
         double readySeconds;
@@ -133,6 +133,9 @@ class PullBenchmarkIT {
         List<String> jvmOptions = options.isBlank() ? List.of() : List.of(options.trim().split("\\s+"));
         try (PackagedApp app = PackagedApp.start(jvmOptions, properties, Map.of(), log)) {
             while (get(client, port, "/q/health/ready") != 200) {
+                if (!app.isAlive()) {
+                    throw new IllegalStateException("the app stopped, see " + log);
+                }
                 Thread.sleep(5);
                 if (System.nanoTime() - started > 60_000_000_000L) {
                     throw new IllegalStateException("not ready within 60 s, see " + log);
