@@ -8,9 +8,9 @@ import java.util.List;
 import dev.replicator.route.TargetChange;
 
 /**
- * {@link OpenWrite} on one connection of the target. Each write runs under a savepoint: when a multi-row statement
- * fails, the write is made again change by change from the savepoint to name the change at fault (or to get past two
- * spellings of one key), without losing the writes before it.
+ * {@link OpenWrite} on one connection of the target, for pulled changes ({@link PulledWriter}). Each write runs under
+ * a savepoint: when a multi-row statement fails, the write is made again change by change from the savepoint to name
+ * the change at fault (or to get past two spellings of one key), without losing the writes before it.
  */
 final class OpenTargetTransaction implements OpenWrite {
 
@@ -40,10 +40,10 @@ final class OpenTargetTransaction implements OpenWrite {
             Savepoint before = connection.setSavepoint();
             List<ChangeOutcome> outcomes;
             try {
-                outcomes = new ChangeWriter(sql, connection, true).write(changes, false);
+                outcomes = new PulledWriter(sql, connection, true, pruning.retention()).write(changes);
             } catch (ChangeWriter.MultiRowFailedException e) {
                 connection.rollback(before);
-                outcomes = new ChangeWriter(sql, connection, false).write(changes, false);
+                outcomes = new PulledWriter(sql, connection, false, pruning.retention()).write(changes);
             }
             connection.releaseSavepoint(before);
             return outcomes;

@@ -19,6 +19,7 @@ public final class Sql {
 
     private final String positions;
     private final String tablePositions;
+    private final String coverage;
     private final String rejected;
     private final String backfillProgress;
     /** Whether the row positions have the {@value #LAGGING} column: a role that does not own them cannot add it. */
@@ -28,6 +29,7 @@ public final class Sql {
     public Sql(String ordering) {
         this.positions = quote(ordering) + ".row_position";
         this.tablePositions = quote(ordering) + ".table_position";
+        this.coverage = quote(ordering) + ".pull_coverage";
         this.rejected = quote(ordering) + ".rejected";
         this.backfillProgress = quote(ordering) + ".backfill_progress";
     }
@@ -161,13 +163,12 @@ public final class Sql {
                 + " -> k, jsonb_build_array(p.commit_pos, p.change_pos))) FROM jsonb_object_keys(EXCLUDED." + LAGGING
                 + ") k)" : ", " + LAGGING + " = NULL";
         return "WITH input AS (" + input + "),"
-                + " truncated AS (SELECT commit_pos, change_pos FROM " + tablePositions + " WHERE table_name = ?),"
+                + " truncated AS (SELECT f.* FROM (SELECT ?::text AS name) n, LATERAL " + fenceOf("n.name") + " f),"
                 + " claim AS (INSERT INTO " + positions + " AS p (table_name, row_key, commit_pos, change_pos, deleted,"
                 + " updated_at" + (keeps ? ", " + LAGGING : "") + ") SELECT ?, row_key, commit_pos, change_pos, deleted,"
                 + " now()" + (keeps ? ", CASE WHEN cardinality(kept) > 0 THEN (SELECT jsonb_object_agg(k, '" + LOWEST
                         + "'::jsonb) FROM unnest(kept) k) END" : "")
-                + " FROM input i WHERE NOT EXISTS (SELECT 1 FROM truncated t"
-                + " WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos, i.change_pos)) ORDER BY ord"
+                + " FROM input i WHERE NOT EXISTS (SELECT 1 FROM truncated t WHERE " + fences("t", "i") + ") ORDER BY ord"
                 + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now()" + recorded
                 + " WHERE (p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
@@ -185,20 +186,32 @@ public final class Sql {
      * sees what a concurrent writer the claim waited for committed.
      */
     public String laggingOf(TargetTable table) {
-        List<TargetColumn> key = table.keyColumns();
-        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
-        StringJoiner arrays = new StringJoiner(", ");
-        StringJoiner names = new StringJoiner(", ");
-        for (int i = 0; i < key.size(); i++) {
-            rowKey.add(keyText(key.get(i), "u.k" + (i + 1) + "::" + key.get(i).castType()));
-            arrays.add("?::text[]");
-            names.add("k" + (i + 1));
-        }
-        return "SELECT u.ord, p." + LAGGING + ", p.commit_pos, p.change_pos FROM unnest(" + arrays + ", ?::bigint[],"
-                + " ?::bigint[]) WITH ORDINALITY AS u(" + names + ", commit_pos, change_pos, ord) JOIN " + positions
-                + " p ON p.table_name = ? AND p.row_key = " + rowKey + " WHERE p." + LAGGING + " IS NOT NULL"
-                + " AND NOT EXISTS (SELECT 1 FROM " + tablePositions + " t WHERE t.table_name = ?"
-                + " AND (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos)) FOR UPDATE OF p";
+        KeyArrays k = KeyArrays.of(table.keyColumns());
+        return "SELECT u.ord, p." + LAGGING + ", p.commit_pos, p.change_pos FROM unnest(" + k.arrays()
+                + ", ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(" + k.names() + ", commit_pos, change_pos, ord) JOIN " + positions
+                + " p ON p.table_name = ? AND p.row_key = " + k.rowKey() + " WHERE p." + LAGGING + " IS NOT NULL"
+                + " AND NOT EXISTS (SELECT 1 FROM (SELECT ?::text AS name) n, LATERAL " + fenceOf("n.name") + " t"
+                + " WHERE " + fences("t", "u") + ") FOR UPDATE OF p";
+    }
+
+    /**
+     * The ranges of positions in which every change of a table is stale, whatever its row's position: up to the
+     * table's last truncate, and from where pull took the table over up to how far it has applied the source's stream
+     * to it ({@code pull_coverage}: pull applied every change of the table in that range, or a newer one of the same
+     * row). Zero to two rows of {@code commit_pos, change_pos} (the top) and {@code start_commit, start_change}.
+     *
+     * @param name an expression of the table's name
+     */
+    private String fenceOf(String name) {
+        return "(SELECT commit_pos, change_pos, -1::bigint AS start_commit, -1::bigint AS start_change FROM "
+                + tablePositions + " WHERE table_name = " + name + " UNION ALL SELECT commit_pos, change_pos,"
+                + " start_commit, start_change FROM " + coverage + " WHERE table_name = " + name + ")";
+    }
+
+    /** Whether a fence row {@code t} of {@link #fenceOf} makes the change {@code c} stale. */
+    private static String fences(String t, String c) {
+        return "(" + t + ".commit_pos, " + t + ".change_pos) >= (" + c + ".commit_pos, " + c + ".change_pos) AND ("
+                + c + ".commit_pos, " + c + ".change_pos) >= (" + t + ".start_commit, " + t + ".start_change)";
     }
 
     /** The claim's upsert of the claimed rows with these columns, or nothing when there are none. */
@@ -216,16 +229,29 @@ public final class Sql {
                 + onConflict(table, columns) + ")";
     }
 
+    /**
+     * Key columns as {@code unnest} input: one text[] parameter per column ({@code arrays}), named {@code k1, k2, ..}
+     * ({@code names}), and the canonical text of the row's key from them under the alias {@code u} ({@code rowKey}).
+     */
+    private record KeyArrays(String rowKey, String arrays, String names) {
+        static KeyArrays of(List<TargetColumn> key) {
+            StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
+            StringJoiner arrays = new StringJoiner(", ");
+            StringJoiner names = new StringJoiner(", ");
+            for (int i = 0; i < key.size(); i++) {
+                rowKey.add(keyText(key.get(i), "u.k" + (i + 1) + "::" + key.get(i).castType()));
+                arrays.add("?::text[]");
+                names.add("k" + (i + 1));
+            }
+            return new KeyArrays(rowKey.toString(), arrays.toString(), names.toString());
+        }
+    }
+
     /** The input of {@link #claimRows}: one row per array element, numbered from 1 in array order. */
     private static String unnestInput(List<TargetColumn> key, List<String> columns, boolean partial) {
-        StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
-        StringJoiner arrays = new StringJoiner(", ");
-        StringJoiner names = new StringJoiner(", ");
-        for (int i = 0; i < key.size(); i++) {
-            rowKey.add(keyText(key.get(i), "u.k" + (i + 1) + "::" + key.get(i).castType()));
-            arrays.add("?::text[]");
-            names.add("k" + (i + 1));
-        }
+        KeyArrays k = KeyArrays.of(key);
+        StringJoiner arrays = new StringJoiner(", ").add(k.arrays());
+        StringJoiner names = new StringJoiner(", ").add(k.names());
         arrays.add("?::bigint[]").add("?::bigint[]").add("?::boolean[]");
         names.add("commit_pos").add("change_pos").add("deleted");
         if (partial) {
@@ -238,7 +264,7 @@ public final class Sql {
             names.add("c" + (i + 1));
             values.add(", u.c" + (i + 1));
         }
-        return "SELECT u.ord, " + rowKey + " AS row_key, u.commit_pos, u.change_pos, u.deleted"
+        return "SELECT u.ord, " + k.rowKey() + " AS row_key, u.commit_pos, u.change_pos, u.deleted"
                 + (partial ? ", u.kept::text[] AS kept" : "") + values
                 + " FROM unnest(" + arrays + ") WITH ORDINALITY AS u(" + names + ", ord)";
     }
@@ -470,6 +496,87 @@ public final class Sql {
                 + LAGGING + " IS NOT NULL";
     }
 
+    /**
+     * What a pulled group must know of each of its tables, asked once the tables are locked (parameters: text[] of
+     * target table names, text[] of the source table each change came from, pairwise): per pair the table's pull
+     * coverage and last truncate (commit and change, null when none), whether any row of it has a position, whether
+     * a backfill of the source table is underway (begun and not done), and whether pull still keeps the positions of
+     * the rows it writes because push wrote the table before pull took it over.
+     */
+    public String pullStandings() {
+        return "SELECT u.name, c.commit_pos, c.change_pos, t.commit_pos, t.change_pos,"
+                + " EXISTS (SELECT 1 FROM " + positions + " p WHERE p.table_name = u.name),"
+                + " EXISTS (SELECT 1 FROM " + backfillProgress + " b WHERE b.table_name = u.source AND NOT b.done),"
+                + " coalesce(c.fence_rows_until > now(), false)"
+                + " FROM unnest(?::text[], ?::text[]) AS u(name, source)"
+                + " LEFT JOIN " + coverage + " c ON c.table_name = u.name"
+                + " LEFT JOIN " + tablePositions + " t ON t.table_name = u.name";
+    }
+
+    /**
+     * Which of the given keys have a row position (parameters: one text[] per key column, then the table name).
+     * Returns the 1-based array index of each.
+     */
+    public String keysWithPositions(TargetTable table) {
+        KeyArrays k = KeyArrays.of(table.keyColumns());
+        return "SELECT u.ord FROM unnest(" + k.arrays() + ") WITH ORDINALITY AS u(" + k.names() + ", ord) WHERE EXISTS"
+                + " (SELECT 1 FROM " + positions + " p WHERE p.table_name = ? AND p.row_key = " + k.rowKey() + ")";
+    }
+
+    /** Deletes many rows by key in one statement (parameters: one text[] per key column). */
+    public String deleteRows(TargetTable table) {
+        List<TargetColumn> key = table.keyColumns();
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        StringJoiner match = new StringJoiner(" AND ");
+        for (int i = 0; i < key.size(); i++) {
+            arrays.add("?::text[]");
+            names.add("k" + (i + 1));
+            match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).castType());
+        }
+        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ") AS u(" + names + ") WHERE "
+                + match;
+    }
+
+    /**
+     * Raises tables' pull coverage where it stands lower, or starts it (parameters: text[] of table names, bigint[]
+     * commits, bigint[] changes of the newest change pulled, bigint[] start commits, bigint[] start changes of the
+     * first, boolean[] whether push wrote the table before, then the retention as interval text). A table push wrote
+     * before is covered from pull's first change on, and pull keeps the positions of the rows it writes for the
+     * retention: a pushed change older than that first change, delivered late, is then fenced by its row. A table push
+     * never wrote is covered from the start of its history.
+     */
+    public String raiseCoverage() {
+        return "INSERT INTO " + coverage + " AS c (table_name, commit_pos, change_pos, start_commit, start_change,"
+                + " fence_rows_until, updated_at) SELECT u.name, u.commit_pos, u.change_pos,"
+                + " CASE WHEN u.pushed THEN u.start_commit ELSE -1 END, CASE WHEN u.pushed THEN u.start_change ELSE -1 END,"
+                + " CASE WHEN u.pushed THEN now() + ?::interval END, now() FROM unnest(?::text[], ?::bigint[],"
+                + " ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])"
+                + " AS u(name, commit_pos, change_pos, start_commit, start_change, pushed)"
+                + " ON CONFLICT (table_name) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, updated_at = now()"
+                + " WHERE (c.commit_pos, c.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)";
+    }
+
+    /**
+     * Whether pull has applied a table's changes around a position, so that a pushed truncate there is stale
+     * (parameters: table name, commit, change, commit, change).
+     */
+    public String covered() {
+        return "SELECT 1 FROM " + coverage + " WHERE table_name = ? AND (commit_pos, change_pos) >= (?, ?)"
+                + " AND (?, ?) >= (start_commit, start_change)";
+    }
+
+    /**
+     * Marks a table's backfill as begun, before its first chunk is read, unless it has a checkpoint already
+     * (parameter: table name): from then on pull fences the table's rows, so that no chunk read before a pulled change
+     * overwrites it.
+     */
+    public String beginBackfill() {
+        return "INSERT INTO " + backfillProgress + " (table_name, last_key, rows, done, updated_at)"
+                + " VALUES (?, NULL, 0, false, now()) ON CONFLICT (table_name) DO NOTHING";
+    }
+
     /** Unconditional truncate, for changes applied without positions. */
     public String truncate(TargetTable table) {
         return "TRUNCATE " + qualified(table.id());
@@ -517,7 +624,11 @@ public final class Sql {
                 "ALTER TABLE " + rejected + " ALTER COLUMN event DROP NOT NULL",
                 "CREATE UNIQUE INDEX IF NOT EXISTS rejected_event_md5 ON " + rejected + " (event_md5)",
                 "CREATE TABLE IF NOT EXISTS " + backfillProgress + " (table_name text PRIMARY KEY, last_key text[],"
-                        + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)");
+                        + " rows bigint NOT NULL, done boolean NOT NULL, updated_at timestamptz NOT NULL)",
+                // how far pull has applied the source's stream to each table: one row per table, not one per row
+                "CREATE TABLE IF NOT EXISTS " + coverage + " (table_name text COLLATE \"C\" PRIMARY KEY,"
+                        + " commit_pos bigint NOT NULL, change_pos bigint NOT NULL, start_commit bigint NOT NULL,"
+                        + " start_change bigint NOT NULL, fence_rows_until timestamptz, updated_at timestamptz NOT NULL)");
     }
 
     /** Whether the row positions lack the {@value #LAGGING} column, as tables created by an earlier version do. */

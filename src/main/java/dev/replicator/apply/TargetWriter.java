@@ -84,6 +84,28 @@ public class TargetWriter {
         }
     }
 
+    /**
+     * Writes pulled changes (whole source transactions, in commit order) in one transaction, recording how far pull
+     * has applied each table instead of a position per row ({@link PulledWriter}); outcomes and answers as
+     * {@link #write(List)}'s.
+     */
+    public List<ChangeOutcome> writePulled(List<TargetChange> changes) {
+        if (changes.isEmpty()) {
+            return List.of();
+        }
+        Mode mode = new Mode();
+        try {
+            List<ChangeOutcome> outcomes = transactions.run(null, connection -> new PulledWriter(sql, connection,
+                    mode.multiRow, pruning.retention()).write(changes), mode::fallBack);
+            pruning.pruneIfDue();
+            return outcomes;
+        } catch (SQLException e) {
+            throw failure(transactions, e).answer();
+        } catch (ChangeFailure failure) {
+            throw failure.answer();
+        }
+    }
+
     /** As {@link #write}, but a failure also names the change that caused it, when one did. */
     List<ChangeOutcome> writeOrFail(List<TargetChange> changes) {
         return writeOrFail(changes, NOTHING_ELSE);

@@ -30,6 +30,11 @@ public final class TombstonePruning {
         this.retention = retention;
     }
 
+    /** How long a change may be late: the longest redelivery delay the fence is kept for. */
+    Duration retention() {
+        return retention;
+    }
+
     /** Prunes now; returns how many positions were removed. */
     public int prune() throws SQLException {
         try (Connection connection = target.getConnection();

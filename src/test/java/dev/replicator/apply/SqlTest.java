@@ -64,16 +64,22 @@ class SqlTest {
                 + " AND (p.commit_pos, p.change_pos) > (?, ?))", SQL.truncateBefore(ORDERS));
     }
 
+    /** The ranges where a table's changes are stale: up to its last truncate, and pull's coverage. */
+    private static final String FENCE = "(SELECT commit_pos, change_pos, -1::bigint AS start_commit,"
+            + " -1::bigint AS start_change FROM \"replicator\".table_position WHERE table_name = n.name UNION ALL"
+            + " SELECT commit_pos, change_pos, start_commit, start_change FROM \"replicator\".pull_coverage"
+            + " WHERE table_name = n.name)";
+
     @Test
     void claimingManyRowsReturnsTheIndexesOfTheChangesNewerThanTheirRowsAndTheTruncate() {
         assertEquals("WITH input AS (SELECT u.ord, ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text AS row_key,"
                 + " u.commit_pos, u.change_pos, u.deleted FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[],"
                 + " ?::boolean[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, deleted, ord)),"
-                + " truncated AS (SELECT commit_pos, change_pos FROM \"replicator\".table_position WHERE table_name = ?),"
+                + " truncated AS (SELECT f.* FROM (SELECT ?::text AS name) n, LATERAL " + FENCE + " f),"
                 + " claim AS (INSERT INTO \"replicator\".row_position AS p (table_name, row_key, commit_pos, change_pos,"
                 + " deleted, updated_at) SELECT ?, row_key, commit_pos, change_pos, deleted, now() FROM input i"
                 + " WHERE NOT EXISTS (SELECT 1 FROM truncated t WHERE (t.commit_pos, t.change_pos) >= (i.commit_pos,"
-                + " i.change_pos)) ORDER BY ord"
+                + " i.change_pos) AND (i.commit_pos, i.change_pos) >= (t.start_commit, t.start_change)) ORDER BY ord"
                 + " ON CONFLICT (table_name, row_key) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, deleted = EXCLUDED.deleted, updated_at = now(), lagging = NULL"
                 + " WHERE (p.commit_pos, p.change_pos, NOT p.deleted) < (EXCLUDED.commit_pos, EXCLUDED.change_pos,"
@@ -107,8 +113,9 @@ class SqlTest {
                 + " ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(k1, k2, commit_pos, change_pos, ord)"
                 + " JOIN \"replicator\".row_position p ON p.table_name = ?"
                 + " AND p.row_key = ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text"
-                + " WHERE p.lagging IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \"replicator\".table_position t"
-                + " WHERE t.table_name = ? AND (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos)) FOR UPDATE OF p",
+                + " WHERE p.lagging IS NOT NULL AND NOT EXISTS (SELECT 1 FROM (SELECT ?::text AS name) n, LATERAL "
+                + FENCE + " t WHERE (t.commit_pos, t.change_pos) >= (u.commit_pos, u.change_pos)"
+                + " AND (u.commit_pos, u.change_pos) >= (t.start_commit, t.start_change)) FOR UPDATE OF p",
                 SQL.laggingOf(ORDERS));
     }
 

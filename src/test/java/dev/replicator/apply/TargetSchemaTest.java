@@ -56,8 +56,8 @@ class TargetSchemaTest {
         new TargetSchema(writer, new Sql("replicator"), "replicator").ensure();
 
         assertEquals("row_key default\ntable_name default\n", TestDatabases.copy(db, COLLATIONS));
-        assertEquals("backfill_progress\nrejected\nrow_position\ntable_position\nupgrades\n", TestDatabases.copy(db,
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'replicator' ORDER BY 1"));
+        assertEquals("backfill_progress\npull_coverage\nrejected\nrow_position\ntable_position\nupgrades\n",
+                TestDatabases.copy(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'replicator' ORDER BY 1"));
         assertEquals("", TestDatabases.copy(db, "SELECT attname FROM pg_attribute WHERE attrelid ="
                 + " 'replicator.row_position'::regclass AND attname = 'lagging'"), "only the owner may add it");
 

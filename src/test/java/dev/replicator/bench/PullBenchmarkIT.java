@@ -3,11 +3,18 @@ package dev.replicator.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import javax.sql.DataSource;
@@ -22,6 +29,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.convert.ConversionOptions;
 import dev.replicator.convert.ValueConverter;
@@ -35,6 +43,7 @@ import dev.replicator.source.pull.PullReport;
 import dev.replicator.source.pull.PullRequest;
 import dev.replicator.source.pull.SlotSettings;
 import dev.replicator.testing.LogicalSource;
+import dev.replicator.testing.PackagedApp;
 import dev.replicator.testing.TestDatabases;
 
 /**
@@ -45,16 +54,20 @@ import dev.replicator.testing.TestDatabases;
  * (PullJob, as the function calls it), not over HTTP. Prints changes/s; not a timed test.
  * <p>
  * {@code ./mvnw -B -ntp -o verify -Dbench -Dit.test=PullBenchmarkIT -Dtest=NoSuchTest
- * -Dsurefire.failIfNoSpecifiedTests=false} ({@code -Dbench.rows=100000 -Dbench.tx=1000} by default: 210,000 changes)
+ * -Dsurefire.failIfNoSpecifiedTests=false} ({@code -Dbench.rows=100000 -Dbench.tx=1000} by default: 210,000 changes;
+ * {@code -Dbench.open-tx} holds a writing transaction open on the source meanwhile). It also prints how much
+ * replicator's own tables grew.
  */
 @EnabledIfSystemProperty(named = "bench", matches = ".*")
 class PullBenchmarkIT {
 
     static final int ROWS = Integer.getInteger("bench.rows", 100_000);
     static final int TX = Integer.getInteger("bench.tx", 1000);
+    /** Hold a writing transaction open on the source while the workload commits, from after the slot exists. */
+    static final boolean OPEN_TX = Boolean.getBoolean("bench.open-tx");
     static final String TABLE = "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty int,"
             + " price numeric(12,2), note text, updated timestamptz);"
-            + " CREATE TABLE marker (id int PRIMARY KEY, at timestamptz)";
+            + " CREATE TABLE marker (id int PRIMARY KEY, at timestamptz); CREATE TABLE held (id int PRIMARY KEY)";
 
     /**
      * Both paths twice, alternating on fresh databases: the first round shows pull in a JVM that has not compiled it
@@ -74,15 +87,103 @@ class PullBenchmarkIT {
                     round, changes, nativeSeconds, changes / nativeSeconds));
             table.append(String.format("| %d | replicator pull (%d pulls, peek %d, group %d) | %,d | %.2f | %,.0f |%n",
                     round, pulled.pulls(), PEEK, GROUP, changes, pulled.seconds(), changes / pulled.seconds()));
+            System.out.printf("round %d: replicator's own tables grew by %,d bytes (%,.0f per million changes),"
+                    + " %,d row positions left%n", round, pulled.ownBytes(), pulled.ownBytes() * 1e6 / changes,
+                    pulled.rowPositions());
             ratio = nativeSeconds / pulled.seconds();
         }
-        System.out.printf("%n%s%npull / PostgreSQL, round 2: %.0f%%%n%n", table, 100 * ratio);
+        System.out.printf("%n%s%npull / PostgreSQL, round 2: %.0f%%%s%n%n", table, 100 * ratio,
+                OPEN_TX ? " (a writing transaction held open on the source throughout)" : "");
+    }
+
+    /**
+     * The first pull of a fresh JVM: the packaged app started as a pod scaled from zero starts it, then one POST /pull
+     * drains the committed workload. {@code -Dbench.java-options=-XX:AOTCache=app.aot} runs it with an AOT cache
+     * trained by the integration tests ({@code -Dquarkus.package.jar.aot.enabled=true}, JDK 25), a pull among them.
+     * Compared with PostgreSQL's subscription on the same workload, measured just before.
+     */
+    @Test
+    void firstPullOfAFreshPackagedJvm() throws Exception {
+        long changes = ROWS * 2L + ROWS / 10 + 1;
+        double nativeSeconds = subscription();
+        EmbeddedPostgres sourceServer = LogicalSource.server();
+        EmbeddedPostgres targetServer = TestDatabases.target();
+        DataSource source = fresh(sourceServer, "bench_cold_src");
+        DataSource target = TestDatabases.freshDatabase(targetServer, "bench_cold_dst");
+        TestDatabases.execute(source, TABLE);
+        TestDatabases.execute(target, TABLE);
+        new LogicalSlot(source, new SlotSettings("bench_cold", "bench_cold_pub", true, PEEK, GROUP)).ensure("bench");
+        workload(source);
+        String options = System.getProperty("bench.java-options", "");
+        int port = PackagedApp.freePort();
+        Map<String, String> properties = Map.ofEntries(Map.entry("quarkus.http.port", Integer.toString(port)),
+                Map.entry("quarkus.datasource.source.jdbc.url", TestDatabases.jdbcUrl(sourceServer, "bench_cold_src")),
+                Map.entry("quarkus.datasource.source.username", "postgres"),
+                Map.entry("quarkus.datasource.target.jdbc.url", TestDatabases.jdbcUrl(targetServer, "bench_cold_dst")),
+                Map.entry("quarkus.datasource.target.username", "postgres"),
+                Map.entry("replicator.allow-all-tables", "true"), Map.entry("replicator.pull.slot", "bench_cold"),
+                Map.entry("replicator.pull.publication", "bench_cold_pub"),
+                Map.entry("replicator.pull.time-budget", "PT240S"), Map.entry("quarkus.log.level", "WARN"));
+        HttpClient client = HttpClient.newHttpClient();
+        long started = System.nanoTime();
+        double readySeconds;
+        double pullSeconds;
+        int pulls = 0;
+        Path log = Path.of("target/bench-cold-pull.log");
+        List<String> jvmOptions = options.isBlank() ? List.of() : List.of(options.trim().split("\\s+"));
+        try (PackagedApp app = PackagedApp.start(jvmOptions, properties, Map.of(), log)) {
+            while (get(client, port, "/q/health/ready") != 200) {
+                if (!app.isAlive()) {
+                    throw new IllegalStateException("the app stopped, see " + log);
+                }
+                Thread.sleep(5);
+                if (System.nanoTime() - started > 60_000_000_000L) {
+                    throw new IllegalStateException("not ready within 60 s, see " + log);
+                }
+            }
+            long start = System.nanoTime();
+            readySeconds = (start - started) / 1e9;
+            String answer;
+            do {
+                answer = post(client, port, "/pull", "{}");
+                pulls++;
+            } while (!answer.contains("\"done\":true"));
+            waitForMarker(target);
+            pullSeconds = (System.nanoTime() - start) / 1e9;
+        }
+        assertSame(source, target);
+        System.out.printf("%n| path | changes | seconds | changes/s |%n| --- | --- | --- | --- |%n"
+                + "| PostgreSQL logical replication (subscription) | %,d | %.2f | %,.0f |%n"
+                + "| first pull of a fresh packaged JVM (%d POST /pull, ready after %.2f s; JVM options '%s', %s) | %,d"
+                + " | %.2f | %,.0f |%n%nfirst pull / PostgreSQL: %.0f%%%n%n", changes, nativeSeconds,
+                changes / nativeSeconds, pulls, readySeconds, options, Runtime.version(), changes, pullSeconds,
+                changes / pullSeconds, 100 * nativeSeconds / pullSeconds);
+    }
+
+    private static int get(HttpClient client, int port, String path) {
+        try {
+            return client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private static String post(HttpClient client, int port, String path, String body) throws Exception {
+        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+                + path)).header("Content-Type", "application/json").timeout(Duration.ofMinutes(15))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+        return response.body();
     }
 
     static final int PEEK = Integer.getInteger("bench.peek", 100_000);
     static final int GROUP = Integer.getInteger("bench.group", 5000);
 
-    record Pulled(int pulls, long read, double seconds) {
+    record Pulled(int pulls, long read, double seconds, long ownBytes, long rowPositions) {
     }
 
     /** PostgreSQL's own: a disabled subscription holds its slot while the workload commits; seconds to the marker. */
@@ -96,11 +197,14 @@ class PullBenchmarkIT {
         TestDatabases.execute(subscriber, "CREATE SUBSCRIPTION bench_sub CONNECTION 'host=localhost port="
                 + sourceServer.getPort() + " dbname=bench_native_src user=postgres' PUBLICATION bench_pub"
                 + " WITH (copy_data = false, enabled = false, slot_name = 'bench_sub')");
-        workload(source);
-        long start = System.nanoTime();
-        TestDatabases.execute(subscriber, "ALTER SUBSCRIPTION bench_sub ENABLE");
-        waitForMarker(subscriber);
-        double seconds = (System.nanoTime() - start) / 1e9;
+        double seconds;
+        try (AutoCloseable held = holdOpen(source)) {
+            workload(source);
+            long start = System.nanoTime();
+            TestDatabases.execute(subscriber, "ALTER SUBSCRIPTION bench_sub ENABLE");
+            waitForMarker(subscriber);
+            seconds = (System.nanoTime() - start) / 1e9;
+        }
         assertSame(source, subscriber);
         TestDatabases.execute(subscriber, "ALTER SUBSCRIPTION bench_sub DISABLE");
         TestDatabases.execute(subscriber, "ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)");
@@ -124,19 +228,25 @@ class PullBenchmarkIT {
             SlotSettings settings = new SlotSettings("bench_pull", "bench_pull_pub", true, PEEK, GROUP);
             PullJob job = pullJob(pullSource, target, settings);
             new LogicalSlot(pullSource, settings).ensure("bench");
-            workload(pullSource);
-            long start = System.nanoTime();
+            new TargetSchema(target, new Sql("replicator"), "replicator").ensure();
+            long ownBefore = ownBytes(target);
             int pulls = 0;
-            PullReport report;
             long read = 0;
-            do {
-                report = job.run("bench-" + pulls++, PullRequest.DRAIN);
-                read += report.applied() + report.stale() + report.superseded();
-            } while (!report.done());
-            waitForMarker(target);
-            double seconds = (System.nanoTime() - start) / 1e9;
+            double seconds;
+            try (AutoCloseable held = holdOpen(pullSource)) {
+                workload(pullSource);
+                long start = System.nanoTime();
+                PullReport report;
+                do {
+                    report = job.run("bench-" + pulls++, PullRequest.DRAIN);
+                    read += report.applied() + report.stale() + report.superseded();
+                } while (!report.done());
+                waitForMarker(target);
+                seconds = (System.nanoTime() - start) / 1e9;
+            }
             assertSame(pullSource, target);
-            return new Pulled(pulls, read, seconds);
+            return new Pulled(pulls, read, seconds, ownBytes(target) - ownBefore,
+                    Long.parseLong(TestDatabases.copy(target, "SELECT count(*) FROM replicator.row_position").trim()));
         }
     }
 
@@ -177,6 +287,34 @@ class PullBenchmarkIT {
                     + (from + TX - 1));
         }
         TestDatabases.execute(source, "INSERT INTO marker VALUES (1, now())");
+    }
+
+    /**
+     * With {@code bench.open-tx}, a source session that has written and not committed until it is closed (then rolled
+     * back); else nothing.
+     */
+    private static AutoCloseable holdOpen(DataSource source) throws SQLException {
+        if (!OPEN_TX) {
+            return () -> {
+            };
+        }
+        Connection connection = source.getConnection();
+        connection.setAutoCommit(false);
+        try (var insert = connection.createStatement()) {
+            insert.execute("INSERT INTO held VALUES (1)");
+        }
+        return () -> {
+            try (connection) {
+                connection.rollback();
+            }
+        };
+    }
+
+    /** Bytes of replicator's own tables in the target: heap, indexes and TOAST. */
+    private static long ownBytes(DataSource target) {
+        return Long.parseLong(TestDatabases.copy(target, "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)"
+                + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'replicator'"
+                + " AND c.relkind = 'r'").trim());
     }
 
     private static void waitForMarker(DataSource target) throws InterruptedException {

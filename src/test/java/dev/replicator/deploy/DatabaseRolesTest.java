@@ -79,8 +79,8 @@ class DatabaseRolesTest {
         // what replicator does at start and on a timer: its own tables, then pruning them
         new TargetSchema(writer, new Sql("replicator"), "replicator").ensure();
         new TombstonePruning(writer, new Sql("replicator"), Duration.ofDays(7)).prune();
-        assertEquals("backfill_progress\nrejected\nrow_position\ntable_position\nupgrades\n", TestDatabases.copy(owner,
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'replicator' ORDER BY 1"));
+        assertEquals("backfill_progress\npull_coverage\nrejected\nrow_position\ntable_position\nupgrades\n",
+                TestDatabases.copy(owner, "SELECT tablename FROM pg_tables WHERE schemaname = 'replicator' ORDER BY 1"));
         TestDatabases.execute(writer, "INSERT INTO public.customers VALUES (1, 'a') ON CONFLICT (id)"
                 + " DO UPDATE SET name = excluded.name");
         TestDatabases.execute(writer, "DELETE FROM public.customers WHERE id = 1; TRUNCATE public.orders");

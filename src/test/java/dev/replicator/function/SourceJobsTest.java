@@ -385,7 +385,7 @@ class SourceJobsTest {
     }
 
     @Test
-    void anUnreachableSourceIsA503() {
+    void anUnreachableSourceIsA503() throws InterruptedException {
         DataSource admin = TestDatabases.dataSource(TestDatabases.source(), "postgres");
         TestDatabases.execute(admin, "ALTER DATABASE " + PostgresResource.SOURCE_DB + " ALLOW_CONNECTIONS false");
         try {
@@ -395,6 +395,9 @@ class SourceJobsTest {
                     .statusCode(503).body("error", containsString("source database unavailable"));
         } finally {
             TestDatabases.execute(admin, "ALTER DATABASE " + PostgresResource.SOURCE_DB + " ALLOW_CONNECTIONS true");
+            // the pool checks a connection idle for longer than its foreground-validation-interval (2 s) before
+            // lending it: past that, the next test gets a live one instead of one this test's terminate ended (503)
+            Thread.sleep(2100);
         }
     }
 

@@ -58,6 +58,11 @@ public class Backfill {
         for (JobTable table : resolved) {
             String name = table.sourceId().toString();
             BackfillCheckpoints.Progress at = checkpoints.read(name);
+            if (at.lastKey() == null && !at.done()) {
+                // committed before the first chunk's snapshot is taken, so that every pulled change that snapshot
+                // lacks is written with a position, which the chunk leaves alone
+                checkpoints.begin(name);
+            }
             while (!at.done() && (chunks == 0 || System.nanoTime() < deadline)) { // at least one chunk per call
                 BackfillCheckpoints.Progress from = at;
                 AtomicBoolean counted = new AtomicBoolean();

@@ -56,6 +56,21 @@ public class BackfillCheckpoints {
         });
     }
 
+    /**
+     * Marks a table's backfill as begun unless it has a checkpoint already, before its first chunk is read: pull
+     * fences the table's rows from then until the backfill is done.
+     */
+    public void begin(String table) {
+        withTable(() -> {
+            try (Connection connection = target.getConnection();
+                    PreparedStatement begin = connection.prepareStatement(sql.beginBackfill())) {
+                connection.setAutoCommit(true);
+                begin.setString(1, table);
+                return begin.executeUpdate();
+            }
+        });
+    }
+
     /** Forgets a table's progress: its next backfill starts from the first key. */
     public void reset(String table) {
         withTable(() -> {

@@ -239,7 +239,7 @@ public class PullJob {
                 changes.addAll(t.changes());
             }
             if (!changes.isEmpty()) {
-                count(writer.write(changes));
+                count(writer.writePulled(changes));
             }
             transactions += group.size();
             committedEnd = group.get(group.size() - 1).endLsn();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
@@ -21,6 +22,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.replicator.apply.CopySql;
+import dev.replicator.apply.CopyWriter;
+import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.decode.DebeziumDecoder;
 import dev.replicator.decode.FieldValue;
@@ -29,7 +34,15 @@ import dev.replicator.decode.Operation;
 import dev.replicator.decode.PgOutputDecoder;
 import dev.replicator.decode.PgOutputMessage;
 import dev.replicator.decode.RowChange;
+import dev.replicator.route.TableMappings;
+import dev.replicator.route.TargetCatalog;
 import dev.replicator.route.TargetChange;
+import dev.replicator.source.JobTables;
+import dev.replicator.source.RowReader;
+import dev.replicator.source.UpstreamCatalog;
+import dev.replicator.source.backfill.Backfill;
+import dev.replicator.source.backfill.BackfillCheckpoints;
+import dev.replicator.source.backfill.BackfillRequest;
 import dev.replicator.testing.DebeziumLoss;
 import dev.replicator.testing.TableComparison;
 import dev.replicator.testing.TestDatabases;
@@ -39,7 +52,7 @@ import dev.replicator.testing.TestDatabases;
  * deletes) are both pulled from one slot and pushed, as Debezium events with Debezium's positions
  * ({@code lsn}, {@code sequence: [last commit LSN, LSN]}) read from a second slot, delivered shuffled, late and
  * twice. Pulls stop after random numbers of changes, and some die between the target commit and the slot
- * confirmation. Whatever the interleaving, the target ends equal to the source. {@code -Dpull.mixed.seeds=N} runs
+ * confirmation. Backfill chunks of the same table (restarted now and then) copy the source's rows in between. Whatever the interleaving, the target ends equal to the source. {@code -Dpull.mixed.seeds=N} runs
  * more seeds.
  */
 class MixedPushPullTest {
@@ -68,6 +81,7 @@ class MixedPushPullTest {
         List<Integer> ids = new ArrayList<>();
         int nextId = 1;
         int crashes = 0;
+        int backfills = 0;
         long stale = 0;
 
         for (int round = 0; round < 30; round++) {
@@ -111,6 +125,8 @@ class MixedPushPullTest {
                 } catch (IllegalStateException e) {
                     crashes++;
                 }
+            } else if (action == 9) {
+                backfills += backfill(h, random);
             } else if (action < 8) {
                 Collections.shuffle(undelivered, random);
                 int count = random.nextInt(undelivered.size() + 1);
@@ -135,8 +151,24 @@ class MixedPushPullTest {
 
         TableComparison.assertSameRows(h.source, h.target, "items", EnumSet.noneOf(DebeziumLoss.class));
         assertTrue(stale > 0, "no pulled change was ever found already pushed");
-        System.out.printf("seed %d: %d pushed events, %d pulls died before confirming, %d pulled changes stale%n",
-                seed, delivered.size(), crashes, stale);
+        System.out.printf("seed %d: %d pushed events, %d pulls died before confirming, %d pulled changes stale,"
+                + " %d backfill chunks, %d row positions left%n", seed, delivered.size(), crashes, stale, backfills,
+                PullHarness.count(h.target, "SELECT count(*) FROM replicator.row_position"));
+    }
+
+    /**
+     * One chunk of a backfill of the table (1 to 8 rows), from where the last one stopped or, now and then, from the
+     * first key again: it copies the source's current rows between the pulled and pushed changes.
+     */
+    private static int backfill(PullHarness h, Random random) {
+        Sql sql = new Sql("replicator");
+        JobTables tables = new JobTables(new TableMappings(Map.of(), true), new UpstreamCatalog(
+                new TargetCatalog(h.source)), h.catalog, h.source, "replicator");
+        Backfill backfill = new Backfill(tables, new RowReader(h.source, h.router), new CopyWriter(
+                h.writer.transactions(), new CopySql("replicator")), new BackfillCheckpoints(h.target, sql,
+                        new TargetSchema(h.target, sql, "replicator")), h.metrics, Duration.ZERO);
+        return backfill.run("mixed-backfill", new BackfillRequest(List.of("public.items"), random.nextInt(8) + 1,
+                random.nextInt(4) == 0)).chunks();
     }
 
     /** Delivers each event on its own, like a broker; one that must wait for another (409) stays for later. */
