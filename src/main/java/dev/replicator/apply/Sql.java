@@ -231,19 +231,22 @@ public final class Sql {
 
     /**
      * Key columns as {@code unnest} input: one text[] parameter per column ({@code arrays}), named {@code k1, k2, ..}
-     * ({@code names}), and the canonical text of the row's key from them under the alias {@code u} ({@code rowKey}).
+     * ({@code names}), the canonical text of the row's key from them under the alias {@code u} ({@code rowKey}), and
+     * the match of a stored row {@code r} to them ({@code matchRow}).
      */
-    private record KeyArrays(String rowKey, String arrays, String names) {
+    private record KeyArrays(String rowKey, String arrays, String names, String matchRow) {
         static KeyArrays of(List<TargetColumn> key) {
             StringJoiner rowKey = new StringJoiner(", ", "ARRAY[", "]::text");
             StringJoiner arrays = new StringJoiner(", ");
             StringJoiner names = new StringJoiner(", ");
+            StringJoiner match = new StringJoiner(" AND ");
             for (int i = 0; i < key.size(); i++) {
                 rowKey.add(keyText(key.get(i), "u.k" + (i + 1) + "::" + key.get(i).castType()));
                 arrays.add("?::text[]");
                 names.add("k" + (i + 1));
+                match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).castType());
             }
-            return new KeyArrays(rowKey.toString(), arrays.toString(), names.toString());
+            return new KeyArrays(rowKey.toString(), arrays.toString(), names.toString(), match.toString());
         }
     }
 
@@ -399,16 +402,10 @@ public final class Sql {
                     .map(c -> "r." + quote(c.name()) + " = ?::text::" + c.castType()).collect(Collectors.joining(" AND "))
                     + " AND 1 IN (SELECT unnest(current_setting('" + CLAIMED_DELETES + "')::bigint[]))";
         }
-        StringJoiner arrays = new StringJoiner(", ");
-        StringJoiner names = new StringJoiner(", ");
-        StringJoiner match = new StringJoiner(" AND ");
-        for (int i = 0; i < key.size(); i++) {
-            arrays.add("?::text[]");
-            names.add("k" + (i + 1));
-            match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).castType());
-        }
-        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ") WITH ORDINALITY AS u(" + names
-                + ", ord) WHERE " + match + " AND u.ord IN (SELECT unnest(current_setting('" + CLAIMED_DELETES + "')::bigint[]))";
+        KeyArrays k = KeyArrays.of(key);
+        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + k.arrays() + ") WITH ORDINALITY AS u("
+                + k.names() + ", ord) WHERE " + k.matchRow() + " AND u.ord IN (SELECT unnest(current_setting('"
+                + CLAIMED_DELETES + "')::bigint[]))";
     }
 
     /**
@@ -526,16 +523,9 @@ public final class Sql {
     /** Deletes many rows by key in one statement (parameters: one text[] per key column). */
     public String deleteRows(TargetTable table) {
         List<TargetColumn> key = table.keyColumns();
-        StringJoiner arrays = new StringJoiner(", ");
-        StringJoiner names = new StringJoiner(", ");
-        StringJoiner match = new StringJoiner(" AND ");
-        for (int i = 0; i < key.size(); i++) {
-            arrays.add("?::text[]");
-            names.add("k" + (i + 1));
-            match.add("r." + quote(key.get(i).name()) + " = u.k" + (i + 1) + "::" + key.get(i).castType());
-        }
-        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + arrays + ") AS u(" + names + ") WHERE "
-                + match;
+        KeyArrays k = KeyArrays.of(key);
+        return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + k.arrays() + ") AS u(" + k.names()
+                + ") WHERE " + k.matchRow();
     }
 
     /**

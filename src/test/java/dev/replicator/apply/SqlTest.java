@@ -215,4 +215,32 @@ class SqlTest {
                 + " ELSE pg_advisory_xact_lock_shared(hashtext(u.name)) END)"
                 + " FROM unnest(?::text[], ?::boolean[]) AS u(name, exclusive)", Sql.lockTables());
     }
+
+    /** Pull's statements: what a group asks of its tables, rows by key, the coverage it raises. */
+    @Test
+    void pullAsksItsTablesStandingsDeletesRowsByKeyAndRaisesItsCoverage() {
+        assertEquals("SELECT u.name, c.commit_pos, c.change_pos, t.commit_pos, t.change_pos,"
+                + " EXISTS (SELECT 1 FROM \"replicator\".row_position p WHERE p.table_name = u.name),"
+                + " EXISTS (SELECT 1 FROM \"replicator\".backfill_progress b WHERE b.table_name = u.source AND NOT b.done),"
+                + " coalesce(c.fence_rows_until > now(), false) FROM unnest(?::text[], ?::text[]) AS u(name, source)"
+                + " LEFT JOIN \"replicator\".pull_coverage c ON c.table_name = u.name"
+                + " LEFT JOIN \"replicator\".table_position t ON t.table_name = u.name", SQL.pullStandings());
+        assertEquals("SELECT u.ord FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS u(k1, k2, ord) WHERE EXISTS"
+                + " (SELECT 1 FROM \"replicator\".row_position p WHERE p.table_name = ?"
+                + " AND p.row_key = ARRAY[(u.k1::integer)::text, (u.k2::smallint)::text]::text)",
+                SQL.keysWithPositions(ORDERS));
+        assertEquals("DELETE FROM \"public\".\"order_lines\" r USING unnest(?::text[], ?::text[]) AS u(k1, k2)"
+                + " WHERE r.\"order_id\" = u.k1::integer AND r.\"line_no\" = u.k2::smallint", SQL.deleteRows(ORDERS));
+        assertEquals("INSERT INTO \"replicator\".pull_coverage AS c (table_name, commit_pos, change_pos, start_commit,"
+                + " start_change, fence_rows_until, updated_at) SELECT u.name, u.commit_pos, u.change_pos,"
+                + " CASE WHEN u.pushed THEN u.start_commit ELSE -1 END, CASE WHEN u.pushed THEN u.start_change ELSE -1 END,"
+                + " CASE WHEN u.pushed THEN now() + ?::interval END, now() FROM unnest(?::text[], ?::bigint[],"
+                + " ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])"
+                + " AS u(name, commit_pos, change_pos, start_commit, start_change, pushed)"
+                + " ON CONFLICT (table_name) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, updated_at = now()"
+                + " WHERE (c.commit_pos, c.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)", SQL.raiseCoverage());
+        assertEquals("SELECT 1 FROM \"replicator\".pull_coverage WHERE table_name = ? AND (commit_pos, change_pos) >= (?, ?)"
+                + " AND (?, ?) >= (start_commit, start_change)", SQL.covered());
+    }
 }
