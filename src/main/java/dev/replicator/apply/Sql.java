@@ -527,8 +527,7 @@ public final class Sql {
 
     /** Deletes many rows by key in one statement (parameters: one text[] per key column). */
     public String deleteRows(TargetTable table) {
-        List<TargetColumn> key = table.keyColumns();
-        KeyArrays k = KeyArrays.of(key);
+        KeyArrays k = KeyArrays.of(table.keyColumns());
         return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + k.arrays() + ") AS u(" + k.names()
                 + ") WHERE " + k.matchRow();
     }
