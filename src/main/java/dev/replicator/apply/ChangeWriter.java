@@ -286,18 +286,6 @@ final class ChangeWriter {
 
     private Result truncate(TargetTable table, Position position) throws SQLException {
         String name = table.id().toString();
-        // pull applied the source's stream past this truncate: it truncated then, or a later change stands
-        PreparedStatement covered = statement(sql.covered());
-        covered.setString(1, name);
-        covered.setLong(2, position.commit());
-        covered.setLong(3, position.change());
-        covered.setLong(4, position.commit());
-        covered.setLong(5, position.change());
-        try (ResultSet rs = covered.executeQuery()) {
-            if (rs.next()) {
-                return Result.STALE;
-            }
-        }
         PreparedStatement claim = statement(sql.claimTable());
         claim.setString(1, name);
         claim.setLong(2, position.commit());

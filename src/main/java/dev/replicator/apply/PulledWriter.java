@@ -219,8 +219,9 @@ final class PulledWriter {
         for (int i : live) {
             rows.computeIfAbsent(changes.get(i).key(), k -> new ArrayList<>()).add(i);
         }
-        Set<List<String>> positioned = standing.hasPositions() ? keysWithPositions(statements, table, changes, rows)
-                : Set.of();
+        RowBatchWriter rowWriter = new RowBatchWriter(sql, statements);
+        Set<List<String>> positioned = standing.hasPositions()
+                ? keysWithPositions(statements, rowWriter, table, changes, rows) : Set.of();
         List<TargetChange> deletes = new ArrayList<>();
         List<TargetChange> upserts = new ArrayList<>();
         for (Map.Entry<List<String>, List<Integer>> row : rows.entrySet()) {
@@ -246,19 +247,19 @@ final class PulledWriter {
         }
         if (!deletes.isEmpty()) {
             PreparedStatement delete = statements.get(sql.deleteRows(table));
-            bindKeys(delete, table, deletes);
+            rowWriter.bindKeys(delete, 1, table, deletes);
             delete.executeUpdate();
         }
         if (!upserts.isEmpty()) {
-            new RowBatchWriter(sql, statements).upsert(table, upserts);
+            rowWriter.upsert(table, upserts);
         }
     }
 
-    private Set<List<String>> keysWithPositions(Statements statements, TargetTable table,
+    private Set<List<String>> keysWithPositions(Statements statements, RowBatchWriter rowWriter, TargetTable table,
             List<TargetChange> changes, Map<List<String>, List<Integer>> rows) throws SQLException {
         List<TargetChange> firsts = rows.values().stream().map(h -> changes.get(h.get(0))).toList();
         PreparedStatement ask = statements.get(sql.keysWithPositions(table));
-        int next = bindKeys(ask, table, firsts);
+        int next = rowWriter.bindKeys(ask, 1, table, firsts);
         ask.setString(next, table.id().toString());
         Set<List<String>> keys = new HashSet<>();
         try (ResultSet rs = ask.executeQuery()) {
@@ -267,18 +268,6 @@ final class PulledWriter {
             }
         }
         return keys;
-    }
-
-    private int bindKeys(PreparedStatement statement, TargetTable table, List<TargetChange> rows) throws SQLException {
-        int p = 1;
-        for (int k = 0; k < table.primaryKey().size(); k++) {
-            Object[] values = new Object[rows.size()];
-            for (int r = 0; r < rows.size(); r++) {
-                values[r] = rows.get(r).key().get(k);
-            }
-            statement.setArray(p++, connection.createArrayOf("text", values));
-        }
-        return p;
     }
 
     private void raiseCoverage(Statements statements, Map<String, Position> newest, Map<String, Position> oldest,

@@ -539,6 +539,12 @@ final class RowBatchWriter {
         return literal.append('}').toString();
     }
 
+    /** Binds one text array per key column, in row order, from parameter {@code first} on; returns the next index. */
+    int bindKeys(PreparedStatement statement, int first, TargetTable table, List<TargetChange> rows)
+            throws SQLException {
+        return bind(statement, first, keyArrays(table, rows));
+    }
+
     /** One text array per key column, in row order. */
     private List<Array> keyArrays(TargetTable table, List<TargetChange> rows) throws SQLException {
         List<Array> keys = new ArrayList<>();

@@ -438,10 +438,15 @@ public final class Sql {
                 + " RETURNING commit_pos, change_pos";
     }
 
-    /** Records a truncate's position for a table if newer (parameters: table name, commit, change). */
+    /**
+     * Records a truncate's position for a table if newer, and unless pull has applied the source's stream past it (it
+     * truncated then, or a later change stands) (parameters: table name, commit, change). Returns a row when recorded.
+     */
     public String claimTable() {
         return "INSERT INTO " + tablePositions + " AS p (table_name, commit_pos, change_pos, updated_at)"
-                + " VALUES (?, ?, ?, now())"
+                + " SELECT v.name, v.commit_pos, v.change_pos, now() FROM (SELECT ?::text AS name,"
+                + " ?::bigint AS commit_pos, ?::bigint AS change_pos) v WHERE NOT EXISTS (SELECT 1 FROM " + coverage
+                + " c WHERE c.table_name = v.name AND " + fences("c", "v") + ")"
                 + " ON CONFLICT (table_name) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, updated_at = now()"
                 + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)"
@@ -522,8 +527,7 @@ public final class Sql {
 
     /** Deletes many rows by key in one statement (parameters: one text[] per key column). */
     public String deleteRows(TargetTable table) {
-        List<TargetColumn> key = table.keyColumns();
-        KeyArrays k = KeyArrays.of(key);
+        KeyArrays k = KeyArrays.of(table.keyColumns());
         return "DELETE FROM " + qualified(table.id()) + " r USING unnest(" + k.arrays() + ") AS u(" + k.names()
                 + ") WHERE " + k.matchRow();
     }
@@ -546,15 +550,6 @@ public final class Sql {
                 + " ON CONFLICT (table_name) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, updated_at = now()"
                 + " WHERE (c.commit_pos, c.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)";
-    }
-
-    /**
-     * Whether pull has applied a table's changes around a position, so that a pushed truncate there is stale
-     * (parameters: table name, commit, change, commit, change).
-     */
-    public String covered() {
-        return "SELECT 1 FROM " + coverage + " WHERE table_name = ? AND (commit_pos, change_pos) >= (?, ?)"
-                + " AND (?, ?) >= (start_commit, start_change)";
     }
 
     /**

@@ -93,14 +93,9 @@ public class TargetWriter {
         if (changes.isEmpty()) {
             return List.of();
         }
-        Mode mode = new Mode();
         try {
-            List<ChangeOutcome> outcomes = transactions.run(null, connection -> new PulledWriter(sql, connection,
-                    mode.multiRow, pruning.retention()).write(changes), mode::fallBack);
-            pruning.pruneIfDue();
-            return outcomes;
-        } catch (SQLException e) {
-            throw failure(transactions, e).answer();
+            return run((connection, multiRow) -> new PulledWriter(sql, connection, multiRow, pruning.retention())
+                    .write(changes));
         } catch (ChangeFailure failure) {
             throw failure.answer();
         }
@@ -115,15 +110,29 @@ public class TargetWriter {
         if (changes.isEmpty() && alsoInTransaction == NOTHING_ELSE) {
             return List.of();
         }
+        return run((connection, multiRow) -> {
+            List<ChangeOutcome> written = changes.isEmpty() ? List.of()
+                    : new ChangeWriter(sql, connection, multiRow).write(changes, alsoInTransaction == NOTHING_ELSE);
+            alsoInTransaction.run(connection);
+            return written;
+        });
+    }
+
+    /** One attempt of a write, with multi-row statements or change by change. */
+    @FunctionalInterface
+    private interface Attempt {
+        List<ChangeOutcome> write(Connection connection, boolean multiRow) throws SQLException;
+    }
+
+    /**
+     * Runs the attempts in one transaction each, as the policy retries them, falling back to change by change when a
+     * multi-row statement failed; prunes tombstones when due. A failure that stays is thrown as a {@link ChangeFailure}.
+     */
+    private List<ChangeOutcome> run(Attempt attempt) {
         Mode mode = new Mode();
         try {
-            List<ChangeOutcome> outcomes = transactions.run(null, connection -> {
-                List<ChangeOutcome> written = changes.isEmpty() ? List.of()
-                        : new ChangeWriter(sql, connection, mode.multiRow).write(changes,
-                                alsoInTransaction == NOTHING_ELSE);
-                alsoInTransaction.run(connection);
-                return written;
-            }, mode::fallBack);
+            List<ChangeOutcome> outcomes = transactions.run(null, connection -> attempt.write(connection,
+                    mode.multiRow), mode::fallBack);
             pruning.pruneIfDue();
             return outcomes;
         } catch (SQLException e) {

@@ -240,7 +240,14 @@ class SqlTest {
                 + " ON CONFLICT (table_name) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
                 + " change_pos = EXCLUDED.change_pos, updated_at = now()"
                 + " WHERE (c.commit_pos, c.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos)", SQL.raiseCoverage());
-        assertEquals("SELECT 1 FROM \"replicator\".pull_coverage WHERE table_name = ? AND (commit_pos, change_pos) >= (?, ?)"
-                + " AND (?, ?) >= (start_commit, start_change)", SQL.covered());
+        assertEquals("INSERT INTO \"replicator\".table_position AS p (table_name, commit_pos, change_pos, updated_at)"
+                + " SELECT v.name, v.commit_pos, v.change_pos, now() FROM (SELECT ?::text AS name,"
+                + " ?::bigint AS commit_pos, ?::bigint AS change_pos) v WHERE NOT EXISTS (SELECT 1 FROM"
+                + " \"replicator\".pull_coverage c WHERE c.table_name = v.name AND (c.commit_pos, c.change_pos) >="
+                + " (v.commit_pos, v.change_pos) AND (v.commit_pos, v.change_pos) >= (c.start_commit, c.start_change))"
+                + " ON CONFLICT (table_name) DO UPDATE SET commit_pos = EXCLUDED.commit_pos,"
+                + " change_pos = EXCLUDED.change_pos, updated_at = now()"
+                + " WHERE (p.commit_pos, p.change_pos) < (EXCLUDED.commit_pos, EXCLUDED.change_pos) RETURNING 1",
+                SQL.claimTable(), "a truncate pull has applied past is stale, as a row change is");
     }
 }

@@ -61,24 +61,22 @@ public class BackfillCheckpoints {
      * fences the table's rows from then until the backfill is done.
      */
     public void begin(String table) {
-        withTable(() -> {
-            try (Connection connection = target.getConnection();
-                    PreparedStatement begin = connection.prepareStatement(sql.beginBackfill())) {
-                connection.setAutoCommit(true);
-                begin.setString(1, table);
-                return begin.executeUpdate();
-            }
-        });
+        update(sql.beginBackfill(), table);
     }
 
     /** Forgets a table's progress: its next backfill starts from the first key. */
     public void reset(String table) {
+        update(sql.resetBackfill(), table);
+    }
+
+    /** Runs a statement whose one parameter is the table's name, in a transaction of its own. */
+    private void update(String statement, String table) {
         withTable(() -> {
             try (Connection connection = target.getConnection();
-                    PreparedStatement delete = connection.prepareStatement(sql.resetBackfill())) {
+                    PreparedStatement update = connection.prepareStatement(statement)) {
                 connection.setAutoCommit(true);
-                delete.setString(1, table);
-                return delete.executeUpdate();
+                update.setString(1, table);
+                return update.executeUpdate();
             }
         });
     }
