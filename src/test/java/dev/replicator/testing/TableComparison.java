@@ -48,6 +48,22 @@ public final class TableComparison {
         assertEquals("", differences.toString(), "rows differ between source and target");
     }
 
+    /**
+     * Every table of the source, by the source's columns: a target that keeps columns the source dropped (schema
+     * evolution never drops) is compared on what the source has.
+     */
+    public static void assertSameRowsOfSourceColumns(DataSource source, DataSource target, Set<DebeziumLoss> losses) {
+        StringBuilder differences = new StringBuilder();
+        for (String table : TestDatabases.tables(source)) {
+            String expected = TestDatabases.copy(source, select(source, table, true, losses));
+            String actual = TestDatabases.copy(target, select(source, table, false, losses));
+            if (!expected.equals(actual)) {
+                differences.append(table).append(":\n").append(differingLines(expected, actual));
+            }
+        }
+        assertEquals("", differences.toString(), "rows differ between source and target");
+    }
+
     public static void assertSameRows(DataSource source, DataSource target, String table, Set<DebeziumLoss> losses) {
         String expected = TestDatabases.copy(source, select(source, table, true, losses));
         String actual = TestDatabases.copy(target, select(target, table, false, losses));
