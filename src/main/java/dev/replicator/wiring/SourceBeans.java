@@ -27,6 +27,7 @@ import dev.replicator.source.backfill.BackfillCheckpoints;
 import dev.replicator.source.dispatch.JobDispatch;
 import dev.replicator.source.pull.PullJob;
 import dev.replicator.source.rowref.RowRefresher;
+import dev.replicator.source.sequences.SequenceSync;
 import dev.replicator.source.verify.Verifier;
 
 /** Builds the source-side parts from the configuration and both datasources. */
@@ -72,7 +73,14 @@ public class SourceBeans {
     @Produces
     @Singleton
     JobDispatch jobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
-            ReplicatorConfig config, PullJob pull) {
-        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull);
+            ReplicatorConfig config, PullJob pull, SequenceSync sequences) {
+        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull, sequences);
+    }
+
+    @Produces
+    @Singleton
+    SequenceSync sequenceSync(@DataSource("source") AgroalDataSource source,
+            @DataSource("target") AgroalDataSource target, TableMappings mappings, ReplicationMetrics metrics) {
+        return new SequenceSync(source, target, mappings, metrics);
     }
 }
