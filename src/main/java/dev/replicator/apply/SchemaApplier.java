@@ -65,6 +65,23 @@ public final class SchemaApplier {
         return made;
     }
 
+    /** Makes the additions in order, each once (for jobs that copy rows, in a transaction of their own). */
+    public List<SchemaChange> applyAll(Connection connection, List<SchemaChange> additions) throws SQLException {
+        List<SchemaChange> made = new ArrayList<>();
+        try (Statement statement = connection.createStatement()) {
+            for (SchemaChange addition : additions) {
+                lock(connection, addition.lockKey());
+                if (!addition.done(connection)) {
+                    for (String ddl : addition.statements()) {
+                        statement.execute(ddl);
+                    }
+                    made.add(addition);
+                }
+            }
+        }
+        return made;
+    }
+
     /** Ends the additions this transaction made, last before its commit ({@link SchemaChange#closing()}). */
     public void close(Connection connection, List<SchemaChange> made) throws SQLException {
         try (Statement statement = connection.createStatement()) {

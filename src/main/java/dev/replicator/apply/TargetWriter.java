@@ -110,6 +110,27 @@ public class TargetWriter {
         }
     }
 
+    /**
+     * Makes additions to the target's schema in a transaction of their own (for jobs that copy rows and write no
+     * changes); answered as writes are: 422 for a missing privilege, 503 for an unreachable target.
+     */
+    public void makeSchema(List<SchemaChange> additions) {
+        if (additions.isEmpty()) {
+            return;
+        }
+        List<List<SchemaChange>> made = new ArrayList<>(List.of(List.of()));
+        try {
+            transactions.run(null, connection -> {
+                made.set(0, schema.applyAll(connection, additions));
+                schema.close(connection, made.get(0));
+                return null;
+            });
+        } catch (SQLException e) {
+            throw transactions.answer(null, e);
+        }
+        schema.committed(made.get(0));
+    }
+
     /** As {@link #write}, but a failure also names the change that caused it, when one did. */
     List<ChangeOutcome> writeOrFail(List<TargetChange> changes) {
         return writeOrFail(changes, NOTHING_ELSE);

@@ -16,10 +16,12 @@ import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetCatalog;
 import dev.replicator.source.JobTables;
+import dev.replicator.source.SchemaFollower;
 import dev.replicator.source.RowReader;
 import dev.replicator.source.UpstreamCatalog;
 import dev.replicator.source.backfill.Backfill;
@@ -36,9 +38,12 @@ public class SourceBeans {
     @Produces
     @Singleton
     JobTables jobTables(TableMappings mappings, TargetCatalog targetCatalog,
-            @DataSource("source") AgroalDataSource source, ReplicatorConfig config) {
+            @DataSource("source") AgroalDataSource source, ReplicatorConfig config, SchemaPlanner planner,
+            TargetWriter writer) {
+        SchemaFollower follower = config.schema().adds() ? new SchemaFollower(planner, targetCatalog, writer, source)
+                : null;
         return new JobTables(mappings, new UpstreamCatalog(new TargetCatalog(source)), targetCatalog, source,
-                config.ordering().schema());
+                config.ordering().schema(), follower);
     }
 
     @Produces
