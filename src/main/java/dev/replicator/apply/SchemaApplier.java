@@ -84,6 +84,9 @@ public final class SchemaApplier {
 
     /** Ends the additions this transaction made, last before its commit ({@link SchemaChange#closing()}). */
     public void close(Connection connection, List<SchemaChange> made) throws SQLException {
+        if (made.isEmpty()) {
+            return;
+        }
         try (Statement statement = connection.createStatement()) {
             for (SchemaChange addition : made) {
                 for (String ddl : addition.closing()) {
