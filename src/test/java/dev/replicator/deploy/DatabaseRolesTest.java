@@ -89,13 +89,9 @@ class DatabaseRolesTest {
 
     @Test
     void targetRoleWritesOnlyTheMappedTablesAndItsOwnSchema() throws IOException, SQLException {
-        EmbeddedPostgres server = TestDatabases.target();
-        DataSource owner = TestDatabases.freshDatabase(server, "roles_target");
-        dropRoles(owner, "replicator_write");
-        TestDatabases.execute(owner, TABLES);
-        TestDatabases.execute(owner, script("target.sql", "roles_target"));
+        DataSource owner = targetWithRole();
 
-        DataSource writer = as(server, "roles_target", "replicator_write");
+        DataSource writer = as(TestDatabases.target(), "roles_target", "replicator_write");
         // what replicator does at start and on a timer: its own tables, then pruning them
         new TargetSchema(writer, new Sql("replicator"), "replicator").ensure();
         new TombstonePruning(writer, new Sql("replicator"), Duration.ofDays(7)).prune();
@@ -117,12 +113,8 @@ class DatabaseRolesTest {
      */
     @Test
     void targetRoleAddsColumnsOnlyWithTheGrantsForIt() throws IOException, SQLException {
-        EmbeddedPostgres server = TestDatabases.target();
-        DataSource owner = TestDatabases.freshDatabase(server, "roles_target");
-        dropRoles(owner, "replicator_write");
-        TestDatabases.execute(owner, TABLES);
-        TestDatabases.execute(owner, script("target.sql", "roles_target"));
-        DataSource writer = as(server, "roles_target", "replicator_write");
+        DataSource owner = targetWithRole();
+        DataSource writer = as(TestDatabases.target(), "roles_target", "replicator_write");
         Sql sql = new Sql("replicator");
         new TargetSchema(writer, sql, "replicator").ensure();
         TargetCatalog catalog = new TargetCatalog(writer);
@@ -151,6 +143,15 @@ class DatabaseRolesTest {
         targetWriter.write(List.of(change));
         assertEquals("1|Ada|ada@example.org\n", TestDatabases.copy(owner, "SELECT * FROM customers")
                 .replace('\t', '|'));
+    }
+
+    /** A fresh target database with the tables, and target.sql run on it as deploy.md says. */
+    static DataSource targetWithRole() throws IOException {
+        DataSource owner = TestDatabases.freshDatabase(TestDatabases.target(), "roles_target");
+        dropRoles(owner, "replicator_write");
+        TestDatabases.execute(owner, TABLES);
+        TestDatabases.execute(owner, script("target.sql", "roles_target"));
+        return owner;
     }
 
     /** The script, its database name (app in the examples) replaced by this test's. */
