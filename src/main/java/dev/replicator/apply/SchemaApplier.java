@@ -26,10 +26,21 @@ public final class SchemaApplier {
     });
 
     private final Consumer<SchemaChange> committed;
+    private final Consumer<SchemaChange> foundMade;
 
     /** @param committed told of each addition once the transaction that made it committed (logs, metrics, caches) */
     public SchemaApplier(Consumer<SchemaChange> committed) {
+        this(committed, change -> {
+        });
+    }
+
+    /**
+     * @param foundMade told of an addition another writer (or another replicator) made first, when it is found made:
+     *                  it is committed already, so what waited for it (a plan, a cached catalog) can be dropped
+     */
+    public SchemaApplier(Consumer<SchemaChange> committed, Consumer<SchemaChange> foundMade) {
         this.committed = committed;
+        this.foundMade = foundMade;
     }
 
     /** The additions the changes count on, made in order; returns those this transaction made. */
@@ -49,6 +60,7 @@ public final class SchemaApplier {
             try {
                 lock(connection, addition.lockKey());
                 if (addition.done(connection)) {
+                    foundMade.accept(addition);
                     continue;
                 }
                 try (Statement statement = connection.createStatement()) {
@@ -76,6 +88,8 @@ public final class SchemaApplier {
                         statement.execute(ddl);
                     }
                     made.add(addition);
+                } else {
+                    foundMade.accept(addition);
                 }
             }
         }

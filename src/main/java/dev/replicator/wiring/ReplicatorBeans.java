@@ -96,17 +96,20 @@ public class ReplicatorBeans {
     @Singleton
     TargetWriter targetWriter(@DataSource("target") AgroalDataSource target, Sql sql, TargetSchema schema,
             TargetCatalog catalog, ReplicatorConfig config, SchemaPlanner planner, ReplicationMetrics metrics) {
-        SchemaApplier additions = new SchemaApplier(change -> {
-            // names only, never a value
-            SCHEMA_LOG.infof("%s", change.describe());
-            metrics.schemaChanged(change.kind(), change.object());
+        java.util.function.Consumer<SchemaChange> settled = change -> {
             if (change instanceof SchemaChange.CreateTable created) {
                 catalog.invalidate(created.table());
             } else if (change instanceof SchemaChange.AddColumn added) {
                 catalog.invalidate(added.table());
             }
             planner.made(change);
-        });
+        };
+        SchemaApplier additions = new SchemaApplier(change -> {
+            // names only, never a value
+            SCHEMA_LOG.infof("%s", change.describe());
+            metrics.schemaChanged(change.kind(), change.object());
+            settled.accept(change);
+        }, settled);
         return new TargetWriter(new TargetTransactions(target, schema, catalog::invalidate), sql,
                 new TombstonePruning(target, sql, config.ordering().tombstoneRetention()), additions);
     }
