@@ -28,7 +28,7 @@ import dev.replicator.source.verify.VerifyRequest;
  */
 @RegisterForReflection(targets = { BackfillReport.class, BackfillReport.TableProgress.class, BackfillRequest.class,
         VerifyReport.class, VerifyReport.TableResult.class, VerifyReport.SampleKey.class, VerifyRequest.class,
-        VerifyRequest.Resume.class, PullReport.class, PullRequest.class })
+        VerifyRequest.Resume.class, PullReport.class, PullRequest.class, SequenceSync.Synced.class })
 public class JobDispatch {
 
     /** The answer event: its type and data. */
