@@ -18,3 +18,6 @@ CREATE ROLE replicator_read LOGIN;
 ALTER ROLE replicator_read SET default_transaction_read_only = on;
 GRANT USAGE ON SCHEMA public TO replicator_read;
 GRANT SELECT ON public.customers, public.orders TO replicator_read;
+-- The sequences of the replicated tables' serial and identity columns, read to move the target's forward
+-- (replicator.sequences.sync, POST /sequences): pg_sequences shows last_value only to a role that may read them.
+GRANT SELECT ON SEQUENCE public.customers_id_seq TO replicator_read;

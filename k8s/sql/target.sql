@@ -14,3 +14,9 @@ CREATE SCHEMA replicator AUTHORIZATION replicator_write;
 -- anyone else's tables. (Replace app with your database's name.)
 GRANT CREATE ON DATABASE app TO replicator_write;
 -- Before PostgreSQL 15 every role may create tables in public: REVOKE CREATE ON SCHEMA public FROM PUBLIC.
+-- Only with replicator.schema.evolution=add, where replicator adds columns to the replicated tables and creates the
+-- tables, enums and domains the target lacks: it must own the tables (ALTER TABLE ... ADD COLUMN) and may create in
+-- their schema. Without these, such a change is answered 422 naming the privilege, and nothing of it is written.
+--   ALTER TABLE public.customers OWNER TO replicator_write;
+--   ALTER TABLE public.orders OWNER TO replicator_write;
+--   GRANT CREATE ON SCHEMA public TO replicator_write;

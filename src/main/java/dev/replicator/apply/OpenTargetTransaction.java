@@ -3,9 +3,11 @@ package dev.replicator.apply;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.util.ArrayList;
 import java.util.List;
 
 import dev.replicator.route.TargetChange;
+import dev.replicator.schema.SchemaChange;
 
 /**
  * {@link OpenWrite} on one connection of the target, for pulled changes ({@link PulledWriter}). Each write runs under
@@ -18,14 +20,18 @@ final class OpenTargetTransaction implements OpenWrite {
     private final Sql sql;
     private final TargetTransactions transactions;
     private final TombstonePruning pruning;
+    private final SchemaApplier schema;
+    /** Additions to the target's schema made in this transaction, reported once it commits. */
+    private final List<SchemaChange> made = new ArrayList<>();
     private boolean closed;
 
     OpenTargetTransaction(Connection connection, Sql sql, TargetTransactions transactions,
-            TombstonePruning pruning) {
+            TombstonePruning pruning, SchemaApplier schema) {
         this.connection = connection;
         this.sql = sql;
         this.transactions = transactions;
         this.pruning = pruning;
+        this.schema = schema;
     }
 
     @Override
@@ -37,6 +43,7 @@ final class OpenTargetTransaction implements OpenWrite {
             return List.of();
         }
         try {
+            made.addAll(schema.apply(connection, changes));
             Savepoint before = connection.setSavepoint();
             List<ChangeOutcome> outcomes;
             try {
@@ -61,12 +68,14 @@ final class OpenTargetTransaction implements OpenWrite {
     @Override
     public void commit() {
         try {
+            schema.close(connection, made);
             connection.commit();
         } catch (SQLException e) {
             throw fail(e);
         } finally {
             close();
         }
+        schema.committed(made);
         pruning.pruneIfDue();
     }
 

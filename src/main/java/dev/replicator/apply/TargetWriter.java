@@ -3,6 +3,7 @@ package dev.replicator.apply;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -10,6 +11,7 @@ import javax.sql.DataSource;
 
 import dev.replicator.decode.TableId;
 import dev.replicator.route.TargetChange;
+import dev.replicator.schema.SchemaChange;
 
 /**
  * Applies changes (of one request, or of a group of requests from {@link GroupCommit}) to the target in one
@@ -21,11 +23,18 @@ public class TargetWriter {
     private final TargetTransactions transactions;
     private final Sql sql;
     private final TombstonePruning pruning;
+    private final SchemaApplier schema;
 
     public TargetWriter(TargetTransactions transactions, Sql sql, TombstonePruning pruning) {
+        this(transactions, sql, pruning, SchemaApplier.NONE);
+    }
+
+    /** @param schema makes the additions to the target's schema that changes count on, in their transaction */
+    public TargetWriter(TargetTransactions transactions, Sql sql, TombstonePruning pruning, SchemaApplier schema) {
         this.transactions = transactions;
         this.sql = sql;
         this.pruning = pruning;
+        this.schema = schema;
     }
 
     public TargetWriter(DataSource target, Sql sql, String schema, Consumer<TableId> catalogInvalidator) {
@@ -78,7 +87,7 @@ public class TargetWriter {
      */
     public OpenWrite open() {
         try {
-            return new OpenTargetTransaction(transactions.begin(), sql, transactions, pruning);
+            return new OpenTargetTransaction(transactions.begin(), sql, transactions, pruning, schema);
         } catch (SQLException e) {
             throw transactions.answer(null, e);
         }
@@ -94,11 +103,32 @@ public class TargetWriter {
             return List.of();
         }
         try {
-            return run((connection, multiRow) -> new PulledWriter(sql, connection, multiRow, pruning.retention())
-                    .write(changes));
+            return run(changes, (connection, multiRow) -> new PulledWriter(sql, connection, multiRow,
+                    pruning.retention()).write(changes));
         } catch (ChangeFailure failure) {
             throw failure.answer();
         }
+    }
+
+    /**
+     * Makes additions to the target's schema in a transaction of their own (for jobs that copy rows and write no
+     * changes); answered as writes are: 422 for a missing privilege, 503 for an unreachable target.
+     */
+    public void makeSchema(List<SchemaChange> additions) {
+        if (additions.isEmpty()) {
+            return;
+        }
+        List<List<SchemaChange>> made = new ArrayList<>(List.of(List.of()));
+        try {
+            transactions.run(null, connection -> {
+                made.set(0, schema.applyAll(connection, additions));
+                schema.close(connection, made.get(0));
+                return null;
+            });
+        } catch (SQLException e) {
+            throw transactions.answer(null, e);
+        }
+        schema.committed(made.get(0));
     }
 
     /** As {@link #write}, but a failure also names the change that caused it, when one did. */
@@ -110,7 +140,7 @@ public class TargetWriter {
         if (changes.isEmpty() && alsoInTransaction == NOTHING_ELSE) {
             return List.of();
         }
-        return run((connection, multiRow) -> {
+        return run(changes, (connection, multiRow) -> {
             List<ChangeOutcome> written = changes.isEmpty() ? List.of()
                     : new ChangeWriter(sql, connection, multiRow).write(changes, alsoInTransaction == NOTHING_ELSE);
             alsoInTransaction.run(connection);
@@ -126,13 +156,20 @@ public class TargetWriter {
 
     /**
      * Runs the attempts in one transaction each, as the policy retries them, falling back to change by change when a
-     * multi-row statement failed; prunes tombstones when due. A failure that stays is thrown as a {@link ChangeFailure}.
+     * multi-row statement failed; each attempt first makes the additions to the schema the changes count on. Prunes
+     * tombstones when due. A failure that stays is thrown as a {@link ChangeFailure}.
      */
-    private List<ChangeOutcome> run(Attempt attempt) {
+    private List<ChangeOutcome> run(List<TargetChange> changes, Attempt attempt) {
         Mode mode = new Mode();
+        List<List<SchemaChange>> made = new ArrayList<>(List.of(List.of()));
         try {
-            List<ChangeOutcome> outcomes = transactions.run(null, connection -> attempt.write(connection,
-                    mode.multiRow), mode::fallBack);
+            List<ChangeOutcome> outcomes = transactions.run(null, connection -> {
+                made.set(0, schema.apply(connection, changes));
+                List<ChangeOutcome> written = attempt.write(connection, mode.multiRow);
+                schema.close(connection, made.get(0));
+                return written;
+            }, mode::fallBack);
+            schema.committed(made.get(0));
             pruning.pruneIfDue();
             return outcomes;
         } catch (SQLException e) {

@@ -50,6 +50,7 @@ public class ConfigValidator {
                     "replicator.tables.\"" + source + "\".target", target));
         });
         check(problems, () -> config.debezium().conversionOptions());
+        check(problems, () -> config.schema().adds());
         if (config.ordering().tombstoneRetention().isNegative() || config.ordering().tombstoneRetention().isZero()) {
             problems.add("replicator.ordering.tombstone-retention must be positive, got "
                     + config.ordering().tombstoneRetention());

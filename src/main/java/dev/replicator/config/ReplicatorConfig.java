@@ -41,6 +41,38 @@ public interface ReplicatorConfig {
 
     Ordering ordering();
 
+    Schema schema();
+
+    /** What replicator does when a change needs a table or column the target lacks (docs/schema-changes.md). */
+    interface Schema {
+        /**
+         * {@code none}: such a change is refused (400, or a pull stops with 422) until the target is altered by hand.
+         * {@code add}: the table is created, the column added (nullable), in the transaction of the first change that
+         * needs it; nothing is ever dropped, narrowed or converted.
+         */
+        @WithDefault("none")
+        String evolution();
+
+        /** Whether {@link #evolution()} is {@code add}; throws IllegalArgumentException for a value it does not know. */
+        default boolean adds() {
+            return switch (evolution()) {
+                case "none" -> false;
+                case "add" -> true;
+                default -> throw new IllegalArgumentException(
+                        "replicator.schema.evolution must be none or add, got '" + evolution() + "'");
+            };
+        }
+    }
+
+    Sequences sequences();
+
+    /** Sequences owned by replicated tables, moved forward on the target (docs/schema-changes.md#sequences). */
+    interface Sequences {
+        /** After each pull and backfill, move the target's sequences up to the source's; never back. */
+        @WithDefault("true")
+        boolean sync();
+    }
+
     Rejected rejected();
 
     Backfill backfill();

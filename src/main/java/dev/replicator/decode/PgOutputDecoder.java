@@ -29,7 +29,7 @@ public final class PgOutputDecoder {
     private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L;
 
     /** One column of a Relation message. */
-    public record Column(String name, int typeOid, boolean key) {
+    public record Column(String name, int typeOid, int typmod, boolean key) {
     }
 
     /** A Relation message: what the relation id of the following changes stands for. */
@@ -38,6 +38,7 @@ public final class PgOutputDecoder {
 
     private final String idPrefix;
     private final Map<Integer, Relation> relations = new HashMap<>();
+    private final Map<TableId, Relation> byTable = new HashMap<>();
     private long transactionCommit;
     private Instant commitTime;
 
@@ -53,6 +54,11 @@ public final class PgOutputDecoder {
 
     public Relation relation(int id) {
         return relations.get(id);
+    }
+
+    /** The newest Relation message seen for a table, or null. */
+    public Relation relationOf(TableId table) {
+        return byTable.get(table);
     }
 
     /**
@@ -108,14 +114,15 @@ public final class PgOutputDecoder {
             boolean key = (in.get() & 1) != 0;
             String column = string(in);
             int type = in.getInt();
-            in.getInt(); // type modifier: the target's catalog decides how values are cast
-            columns.add(new Column(column, type, key));
+            int typmod = in.getInt(); // values are cast by the target's catalog; this is for schema evolution
+            columns.add(new Column(column, type, typmod, key));
         }
         // an empty namespace is pg_catalog
         Relation relation = new Relation(id, new TableId(namespace.isEmpty() ? "pg_catalog" : namespace, name),
                 identity, List.copyOf(columns));
         relations.put(id, relation);
-        return new PgOutputMessage.Other('R');
+        byTable.put(relation.table(), relation);
+        return new PgOutputMessage.RelationSeen(relation);
     }
 
     private List<RowChange> insert(String id, long lsn, ByteBuffer in) {

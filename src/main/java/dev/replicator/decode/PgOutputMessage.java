@@ -18,7 +18,11 @@ public sealed interface PgOutputMessage {
     record Changes(List<RowChange> changes) implements PgOutputMessage {
     }
 
-    /** A message that changes nothing on the target (Relation, Type, Origin, logical decoding message). */
+    /** A Relation message: what a table's columns are from here on (sent again after the table changed). */
+    record RelationSeen(PgOutputDecoder.Relation relation) implements PgOutputMessage {
+    }
+
+    /** A message that changes nothing on the target (Type, Origin, logical decoding message). */
     record Other(char tag) implements PgOutputMessage {
     }
 }

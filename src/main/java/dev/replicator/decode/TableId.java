@@ -74,7 +74,13 @@ public record TableId(String schema, String table) {
         return quote(schema) + "." + quote(table);
     }
 
-    private static String quote(String name) {
+    /** The table as SQL names it: both parts quoted, embedded quotes doubled. */
+    public String sql() {
+        return quote(schema) + "." + quote(table);
+    }
+
+    /** An identifier as SQL writes it: quoted, embedded quotes doubled. */
+    public static String quote(String name) {
         return '"' + name.replace("\"", "\"\"") + '"';
     }
 }

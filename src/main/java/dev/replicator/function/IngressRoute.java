@@ -42,7 +42,7 @@ public class IngressRoute {
 
     /** Paths events are posted to: the root (Knative, Debezium Server) and the functions' own paths. */
     static final List<String> PATHS = List.of("/", "/debezium", "/change", "/backfill", "/verify", "/rowref",
-            "/scheduledVerify", "/pull");
+            "/scheduledVerify", "/pull", "/sequences");
 
     /** Larger bodies are read on a worker thread, so that one big event does not hold up the event loop. */
     static final int MAX_READ_ON_EVENT_LOOP = 64 * 1024;

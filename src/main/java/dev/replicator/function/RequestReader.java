@@ -79,7 +79,7 @@ final class RequestReader {
         }
         String job = jobOfPath(path);
         if (job != null && !Events.isStructuredEvent(required)) {
-            // a plain HTTP request to /backfill, /verify, /rowref or /pull: the body is the request's data
+            // a plain HTTP request to /backfill, /verify, /rowref, /pull or /sequences: the body is the request's data
             return new Delivery.Single(new IncomingEvent("http-" + UUID.randomUUID(), job, "/http", Map.of(),
                     required, Map.of()));
         }
@@ -206,6 +206,7 @@ final class RequestReader {
             case "/verify", "/scheduledVerify" -> JobEventTypes.VERIFY;
             case "/rowref" -> JobEventTypes.ROWREF;
             case "/pull" -> JobEventTypes.PULL;
+            case "/sequences" -> JobEventTypes.SEQUENCES;
             default -> null;
         };
     }

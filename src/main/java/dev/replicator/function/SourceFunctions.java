@@ -60,6 +60,13 @@ public class SourceFunctions {
         return answer(jobs.pull(received.id(), received.data()));
     }
 
+    /** {@code replicator.sequences.v1}: move the target's sequences forward to the source's (before a cutover). */
+    @Funq
+    public CloudEvent<JsonNode> sequences(CloudEvent<JsonNode> event) {
+        IncomingEvent received = Received.event(request.getCurrent());
+        return answer(jobs.sequences(received.id()));
+    }
+
     /** {@code replicator.rowref.v1}: read the rows by key from the source and apply them. */
     @Funq
     public void rowref(CloudEvent<JsonNode> event) {

@@ -139,6 +139,22 @@ public class ReplicationMetrics {
     }
 
     /** An event that could never be applied was kept in the target instead of being answered 4xx. */
+    /** An addition to the target's schema was committed ({@code kind}: create_type, create_table, add_column). */
+    public void schemaChanged(String kind, String object) {
+        registry.counter("replicator.schema.changes", "kind", kind, "object", object).increment();
+    }
+
+    /** Additions to the target's schema of one kind committed so far, over all objects. */
+    public double schemaChanges(String kind) {
+        return registry.find("replicator.schema.changes").tag("kind", kind).counters().stream()
+                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
+    /** A target sequence moved forward ({@code moved}) or left alone ahead of the source's ({@code ahead}). */
+    public void sequenceSynced(String sequence, String outcome) {
+        registry.counter("replicator.sequences.synced", "sequence", sequence, "outcome", outcome).increment();
+    }
+
     public void parked(int status) {
         registry.counter("replicator.parked", "status", String.valueOf(status)).increment();
     }

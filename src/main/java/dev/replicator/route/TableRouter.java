@@ -20,6 +20,7 @@ import dev.replicator.decode.Operation;
 import dev.replicator.decode.RowChange;
 import dev.replicator.decode.TableId;
 import dev.replicator.decode.ValueEncoding;
+import dev.replicator.schema.SourceShape;
 
 /**
  * Decides where a decoded change goes and what it writes: applies the table mapping, checks every table and column
@@ -31,21 +32,59 @@ public class TableRouter {
     private final TableMappings mappings;
     private final TargetCatalog catalog;
     private final ValueConverter converter;
+    private final SchemaPlanner planner;
 
     public TableRouter(TableMappings mappings, TargetCatalog catalog, ValueConverter converter) {
+        this(mappings, catalog, converter, null);
+    }
+
+    /** @param planner adds what the target lacks ({@code replicator.schema.evolution=add}); null refuses it (400) */
+    public TableRouter(TableMappings mappings, TargetCatalog catalog, ValueConverter converter, SchemaPlanner planner) {
         this.mappings = mappings;
         this.catalog = catalog;
         this.converter = converter;
+        this.planner = planner;
+    }
+
+    /** Whether tables and columns the target lacks are added ({@code replicator.schema.evolution=add}). */
+    public boolean evolves() {
+        return planner != null;
     }
 
     public TargetChange route(RowChange change) throws SQLException {
+        return route(change, null);
+    }
+
+    /**
+     * With schema evolution on: whether the target table of a replicated source table can take its columns' types as
+     * the source has them now ({@link SchemaPlanner#checkTypes}); refused (422) naming a column it cannot.
+     */
+    public void checkTypes(String eventId, TableId source, Map<String, String> sourceTypes) throws SQLException {
+        Optional<TableMappings.Mapping> mapping = mappings.lookup(source);
+        if (planner == null || mapping.isEmpty()) {
+            return;
+        }
+        catalog.invalidate(mapping.get().target());
+        Optional<TargetTable> table = catalog.find(mapping.get().target());
+        if (table.isPresent()) {
+            Map<String, String> compared = new LinkedHashMap<>(sourceTypes);
+            compared.keySet().removeAll(mapping.get().excludedColumns());
+            planner.checkTypes(eventId, table.get(), compared);
+        }
+    }
+
+    /**
+     * Routes a change whose source table's shape is known (a pulled Relation message): with schema evolution on, it
+     * gives the types of columns and tables the target lacks.
+     */
+    public TargetChange route(RowChange change, SourceShape shape) throws SQLException {
         TableMappings.Mapping mapping = mappings.resolve(change.eventId(), change.table());
-        TargetTable table = existingTable(change, mapping.target());
+        TargetTable table = tableFor(change, mapping, shape);
         if (change.op() == Operation.TRUNCATE) {
             return new TargetChange(change.eventId(), table, change.op(), change.position(), List.of(), Map.of(),
                     Set.of(), null, change.table().toString(), millis(change));
         }
-        table = withColumnsOf(change, mapping, table);
+        table = withColumnsOf(change, mapping, table, shape);
         if (change.op() == Operation.DELETE) {
             // a delete's before image is often the key plus type-default fillers: only the key means anything
             List<String> key = keyOf(change, table, change.row(), Map.of());
@@ -93,6 +132,28 @@ public class TableRouter {
         return Set.copyOf(kept);
     }
 
+    /**
+     * Where the change goes. With schema evolution on, a table the target lacks is planned (created with the source's
+     * columns and key when the change is written); a plan not yet committed is used as it is.
+     */
+    private TargetTable tableFor(RowChange change, TableMappings.Mapping mapping, SourceShape shape)
+            throws SQLException {
+        if (planner != null) {
+            Optional<TargetTable> cached = catalog.find(mapping.target());
+            if (cached.isEmpty()) {
+                catalog.invalidate(mapping.target());
+                cached = catalog.find(mapping.target());
+            }
+            if (cached.isEmpty()) {
+                List<String> needed = change.row().keySet().stream()
+                        .filter(name -> !mapping.excludedColumns().contains(name)).toList();
+                return planner.create(change.eventId(), mapping.target(), change.table(), mapping.excludedColumns(),
+                        needed, shape != null ? shape : planner.shapeOf(change));
+            }
+        }
+        return existingTable(change, mapping.target());
+    }
+
     private TargetTable existingTable(RowChange change, TableId target) throws SQLException {
         Optional<TargetTable> table = catalog.find(target);
         if (table.isEmpty()) {
@@ -109,23 +170,32 @@ public class TableRouter {
         return found;
     }
 
-    /** Every column of the event must exist in the target (after exclusions); a miss re-reads the catalog once. */
-    private TargetTable withColumnsOf(RowChange change, TableMappings.Mapping mapping, TargetTable table)
-            throws SQLException {
+    /**
+     * Every column of the event must exist in the target (after exclusions); a miss re-reads the catalog once. With
+     * schema evolution on, the columns still missing are planned (added when the change is written).
+     */
+    private TargetTable withColumnsOf(RowChange change, TableMappings.Mapping mapping, TargetTable table,
+            SourceShape shape) throws SQLException {
         TargetTable current = table;
-        for (String name : change.row().keySet()) {
-            if (mapping.excludedColumns().contains(name) || current.column(name) != null) {
-                continue;
+        List<String> missing = missingColumns(change, mapping, current);
+        TargetTable plan = planner == null || missing.isEmpty() ? null : planner.planned(table.id());
+        if (plan != null && missingColumns(change, mapping, plan).isEmpty()) {
+            // planned and not yet committed (or just committed): the changes routed meanwhile share the plan
+            current = plan;
+            missing = List.of();
+        }
+        if (!missing.isEmpty() && current.pending().isEmpty()) {
+            catalog.invalidate(table.id());
+            current = planner != null ? tableFor(change, mapping, shape) : existingTable(change, table.id());
+            missing = missingColumns(change, mapping, current);
+        }
+        if (!missing.isEmpty()) {
+            if (planner == null) {
+                throw new BadEventException(change.eventId(), "column " + quoteForMessage(missing.get(0))
+                        + " does not exist in target table " + table.id());
             }
-            if (current == table) {
-                catalog.invalidate(table.id());
-                current = existingTable(change, table.id());
-                if (current.column(name) != null) {
-                    continue;
-                }
-            }
-            throw new BadEventException(change.eventId(),
-                    "column " + quoteForMessage(name) + " does not exist in target table " + table.id());
+            current = planner.add(change.eventId(), current, missing,
+                    shape != null ? shape : planner.shapeOf(change));
         }
         if (mapping.excludedColumns().isEmpty()) {
             return current;
@@ -138,7 +208,17 @@ public class TableRouter {
                         "key column " + key + " of " + current.id() + " is excluded by replicator.tables");
             }
         }
-        return new TargetTable(current.id(), kept, current.primaryKey(), current.identityAlways());
+        return new TargetTable(current.id(), kept, current.primaryKey(), current.identityAlways(), current.pending());
+    }
+
+    private static List<String> missingColumns(RowChange change, TableMappings.Mapping mapping, TargetTable table) {
+        List<String> missing = new ArrayList<>();
+        for (String name : change.row().keySet()) {
+            if (!mapping.excludedColumns().contains(name) && table.column(name) == null) {
+                missing.add(name);
+            }
+        }
+        return missing;
     }
 
     private List<String> keyOf(RowChange change, TargetTable table, Map<String, FieldValue> row,

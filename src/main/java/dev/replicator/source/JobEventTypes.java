@@ -19,13 +19,17 @@ public final class JobEventTypes {
     public static final String PULL = "replicator.pull.v1";
     /** A pull's answer once the slot is drained (not routed back). */
     public static final String PULL_DONE = "replicator.pull.done.v1";
+    /** Move the target's sequences forward to the source's (before a cutover of a push-only install). */
+    public static final String SEQUENCES = "replicator.sequences.v1";
+    /** A sequence sync's answer (not routed back). */
+    public static final String SEQUENCES_REPORT = "replicator.sequences.report.v1";
     /** What a Knative PingSource sends, whatever its data: its data is a verify request. */
     public static final String PING = "dev.knative.sources.ping";
     /** Where answers say they come from. */
     public static final String SOURCE = "/replicator";
 
     /** Request types: accepted as CloudEvents. */
-    public static final Set<String> REQUESTS = Set.of(BACKFILL, VERIFY, ROWREF, PULL, PING);
+    public static final Set<String> REQUESTS = Set.of(BACKFILL, VERIFY, ROWREF, PULL, SEQUENCES, PING);
 
     private JobEventTypes() {
     }

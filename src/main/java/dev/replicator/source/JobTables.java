@@ -42,14 +42,22 @@ public class JobTables {
     private final TargetCatalog targetCatalog;
     private final DataSource sourceDb;
     private final String ownSchema;
+    private final SchemaFollower follower;
 
     public JobTables(TableMappings mappings, UpstreamCatalog sourceCatalog, TargetCatalog targetCatalog,
             DataSource sourceDb, String ownSchema) {
+        this(mappings, sourceCatalog, targetCatalog, sourceDb, ownSchema, null);
+    }
+
+    /** @param follower adds what the target lacks ({@code replicator.schema.evolution=add}); null leaves it (400) */
+    public JobTables(TableMappings mappings, UpstreamCatalog sourceCatalog, TargetCatalog targetCatalog,
+            DataSource sourceDb, String ownSchema, SchemaFollower follower) {
         this.mappings = mappings;
         this.sourceCatalog = sourceCatalog;
         this.targetCatalog = targetCatalog;
         this.sourceDb = sourceDb;
         this.ownSchema = ownSchema;
+        this.follower = follower;
     }
 
     /**
@@ -83,6 +91,9 @@ public class JobTables {
             throw RowReader.unavailable(eventId, e);
         }
         try {
+            if (follower != null) {
+                follower.follow(eventId, id, mapping, source);
+            }
             targetCatalog.invalidate(mapping.target());
             TargetTable target = targetCatalog.find(mapping.target()).orElseThrow(() -> new BadEventException(
                     eventId, "target table " + mapping.target() + " does not exist (source table " + id + ")"));
@@ -139,7 +150,8 @@ public class JobTables {
                 throw RowReader.unavailable(eventId, e);
             }
             try {
-                List<TableId> missing = targetCatalog.missing(candidates);
+                // with schema evolution, tables the target lacks are created by the job
+                List<TableId> missing = follower != null ? List.of() : targetCatalog.missing(candidates);
                 candidates.stream().filter(c -> !missing.contains(c)).forEach(c -> names.add(c.toString()));
             } catch (SQLException e) {
                 throw unavailable(eventId, e);

@@ -12,7 +12,10 @@ import jakarta.inject.Singleton;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.agroal.DataSource;
 
+import org.jboss.logging.Logger;
+
 import dev.replicator.apply.GroupCommit;
+import dev.replicator.apply.SchemaApplier;
 import dev.replicator.apply.RejectedEvents;
 import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetSchema;
@@ -22,12 +25,16 @@ import dev.replicator.apply.TombstonePruning;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.convert.ValueConverter;
 import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetCatalog;
+import dev.replicator.schema.SchemaChange;
 
 /** Builds the plain-Java parts of the pipeline from the configuration and the target datasource. */
 public class ReplicatorBeans {
+
+    private static final Logger SCHEMA_LOG = Logger.getLogger("dev.replicator.schema");
 
     @Produces
     @Singleton
@@ -55,8 +62,16 @@ public class ReplicatorBeans {
 
     @Produces
     @Singleton
-    TableRouter tableRouter(TableMappings mappings, TargetCatalog catalog, ValueConverter converter) {
-        return new TableRouter(mappings, catalog, converter);
+    TableRouter tableRouter(TableMappings mappings, TargetCatalog catalog, ValueConverter converter,
+            SchemaPlanner planner, ReplicatorConfig config) {
+        return new TableRouter(mappings, catalog, converter, config.schema().adds() ? planner : null);
+    }
+
+    @Produces
+    @Singleton
+    SchemaPlanner schemaPlanner(@DataSource("target") AgroalDataSource target,
+            @DataSource("source") AgroalDataSource source) {
+        return new SchemaPlanner(target, source);
     }
 
     @Produces
@@ -80,9 +95,23 @@ public class ReplicatorBeans {
     @Produces
     @Singleton
     TargetWriter targetWriter(@DataSource("target") AgroalDataSource target, Sql sql, TargetSchema schema,
-            TargetCatalog catalog, ReplicatorConfig config) {
+            TargetCatalog catalog, ReplicatorConfig config, SchemaPlanner planner, ReplicationMetrics metrics) {
+        java.util.function.Consumer<SchemaChange> settled = change -> {
+            if (change instanceof SchemaChange.CreateTable created) {
+                catalog.invalidate(created.table());
+            } else if (change instanceof SchemaChange.AddColumn added) {
+                catalog.invalidate(added.table());
+            }
+            planner.made(change);
+        };
+        SchemaApplier additions = new SchemaApplier(change -> {
+            // names only, never a value
+            SCHEMA_LOG.infof("%s", change.describe());
+            metrics.schemaChanged(change.kind(), change.object());
+            settled.accept(change);
+        }, settled);
         return new TargetWriter(new TargetTransactions(target, schema, catalog::invalidate), sql,
-                new TombstonePruning(target, sql, config.ordering().tombstoneRetention()));
+                new TombstonePruning(target, sql, config.ordering().tombstoneRetention()), additions);
     }
 
     @Produces

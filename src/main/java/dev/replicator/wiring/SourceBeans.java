@@ -16,10 +16,12 @@ import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetCatalog;
 import dev.replicator.source.JobTables;
+import dev.replicator.source.SchemaFollower;
 import dev.replicator.source.RowReader;
 import dev.replicator.source.UpstreamCatalog;
 import dev.replicator.source.backfill.Backfill;
@@ -27,6 +29,7 @@ import dev.replicator.source.backfill.BackfillCheckpoints;
 import dev.replicator.source.dispatch.JobDispatch;
 import dev.replicator.source.pull.PullJob;
 import dev.replicator.source.rowref.RowRefresher;
+import dev.replicator.source.sequences.SequenceSync;
 import dev.replicator.source.verify.Verifier;
 
 /** Builds the source-side parts from the configuration and both datasources. */
@@ -35,9 +38,12 @@ public class SourceBeans {
     @Produces
     @Singleton
     JobTables jobTables(TableMappings mappings, TargetCatalog targetCatalog,
-            @DataSource("source") AgroalDataSource source, ReplicatorConfig config) {
+            @DataSource("source") AgroalDataSource source, ReplicatorConfig config, SchemaPlanner planner,
+            TargetWriter writer) {
+        SchemaFollower follower = config.schema().adds() ? new SchemaFollower(planner, targetCatalog, writer, source)
+                : null;
         return new JobTables(mappings, new UpstreamCatalog(new TargetCatalog(source)), targetCatalog, source,
-                config.ordering().schema());
+                config.ordering().schema(), follower);
     }
 
     @Produces
@@ -72,7 +78,14 @@ public class SourceBeans {
     @Produces
     @Singleton
     JobDispatch jobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
-            ReplicatorConfig config, PullJob pull) {
-        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull);
+            ReplicatorConfig config, PullJob pull, SequenceSync sequences) {
+        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull, sequences);
+    }
+
+    @Produces
+    @Singleton
+    SequenceSync sequenceSync(@DataSource("source") AgroalDataSource source,
+            @DataSource("target") AgroalDataSource target, TableMappings mappings, ReplicationMetrics metrics) {
+        return new SequenceSync(source, target, mappings, metrics);
     }
 }

@@ -31,6 +31,15 @@ class ConfigValidatorTest {
     }
 
     @Test
+    void anUnknownSchemaEvolutionIsNamed() {
+        assertEquals(List.of("replicator.schema.evolution must be none or add, got 'basic'"),
+                ConfigValidator.problems(config(Map.of("replicator.allow-all-tables", "true",
+                        "replicator.schema.evolution", "basic"))));
+        assertEquals(List.of(), ConfigValidator.problems(config(Map.of("replicator.allow-all-tables", "true",
+                "replicator.schema.evolution", "add", "replicator.sequences.sync", "false"))));
+    }
+
+    @Test
     void groupCommitSettingsOutOfRangeAreNamed() {
         List<String> problems = ConfigValidator.problems(config(Map.of("replicator.allow-all-tables", "true",
                 "replicator.group-commit.writers", "0", "replicator.group-commit.max-changes", "0",

@@ -9,6 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import javax.sql.DataSource;
 
@@ -17,9 +21,22 @@ import org.postgresql.ds.PGSimpleDataSource;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
+import dev.replicator.apply.RejectedChangeException;
+import dev.replicator.apply.SchemaApplier;
 import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetSchema;
+import dev.replicator.apply.TargetTransactions;
+import dev.replicator.apply.TargetWriter;
 import dev.replicator.apply.TombstonePruning;
+import dev.replicator.convert.TargetColumn;
+import dev.replicator.decode.Operation;
+import dev.replicator.decode.Position;
+import dev.replicator.decode.TableId;
+import dev.replicator.route.TargetCatalog;
+import dev.replicator.route.TargetChange;
+import dev.replicator.route.TargetTable;
+import dev.replicator.schema.ColumnSpec;
+import dev.replicator.schema.SchemaChange;
 import dev.replicator.testing.TestDatabases;
 
 /**
@@ -28,7 +45,7 @@ import dev.replicator.testing.TestDatabases;
  */
 class DatabaseRolesTest {
 
-    static final String TABLES = "CREATE TABLE public.customers (id int PRIMARY KEY, name text);"
+    static final String TABLES = "CREATE TABLE public.customers (id serial PRIMARY KEY, name text);"
             + " CREATE TABLE public.orders (id int PRIMARY KEY, customer int);"
             + " CREATE TABLE public.payroll (id int PRIMARY KEY, salary numeric);";
 
@@ -64,18 +81,17 @@ class DatabaseRolesTest {
         assertEquals("1\ta\n", TestDatabases.copy(reader, "SELECT * FROM public.customers"));
         assertDenied(reader, "SELECT * FROM public.payroll");
         assertDenied(reader, "UPDATE public.customers SET name = 'x'");
+        // the sequence sync reads where the source's sequences stand
+        assertEquals("t\n", TestDatabases.copy(reader, "SELECT has_sequence_privilege('public.customers_id_seq',"
+                + " 'SELECT')"));
         assertDenied(reader, "CREATE TABLE debezium.sneaky (id int)");
     }
 
     @Test
     void targetRoleWritesOnlyTheMappedTablesAndItsOwnSchema() throws IOException, SQLException {
-        EmbeddedPostgres server = TestDatabases.target();
-        DataSource owner = TestDatabases.freshDatabase(server, "roles_target");
-        dropRoles(owner, "replicator_write");
-        TestDatabases.execute(owner, TABLES);
-        TestDatabases.execute(owner, script("target.sql", "roles_target"));
+        DataSource owner = targetWithRole();
 
-        DataSource writer = as(server, "roles_target", "replicator_write");
+        DataSource writer = as(TestDatabases.target(), "roles_target", "replicator_write");
         // what replicator does at start and on a timer: its own tables, then pruning them
         new TargetSchema(writer, new Sql("replicator"), "replicator").ensure();
         new TombstonePruning(writer, new Sql("replicator"), Duration.ofDays(7)).prune();
@@ -88,6 +104,54 @@ class DatabaseRolesTest {
         assertDenied(writer, "SELECT * FROM public.payroll");
         assertDenied(writer, "CREATE TABLE public.sneaky (id int)");
         assertDenied(writer, "DROP TABLE public.customers");
+    }
+
+    /**
+     * {@code replicator.schema.evolution=add} as {@code replicator_write}: without ownership of the table, adding a
+     * column is refused with a 422 that names what is missing and nothing is written; with the grants target.sql
+     * gives for it, the column is added and the row written.
+     */
+    @Test
+    void targetRoleAddsColumnsOnlyWithTheGrantsForIt() throws IOException, SQLException {
+        DataSource owner = targetWithRole();
+        DataSource writer = as(TestDatabases.target(), "roles_target", "replicator_write");
+        Sql sql = new Sql("replicator");
+        new TargetSchema(writer, sql, "replicator").ensure();
+        TargetCatalog catalog = new TargetCatalog(writer);
+        TargetWriter targetWriter = new TargetWriter(new TargetTransactions(writer, new TargetSchema(writer, sql,
+                "replicator"), catalog::invalidate), sql, new TombstonePruning(writer, sql, Duration.ofDays(7)),
+                new SchemaApplier(change -> catalog.invalidateAll()));
+        TableId customers = new TableId("public", "customers");
+        TargetTable table = catalog.find(customers).orElseThrow();
+        Map<String, TargetColumn> columns = new LinkedHashMap<>(table.columns());
+        columns.put("email", new TargetColumn("email", "text", "text", 'S', false, -1, -1, true, false));
+        TargetTable planned = new TargetTable(customers, columns, table.primaryKey(), false,
+                List.of(new SchemaChange.AddColumn(customers, new ColumnSpec("email", "text"))));
+        TargetChange change = new TargetChange("e-1", planned, Operation.CREATE, new Position(1, 1), List.of("1"),
+                Map.of("id", "1", "name", "Ada", "email", "ada@example.org"), Set.of(), null, "public.customers", -1);
+
+        RejectedChangeException refused = assertThrows(RejectedChangeException.class,
+                () -> targetWriter.write(List.of(change)));
+        assertTrue(refused.getMessage().contains("must be owner of table customers"), refused.getMessage());
+        assertEquals("0\n", TestDatabases.copy(owner, "SELECT count(*) FROM customers"));
+
+        for (String line : Files.readAllLines(Path.of("k8s/sql/target.sql"))) {
+            if (line.startsWith("--   ALTER TABLE") || line.startsWith("--   GRANT CREATE ON SCHEMA")) {
+                TestDatabases.execute(owner, line.substring(5));
+            }
+        }
+        targetWriter.write(List.of(change));
+        assertEquals("1|Ada|ada@example.org\n", TestDatabases.copy(owner, "SELECT * FROM customers")
+                .replace('\t', '|'));
+    }
+
+    /** A fresh target database with the tables, and target.sql run on it as deploy.md says. */
+    static DataSource targetWithRole() throws IOException {
+        DataSource owner = TestDatabases.freshDatabase(TestDatabases.target(), "roles_target");
+        dropRoles(owner, "replicator_write");
+        TestDatabases.execute(owner, TABLES);
+        TestDatabases.execute(owner, script("target.sql", "roles_target"));
+        return owner;
     }
 
     /** The script, its database name (app in the examples) replaced by this test's. */

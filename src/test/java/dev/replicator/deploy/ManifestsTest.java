@@ -114,7 +114,9 @@ class ManifestsTest {
             "REPLICATOR_GROUP_COMMIT_MAX_WAIT",
             "REPLICATOR_GROUP_COMMIT_MAX_WAIT_CPU_BOUND",
             "REPLICATOR_GROUP_COMMIT_MAX_CHANGES_IN_FLIGHT",
-            "REPLICATOR_ADMISSION_MAX_BYTES_IN_FLIGHT");
+            "REPLICATOR_ADMISSION_MAX_BYTES_IN_FLIGHT",
+            "REPLICATOR_SCHEMA_EVOLUTION",
+            "REPLICATOR_SEQUENCES_SYNC");
     /**
      * Settings a manifest may already set before ReplicatorConfig declares them. Empty now: REPLICATOR_REJECTED_PARK,
      * once planned, is ReplicatorConfig.Rejected#park.

@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.replicator.source.backfill.BackfillReport;
 import dev.replicator.source.backfill.BackfillRequest;
+import dev.replicator.source.sequences.SequenceSync;
 import dev.replicator.source.verify.VerifyReport;
 import dev.replicator.source.verify.VerifyRequest;
 
@@ -36,7 +37,7 @@ class NativeSourcesTest {
     /** The types Jackson binds from request JSON or writes into answers; they are reached only by reflection. */
     static final List<Class<?>> JACKSON_BOUND = List.of(BackfillRequest.class, BackfillReport.class,
             BackfillReport.TableProgress.class, VerifyRequest.class, VerifyRequest.Resume.class, VerifyReport.class,
-            VerifyReport.TableResult.class, VerifyReport.SampleKey.class);
+            VerifyReport.TableResult.class, VerifyReport.SampleKey.class, SequenceSync.Synced.class);
 
     static String args;
     static final Map<String, JsonNode> reflection = new HashMap<>();

@@ -196,6 +196,33 @@ class SourceJobsTest {
         assertEquals("kept", TestDatabases.copy(target, "SELECT name FROM seed_resume WHERE id = 50").trim());
     }
 
+    /** A finished backfill moves the target's sequences forward: its next key is one the source never used. */
+    @Test
+    void aFinishedBackfillMovesTheTargetsSequencesForward() throws Exception {
+        for (DataSource db : List.of(source, target)) {
+            TestDatabases.execute(db, "DROP TABLE IF EXISTS seq_items; CREATE TABLE seq_items (id serial PRIMARY KEY,"
+                    + " name text)");
+        }
+        TestDatabases.execute(source, "INSERT INTO seq_items (name) SELECT 'n' || g FROM generate_series(1, 300) g");
+
+        Response first = job("seq-1", "replicator.backfill.v1", "{\"tables\":[\"public.seq_items\"]}");
+        List<JsonNode> answers = new ArrayList<>(List.of(readTree(first.then().statusCode(200).extract().asString())));
+        answers.addAll(followBackfill(first));
+
+        JsonNode done = answers.get(answers.size() - 1);
+        JsonNode synced = null;
+        for (JsonNode sequence : done.path("sequences")) {
+            if (sequence.path("table").asText().equals("public.seq_items")) {
+                synced = sequence;
+            }
+        }
+        assertTrue(synced != null, done.toString());
+        assertEquals("moved", synced.path("outcome").asText());
+        assertEquals(300, synced.path("sourceValue").asLong());
+        TestDatabases.execute(target, "INSERT INTO seq_items (name) VALUES ('on the target')");
+        assertEquals("301", TestDatabases.copy(target, "SELECT max(id) FROM seq_items").trim());
+    }
+
     private List<JsonNode> backfillChain(String request) throws Exception {
         Response first = job("chain-start", "replicator.backfill.v1", request);
         List<JsonNode> answers = new ArrayList<>();

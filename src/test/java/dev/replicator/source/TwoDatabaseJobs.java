@@ -18,9 +18,12 @@ import dev.replicator.apply.CopySql;
 import dev.replicator.apply.CopyWriter;
 import dev.replicator.apply.ChangeOutcome;
 import dev.replicator.apply.RefreshWriter;
+import dev.replicator.apply.SchemaApplier;
 import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetSchema;
+import dev.replicator.apply.TargetTransactions;
 import dev.replicator.apply.TargetWriter;
+import dev.replicator.apply.TombstonePruning;
 import dev.replicator.convert.ConversionOptions;
 import dev.replicator.convert.ValueConverter;
 import dev.replicator.decode.FieldValue;
@@ -30,6 +33,7 @@ import dev.replicator.decode.RowChange;
 import dev.replicator.decode.TableId;
 import dev.replicator.decode.ValueEncoding;
 import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetCatalog;
@@ -66,18 +70,35 @@ public final class TwoDatabaseJobs {
      * @param replicated the source tables listed in the mappings ({@code schema.table}, mapped to their namesakes)
      */
     public TwoDatabaseJobs(String database, String schema, List<String> replicated) {
+        this(database, schema, schema, replicated, false);
+    }
+
+    /**
+     * @param targetSchema DDL run on the target (the source runs {@code schema})
+     * @param evolve       {@code replicator.schema.evolution=add}: jobs create the tables and columns the target lacks
+     */
+    public TwoDatabaseJobs(String database, String schema, String targetSchema, List<String> replicated,
+            boolean evolve) {
         source = TestDatabases.freshDatabase(TestDatabases.source(), database);
         target = TestDatabases.freshDatabase(TestDatabases.target(), database);
         TestDatabases.execute(source, schema);
-        TestDatabases.execute(target, schema);
+        if (!targetSchema.isBlank()) {
+            TestDatabases.execute(target, targetSchema);
+        }
         Map<String, Optional<String>> targets = new LinkedHashMap<>();
         replicated.forEach(table -> targets.put(table, Optional.empty()));
         TableMappings mappings = TableMappings.of(targets, Map.of(), false, SCHEMA);
         targetCatalog = new TargetCatalog(target);
         router = new TableRouter(mappings, targetCatalog, new ValueConverter(ConversionOptions.DEFAULTS));
-        writer = new TargetWriter(target, sql, SCHEMA, targetCatalog::invalidate);
+        SchemaPlanner planner = new SchemaPlanner(target, source);
+        writer = new TargetWriter(new TargetTransactions(target, new TargetSchema(target, sql, SCHEMA),
+                targetCatalog::invalidate), sql, new TombstonePruning(target, sql, Duration.ofDays(7)),
+                new SchemaApplier(change -> {
+                    targetCatalog.invalidateAll();
+                    planner.made(change);
+                }));
         tables = new JobTables(mappings, new UpstreamCatalog(new TargetCatalog(source)), targetCatalog, source,
-                SCHEMA);
+                SCHEMA, evolve ? new SchemaFollower(planner, targetCatalog, writer, source) : null);
         reader = new RowReader(source, router);
         refresher = new RowRefresher(tables, reader, new RefreshWriter(sql, writer), router, metrics);
     }

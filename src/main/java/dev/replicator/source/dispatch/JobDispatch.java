@@ -15,6 +15,7 @@ import dev.replicator.source.backfill.BackfillRequest;
 import dev.replicator.source.pull.PullJob;
 import dev.replicator.source.pull.PullReport;
 import dev.replicator.source.pull.PullRequest;
+import dev.replicator.source.sequences.SequenceSync;
 import dev.replicator.source.rowref.RowRefresher;
 import dev.replicator.source.verify.Verifier;
 import dev.replicator.source.verify.VerifyReport;
@@ -27,7 +28,7 @@ import dev.replicator.source.verify.VerifyRequest;
  */
 @RegisterForReflection(targets = { BackfillReport.class, BackfillReport.TableProgress.class, BackfillRequest.class,
         VerifyReport.class, VerifyReport.TableResult.class, VerifyReport.SampleKey.class, VerifyRequest.class,
-        VerifyRequest.Resume.class, PullReport.class, PullRequest.class })
+        VerifyRequest.Resume.class, PullReport.class, PullRequest.class, SequenceSync.Synced.class })
 public class JobDispatch {
 
     /** The answer event: its type and data. */
@@ -40,10 +41,12 @@ public class JobDispatch {
     private final ObjectMapper mapper;
     private final ReplicatorConfig config;
     private final PullJob pull;
+    private final SequenceSync sequences;
 
     public JobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
-            ReplicatorConfig config, PullJob pull) {
+            ReplicatorConfig config, PullJob pull, SequenceSync sequences) {
         this.pull = pull;
+        this.sequences = sequences;
         this.backfill = backfill;
         this.verifier = verifier;
         this.refresher = refresher;
@@ -55,7 +58,7 @@ public class JobDispatch {
         BackfillRequest request = JobRequests.backfill(eventId, data, config.backfill().chunkSize());
         BackfillReport report = backfill.run(eventId, request);
         if (report.finished()) {
-            return new Answer(JobEventTypes.BACKFILL_DONE, mapper.valueToTree(report));
+            return new Answer(JobEventTypes.BACKFILL_DONE, withSequences(eventId, mapper.valueToTree(report)));
         }
         ObjectNode next = mapper.createObjectNode();
         tables(next, report.next().tables());
@@ -85,7 +88,27 @@ public class JobDispatch {
     /** Drains the slot for one time budget; unfinished, it answers with its own type to be continued. */
     public Answer pull(String eventId, JsonNode data) {
         PullReport report = pull.run(eventId, PullRequest.of(eventId, data));
-        return new Answer(report.done() ? JobEventTypes.PULL_DONE : JobEventTypes.PULL, mapper.valueToTree(report));
+        return new Answer(report.done() ? JobEventTypes.PULL_DONE : JobEventTypes.PULL,
+                withSequences(eventId, mapper.valueToTree(report)));
+    }
+
+    /** {@code replicator.sequences.v1}: moves the target's sequences forward to the source's, now. */
+    public Answer sequences(String eventId) {
+        ObjectNode report = mapper.createObjectNode();
+        report.set("sequences", mapper.valueToTree(sequences.run(eventId)));
+        return new Answer(JobEventTypes.SEQUENCES_REPORT, report);
+    }
+
+    /**
+     * With {@code replicator.sequences.sync} (the default), the end of a pull or backfill moves the target's sequences
+     * forward, after its writes committed; the answer lists them.
+     */
+    private JsonNode withSequences(String eventId, JsonNode report) {
+        if (!config.sequences().sync() || !(report instanceof ObjectNode object)) {
+            return report;
+        }
+        object.set("sequences", mapper.valueToTree(sequences.run(eventId)));
+        return object;
     }
 
     /** A PingSource's event: a pull when its {@code replicatorjob} extension says so, a verify otherwise. */

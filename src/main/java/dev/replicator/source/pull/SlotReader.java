@@ -16,6 +16,7 @@ import dev.replicator.decode.PgOutputMessage;
 import dev.replicator.decode.RowChange;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.RefusedValueException;
+import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
 
@@ -91,6 +92,8 @@ final class SlotReader {
         private long transactionStart;
         private boolean large;
         private List<PullStep.Transaction> group = new ArrayList<>();
+        /** Shapes of the tables of this peek, by Relation message (schema evolution). */
+        private final java.util.Map<PgOutputDecoder.Relation, RelationShape> shapes = new java.util.HashMap<>();
         private int groupSize;
         private Instant lastCommitTime;
         private boolean stoppedEarly;
@@ -143,7 +146,9 @@ final class SlotReader {
             } catch (BadEventException e) {
                 throw stop(PgOutputDecoder.lsnText(lsn), e);
             }
-            if (message instanceof PgOutputMessage.Begin) {
+            if (message instanceof PgOutputMessage.RelationSeen seen && router.evolves()) {
+                checkTypes(lsn, seen.relation());
+            } else if (message instanceof PgOutputMessage.Begin) {
                 transaction = new ArrayList<>();
                 transactionStart = lsn;
             } else if (message instanceof PgOutputMessage.Changes changes) {
@@ -191,7 +196,7 @@ final class SlotReader {
             }
             TargetChange routed;
             try {
-                routed = router.route(change);
+                routed = router.evolves() ? router.route(change, shapeOf(change)) : router.route(change);
             } catch (BadEventException | RefusedValueException e) {
                 String id = change.eventId();
                 throw stop(id.substring(id.lastIndexOf('@') + 1), e);
@@ -211,6 +216,36 @@ final class SlotReader {
                 return; // an update under REPLICA IDENTITY FULL that kept the target's key: the insert after it is it
             }
             transaction.add(routed);
+        }
+
+        /** The shape of the change's table as its Relation message gives it, for what the target lacks. */
+        private RelationShape shapeOf(RowChange change) {
+            PgOutputDecoder.Relation relation = decoder.relationOf(change.table());
+            return shapes.computeIfAbsent(relation, r -> new RelationShape(r, slot.source()));
+        }
+
+        /**
+         * A Relation message says what a table's columns are from here on: a column whose type changed to one the
+         * target cannot take stops the pull here (422), before any change made with the new type.
+         */
+        private void checkTypes(long lsn, PgOutputDecoder.Relation relation) {
+            List<String> names = new ArrayList<>();
+            int[] oids = new int[relation.columns().size()];
+            int[] typmods = new int[oids.length];
+            for (int i = 0; i < oids.length; i++) {
+                PgOutputDecoder.Column column = relation.columns().get(i);
+                names.add(column.name());
+                oids[i] = column.typeOid();
+                typmods[i] = column.typmod();
+            }
+            String id = "slot " + settings.slot() + "@" + PgOutputDecoder.lsnText(lsn);
+            try (java.sql.Connection source = slot.source().getConnection()) {
+                router.checkTypes(id, relation.table(), SchemaPlanner.formatTypes(source, names, oids, typmods));
+            } catch (RefusedValueException e) {
+                throw stop(PgOutputDecoder.lsnText(lsn), e);
+            } catch (SQLException e) {
+                throw TargetUnavailableException.catalogUnreadable(eventId, e);
+            }
         }
 
         private void sendGroup() {

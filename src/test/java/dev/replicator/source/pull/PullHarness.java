@@ -13,11 +13,16 @@ import javax.sql.DataSource;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
+import dev.replicator.apply.SchemaApplier;
 import dev.replicator.apply.Sql;
+import dev.replicator.apply.TargetSchema;
+import dev.replicator.apply.TargetTransactions;
+import dev.replicator.apply.TombstonePruning;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.convert.ConversionOptions;
 import dev.replicator.convert.ValueConverter;
 import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetCatalog;
@@ -41,14 +46,33 @@ final class PullHarness {
 
     PullHarness(String name, EmbeddedPostgres sourceServer, EmbeddedPostgres targetServer, int peekChanges,
             int groupChanges) {
+        this(name, sourceServer, targetServer, peekChanges, groupChanges, false);
+    }
+
+    /** @param evolve {@code replicator.schema.evolution=add}: tables and columns the target lacks are added */
+    PullHarness(String name, EmbeddedPostgres sourceServer, EmbeddedPostgres targetServer, int peekChanges,
+            int groupChanges, boolean evolve) {
         dropSlotsOf(sourceServer, name);
         this.source = TestDatabases.freshDatabase(sourceServer, name);
         this.target = TestDatabases.freshDatabase(targetServer, name);
         this.settings = new SlotSettings(name, "pub_" + name, true, peekChanges, groupChanges);
         this.catalog = new TargetCatalog(target);
+        SchemaPlanner planner = new SchemaPlanner(target, source);
         this.router = new TableRouter(new TableMappings(Map.of(), true), catalog,
-                new ValueConverter(ConversionOptions.DEFAULTS));
-        this.writer = new TargetWriter(target, new Sql("replicator"), "replicator", catalog::invalidate);
+                new ValueConverter(ConversionOptions.DEFAULTS), evolve ? planner : null);
+        Sql sql = new Sql("replicator");
+        this.writer = new TargetWriter(new TargetTransactions(target, new TargetSchema(target, sql, "replicator"),
+                catalog::invalidate), sql, new TombstonePruning(target, sql, Duration.ofDays(7)),
+                new SchemaApplier(change -> {
+                    metrics.schemaChanged(change.kind(), change.object());
+                    catalog.invalidateAll();
+                    planner.made(change);
+                }));
+    }
+
+    /** A harness whose pulls add the tables and columns the target lacks. */
+    static PullHarness evolving(String name) {
+        return new PullHarness(name, LogicalSource.server(), TestDatabases.target(), 100_000, 5000, true);
     }
 
     PullJob job() {
