@@ -39,6 +39,9 @@ public class PullJob {
 
     private static final Logger LOG = Logger.getLogger(PullJob.class);
 
+    /** A pull draining a backlog logs where it stands this often. */
+    static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
+
     private final LogicalSlot slot;
     private final SlotSettings settings;
     private final TableRouter router;
@@ -108,10 +111,10 @@ public class PullJob {
             boolean drained = false;
             int peeks = 0;
             while (!drained && !reader.full() && (peeks++ == 0 || System.nanoTime() < deadline)) {
-                long confirmedLsn = slot.standing().confirmedLsn();
-                run.startAt(confirmedLsn);
+                LogicalSlot.Standing before = slot.standing();
+                run.startAt(before);
                 PullStep.End end;
-                try (SlotReader.Peek peek = reader.start(confirmedLsn)) {
+                try (SlotReader.Peek peek = reader.start(before.confirmedLsn())) {
                     end = run.apply(peek);
                 }
                 run.confirm();
@@ -157,14 +160,43 @@ public class PullJob {
         private long applied;
         private long stale;
         private long superseded;
+        /** Progress against the backlog: where the slot stood when the pull began, and the WAL's end since. */
+        private long backlogFrom = -1;
+        private long walEnd;
+        private final long startNanos = System.nanoTime();
+        private long loggedAt = startNanos;
 
         Run(String eventId) {
             this.eventId = eventId;
         }
 
-        void startAt(long confirmedLsn) {
-            confirmed = confirmedLsn;
-            committedEnd = confirmedLsn;
+        void startAt(LogicalSlot.Standing standing) {
+            confirmed = standing.confirmedLsn();
+            committedEnd = confirmed;
+            if (backlogFrom < 0) {
+                backlogFrom = confirmed;
+            }
+            walEnd = Math.max(walEnd, standing.currentLsn());
+        }
+
+        /**
+         * Every few seconds while a backlog drains: the WAL behind the slot when the pull began that is applied,
+         * the rate and the time left at that rate (from the WAL end read at the last peek, without asking again).
+         */
+        private void progress() {
+            long now = System.nanoTime();
+            if (now - loggedAt < PROGRESS_EVERY_NANOS) {
+                return;
+            }
+            loggedAt = now;
+            long passed = committedEnd - backlogFrom;
+            long backlog = Math.max(walEnd, committedEnd) - backlogFrom;
+            long behind = Math.max(0, walEnd - committedEnd);
+            double rate = passed / ((now - startNanos) / 1e9);
+            LOG.infof("pull %s of slot %s: %d of %d WAL bytes applied (%.1f%%), %d behind, %d changes applied,"
+                    + " %.0f bytes/s, about %s s left", eventId, settings.slot(), passed, backlog,
+                    backlog == 0 ? 100.0 : 100.0 * passed / backlog, behind, applied, rate,
+                    rate > 0 ? String.valueOf((long) Math.ceil(behind / rate)) : "?");
         }
 
         /** Writes the peek's steps until its end; a stop or a failure of the reading is thrown from here. */
@@ -174,6 +206,7 @@ public class PullJob {
                 if (step instanceof PullStep.Group group) {
                     flush(group.transactions());
                     lastCommitTime = group.lastCommitTime();
+                    progress();
                 } else if (step instanceof PullStep.Piece piece) {
                     writePiece(piece);
                 } else if (step instanceof PullStep.LargeCommit commit) {
@@ -183,6 +216,7 @@ public class PullJob {
                     transactions++;
                     committedEnd = commit.endLsn();
                     lastCommitTime = commit.commitTime();
+                    progress();
                 } else if (step instanceof PullStep.Stop stop) {
                     closeOpen();
                     throw stopped(stop.at(), stop.cause());
