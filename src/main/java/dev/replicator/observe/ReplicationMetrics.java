@@ -56,6 +56,8 @@ public class ReplicationMetrics {
         this.groupRequests = DistributionSummary.builder("replicator.group.requests")
                 .description("Requests per target transaction")
                 .register(registry);
+        // exported from the start (0), so that a dashboard or an alert on it has a series before the first refusal
+        registry.counter("replicator.refused");
     }
 
     /** Records committed groups and refused requests. */
