@@ -15,6 +15,7 @@ import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.config.ReplicatorConfig;
+import dev.replicator.observe.JobHistory;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
@@ -72,7 +73,7 @@ public class SourceBeans {
     @Produces
     @Singleton
     JobDispatch jobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
-            ReplicatorConfig config, PullJob pull) {
-        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull);
+            ReplicatorConfig config, PullJob pull, JobHistory history) {
+        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull, history);
     }
 }

@@ -36,6 +36,7 @@ public final class MonitoringWorkload {
     public static class Databases implements QuarkusTestResourceLifecycleManager {
         @Override
         public Map<String, String> start() {
+            ran = false; // a new application on fresh databases: the work is done again
             TestDatabases.execute(TestDatabases.dataSource(LogicalSource.server(), "postgres"),
                     "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '"
                             + SLOT + "'");

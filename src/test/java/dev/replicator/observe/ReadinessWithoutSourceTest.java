@@ -1,6 +1,8 @@
 package dev.replicator.observe;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
 
 import java.util.Map;
 
@@ -37,6 +39,9 @@ class ReadinessWithoutSourceTest {
                 .post("/rowref").then().statusCode(503);
 
         given().get("/q/health/ready").then().statusCode(200);
+        // status answers all the same, saying which database does not answer and why
+        given().get("/status").then().statusCode(200).body("databases.source.reachable", equalTo(false))
+                .body("databases.source.error", containsString("SSL")).body("databases.target.reachable", equalTo(true));
         given().contentType("application/json").header("ce-id", "ready-1").header("ce-specversion", "1.0")
                 .header("ce-source", "/t").header("ce-type", "replicator.change.v1")
                 .body("{\"table\":\"public.guarded\",\"op\":\"upsert\",\"position\":1,\"after\":{\"id\":1,\"qty\":1}}")

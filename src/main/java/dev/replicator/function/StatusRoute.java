@@ -1,0 +1,45 @@
+package dev.replicator.function;
+
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+
+import org.jboss.logging.Logger;
+
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+import dev.replicator.observe.StatusReport;
+
+/**
+ * {@code GET /status}: where replication stands, as one JSON document for a person or a script
+ * ({@link StatusReport}). Its reads run on a worker thread, never on the event loop.
+ */
+@Singleton
+public class StatusRoute {
+
+    private static final Logger LOG = Logger.getLogger(StatusRoute.class);
+
+    static final String PATH = "/status";
+
+    private final StatusReport report;
+
+    public StatusRoute(StatusReport report) {
+        this.report = report;
+    }
+
+    void register(@Observes Router router) {
+        router.get(PATH).order(-100).handler(this::status);
+    }
+
+    void status(RoutingContext ctx) {
+        ctx.vertx().executeBlocking(report::collect, false).onComplete(done -> {
+            if (done.succeeded()) {
+                ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+                        .putHeader("Cache-Control", "no-store").end(done.result().toString());
+            } else {
+                LOG.error("status failed", done.cause());
+                ErrorResponses.send(ctx, 500, "status failed: " + done.cause().getClass().getSimpleName());
+            }
+        });
+    }
+}
