@@ -27,9 +27,13 @@ public record SlotState(String slot, String confirmedLsn, long lagBytes, boolean
         try (PreparedStatement select = source.prepareStatement(SELECT)) {
             select.setString(1, slot);
             try (ResultSet rs = select.executeQuery()) {
-                return rs.next() ? Optional.of(new SlotState(slot, rs.getString(1), Math.max(0, rs.getLong(2)),
-                        rs.getBoolean(3), rs.getString(4))) : Optional.empty();
+                return rs.next() ? Optional.of(of(slot, rs)) : Optional.empty();
             }
         }
+    }
+
+    /** The slot from the current row of a result of {@link #SELECT}. */
+    static SlotState of(String slot, ResultSet rs) throws SQLException {
+        return new SlotState(slot, rs.getString(1), Math.max(0, rs.getLong(2)), rs.getBoolean(3), rs.getString(4));
     }
 }

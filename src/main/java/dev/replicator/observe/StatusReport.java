@@ -11,9 +11,11 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -56,7 +58,7 @@ import dev.replicator.decode.TableId;
 @RegisterForReflection(targets = { ReplicatorConfig.class, ReplicatorConfig.Backfill.class,
         ReplicatorConfig.Verify.class, ReplicatorConfig.Pull.class, ReplicatorConfig.GroupCommit.class,
         ReplicatorConfig.Admission.class, ReplicatorConfig.Rejected.class, ReplicatorConfig.TableMapping.class,
-        ReplicatorConfig.Debezium.class, ReplicatorConfig.Ordering.class })
+        ReplicatorConfig.Debezium.class, ReplicatorConfig.Ordering.class, JobHistory.Pull.class })
 public class StatusReport {
 
     static final String STATEMENT_TIMEOUT = "1s";
@@ -70,6 +72,10 @@ public class StatusReport {
     private final Instance<AgroalDataSource> target;
     private final Instance<AgroalDataSource> source;
     private final String schema;
+    private final String replicatorVersion = ConfigProvider.getConfig()
+            .getOptionalValue("quarkus.application.version", String.class).orElse(null);
+    private final String quarkusVersion = Quarkus.class.getPackage().getImplementationVersion();
+    private volatile ObjectNode settings;
     private final ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
         Thread t = new Thread(r, "replicator-status");
         t.setDaemon(true);
@@ -110,9 +116,8 @@ public class StatusReport {
         }
 
         ObjectNode versions = status.putObject("versions");
-        versions.put("replicator", ConfigProvider.getConfig()
-                .getOptionalValue("quarkus.application.version", String.class).orElse(null));
-        versions.put("quarkus", Quarkus.class.getPackage().getImplementationVersion());
+        versions.put("replicator", replicatorVersion);
+        versions.put("quarkus", quarkusVersion);
         versions.put("java", Runtime.version().toString());
         versions.put("target", t == null ? null : t.version());
         versions.put("source", s == null ? null : s.version());
@@ -121,7 +126,10 @@ public class StatusReport {
         status.set("backfill", backfill(t, s));
         status.set("verify", verify());
         status.set("parked", t == null ? null : t.parked());
-        status.set("settings", settings());
+        if (settings == null) {
+            settings = settings(); // fixed at start: walked once
+        }
+        status.set("settings", settings); // never changed once made
         return status;
     }
 
@@ -205,86 +213,141 @@ public class StatusReport {
 
     // ---- the databases' reads ------------------------------------------------------------------------------
 
+    /**
+     * Opens each database's batch: read-only, statements bounded. The batch is one round trip (the driver sends its
+     * statements together), the rollback after it another, which keeps the answer fast on a busy instance.
+     */
+    static final String BOUNDED = "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = '" + STATEMENT_TIMEOUT
+            + "'; ";
+    static final String BACKFILL = "SELECT table_name, rows, done, updated_at FROM %s ORDER BY table_name";
+    static final String NO_BACKFILL = "SELECT NULL::text, 0::bigint, false, NULL::timestamptz WHERE false";
+    static final String COVERAGE = "SELECT count(*), max(updated_at) FROM %s";
+    static final String NO_COVERAGE = "SELECT 0::bigint, NULL::timestamptz";
+    // the reason without the event id its message starts with, so that one cause is one line
+    static final String PARKED = "SELECT status, regexp_replace(reason, '^event [^:]*: ', ''), count(*),"
+            + " max(received_at) FROM %s GROUP BY 1, 2 ORDER BY 3 DESC, 2";
+    static final String NO_PARKED = "SELECT 0, ''::text, 0::bigint, NULL::timestamptz WHERE false";
+    static final String ESTIMATES = "SELECT n.nspname, c.relname, c.reltuples::bigint FROM pg_class c"
+            + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND c.reltuples > 0"
+            + " AND n.nspname NOT IN ('pg_catalog', 'information_schema')";
+
+    /** Reads one result set of a batch. */
+    interface Rows {
+        void read(ResultSet rs) throws SQLException;
+    }
+
     private TargetFigures readTarget() {
         return read(target.get(), connection -> {
-            String version = version(connection);
-            List<ObjectNode> backfill = new ArrayList<>();
-            ObjectNode parked = mapper.createObjectNode();
-            String pulledAt = null;
-            long pulledTables = 0;
-            if (exists(connection, "backfill_progress")) {
-                try (Statement select = connection.createStatement(); ResultSet rs = select.executeQuery(
-                        "SELECT table_name, rows, done, updated_at FROM " + own("backfill_progress")
-                                + " ORDER BY table_name")) {
+            try {
+                return targetFigures(connection, Set.of("backfill_progress", "pull_coverage", "rejected"));
+            } catch (SQLException e) {
+                if (!"42P01".equals(e.getSQLState())) {
+                    throw e;
+                }
+                // a table of replicator's was dropped (it is made again when next written): ask for those there are
+                connection.rollback();
+                Set<String> present = new HashSet<>();
+                for (String table : List.of("backfill_progress", "pull_coverage", "rejected")) {
+                    if (exists(connection, table)) {
+                        present.add(table);
+                    }
+                }
+                connection.rollback();
+                return targetFigures(connection, present);
+            }
+        });
+    }
+
+    private TargetFigures targetFigures(Connection connection, Set<String> present) throws SQLException {
+        List<ObjectNode> backfill = new ArrayList<>();
+        ObjectNode parked = mapper.createObjectNode();
+        ArrayNode reasons = parked.putArray("byReason");
+        long[] total = { 0 };
+        long[] pulledTables = { 0 };
+        String[] pulledAt = { null };
+        batch(connection, BOUNDED + select(present, "backfill_progress", BACKFILL, NO_BACKFILL) + "; "
+                + select(present, "pull_coverage", COVERAGE, NO_COVERAGE) + "; "
+                + select(present, "rejected", PARKED, NO_PARKED),
+                rs -> {
                     while (rs.next()) {
                         backfill.add(mapper.createObjectNode().put("table", rs.getString(1))
                                 .put("rows", rs.getLong(2)).put("done", rs.getBoolean(3))
                                 .put("updatedAt", instant(rs.getTimestamp(4))));
                     }
-                }
-            }
-            if (exists(connection, "pull_coverage")) {
-                try (Statement select = connection.createStatement(); ResultSet rs = select.executeQuery(
-                        "SELECT count(*), max(updated_at) FROM " + own("pull_coverage"))) {
+                },
+                rs -> {
                     rs.next();
-                    pulledTables = rs.getLong(1);
-                    pulledAt = instant(rs.getTimestamp(2));
-                }
-            }
-            long total = 0;
-            ArrayNode reasons = parked.putArray("byReason");
-            if (exists(connection, "rejected")) {
-                // the reason without the event id its message starts with, so that one cause is one line
-                try (Statement select = connection.createStatement(); ResultSet rs = select.executeQuery(
-                        "SELECT status, regexp_replace(reason, '^event [^:]*: ', ''), count(*), max(received_at)"
-                                + " FROM " + own("rejected") + " GROUP BY 1, 2 ORDER BY 3 DESC, 2")) {
+                    pulledTables[0] = rs.getLong(1);
+                    pulledAt[0] = instant(rs.getTimestamp(2));
+                },
+                rs -> {
                     while (rs.next()) {
-                        total += rs.getLong(3);
+                        total[0] += rs.getLong(3);
                         if (reasons.size() < REASONS) {
                             reasons.addObject().put("status", rs.getInt(1)).put("reason", rs.getString(2))
                                     .put("count", rs.getLong(3)).put("newest", instant(rs.getTimestamp(4)));
                         }
                     }
-                }
-            }
-            parked.put("total", total);
-            return new TargetFigures(version, backfill, parked, pulledAt, pulledTables);
-        });
+                });
+        parked.put("total", total[0]);
+        return new TargetFigures(connection.getMetaData().getDatabaseProductVersion(), backfill, parked, pulledAt[0],
+                pulledTables[0]);
+    }
+
+    private String select(Set<String> present, String table, String select, String otherwise) {
+        return present.contains(table) ? String.format(select, own(table)) : otherwise;
     }
 
     private SourceFigures readSource() {
-        return read(source.get(), connection -> new SourceFigures(version(connection),
-                SlotState.read(connection, config.pull().slot()), estimates(connection)));
+        return read(source.get(), connection -> {
+            List<SlotState> slot = new ArrayList<>();
+            Map<String, Long> estimates = new TreeMap<>();
+            String name = config.pull().slot();
+            batch(connection, BOUNDED + SlotState.SELECT.replace("?", "'" + name.replace("'", "''") + "'") + "; "
+                    + ESTIMATES,
+                    rs -> {
+                        if (rs.next()) {
+                            slot.add(SlotState.of(name, rs));
+                        }
+                    },
+                    rs -> {
+                        // by the name backfill records them under
+                        while (rs.next()) {
+                            estimates.put(new TableId(rs.getString(1), rs.getString(2)).toString(), rs.getLong(3));
+                        }
+                    });
+            return new SourceFigures(connection.getMetaData().getDatabaseProductVersion(),
+                    slot.stream().findFirst(), estimates);
+        });
     }
 
-    /**
-     * The source's row estimates ({@code pg_class.reltuples}) of its tables that have one, by the name backfill
-     * records them under: one catalog read.
-     */
-    private static Map<String, Long> estimates(Connection connection) throws SQLException {
-        Map<String, Long> estimates = new TreeMap<>();
-        try (Statement select = connection.createStatement(); ResultSet rs = select.executeQuery(
-                "SELECT n.nspname, c.relname, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n"
-                        + " ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND c.reltuples > 0"
-                        + " AND n.nspname NOT IN ('pg_catalog', 'information_schema')")) {
-            while (rs.next()) {
-                estimates.put(new TableId(rs.getString(1), rs.getString(2)).toString(), rs.getLong(3));
+    /** Runs the statements as one batch and hands the result sets, in order, to the readers. */
+    private static void batch(Connection connection, String statements, Rows... readers) throws SQLException {
+        try (Statement batch = connection.createStatement()) {
+            boolean isResult = batch.execute(statements);
+            int next = 0;
+            while (true) {
+                if (isResult) {
+                    try (ResultSet rs = batch.getResultSet()) {
+                        readers[next++].read(rs);
+                    }
+                } else if (batch.getUpdateCount() == -1) {
+                    break;
+                }
+                isResult = batch.getMoreResults();
             }
         }
-        return estimates;
     }
 
     interface Reads<T> {
         T run(Connection connection) throws SQLException;
     }
 
-    /** Runs the reads in a read-only transaction whose statements may take at most {@link #STATEMENT_TIMEOUT}. */
+    /** Runs the reads in a transaction of their own, rolled back after them. */
     private static <T> T read(DataSource database, Reads<T> reads) {
         try (Connection connection = database.getConnection()) {
             connection.setAutoCommit(false);
-            try (Statement settings = connection.createStatement()) {
-                settings.execute("SET TRANSACTION READ ONLY");
-                settings.execute("SET LOCAL statement_timeout = '" + STATEMENT_TIMEOUT + "'");
+            try {
                 return reads.run(connection);
             } finally {
                 connection.rollback();
@@ -292,14 +355,6 @@ public class StatusReport {
             }
         } catch (SQLException e) {
             throw new java.util.concurrent.CompletionException(e);
-        }
-    }
-
-    private static String version(Connection connection) throws SQLException {
-        try (Statement select = connection.createStatement();
-                ResultSet rs = select.executeQuery("SHOW server_version")) {
-            rs.next();
-            return rs.getString(1);
         }
     }
 

@@ -84,6 +84,14 @@ class StatusTest {
         for (String never : List.of("password", "jdbc:", "postgres@", "item 1", "'p1'")) {
             assertFalse(text.toLowerCase().contains(never), "status shows " + never + ": " + text);
         }
+
+        // one of replicator's tables dropped (it is made again when next written): the others are still shown
+        TestDatabases.execute(MonitoringWorkload.target(), "DROP TABLE replicator.pull_coverage");
+        JsonNode without = new ObjectMapper().readTree(given().get("/status").then().statusCode(200).extract()
+                .asString());
+        assertEquals(0, without.at("/slots/0/pulledTables").asLong());
+        assertEquals(1, without.at("/parked/total").asLong());
+        assertEquals(MonitoringWorkload.ITEMS, only(without.path("backfill"), "public.items").path("rows").asLong());
     }
 
     static JsonNode only(JsonNode tables, String table) {
