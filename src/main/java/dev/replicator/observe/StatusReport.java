@@ -109,8 +109,9 @@ public class StatusReport {
         ObjectNode status = mapper.createObjectNode();
         status.put("at", Instant.now().toString());
         ObjectNode databases = status.putObject("databases");
-        TargetFigures t = await(fromTarget, databases.putObject("target"));
-        SourceFigures s = fromSource == null ? null : await(fromSource, databases.putObject("source"));
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS); // both asked at once
+        TargetFigures t = await(fromTarget, deadline, databases.putObject("target"));
+        SourceFigures s = fromSource == null ? null : await(fromSource, deadline, databases.putObject("source"));
         if (fromSource == null) {
             databases.putObject("source").put("configured", false);
         }
@@ -133,12 +134,13 @@ public class StatusReport {
         return status;
     }
 
-    private <T> T await(CompletableFuture<T> figures, ObjectNode database) {
+    private <T> T await(CompletableFuture<T> figures, long deadline, ObjectNode database) {
         try {
-            T found = figures.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            T found = figures.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             database.put("reachable", true);
             return found;
         } catch (TimeoutException e) {
+            figures.cancel(false); // not started yet (the threads busy with a database that hangs): never starts
             database.put("reachable", false).put("error", "no answer within " + WAIT_MILLIS + " ms");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();

@@ -466,8 +466,9 @@ class ThroughputBenchmarkIT {
 
     /**
      * How long {@code GET /status} takes while single events from 32 clients keep the function busy (as in
-     * {@link #soak}) for {@code -Dbench.status-load} (PT60S): polled every 100 ms; the first quarter warms up and is
-     * not counted. Prints the latency percentiles under load and idle, after the load. Run it alone with
+     * {@link #soak}) for {@code -Dbench.status-load} (PT60S): polled every 100 ms, each time followed by
+     * {@code /q/health/live} (no database: the floor on this machine under this load); the first quarter warms up and
+     * is not counted. Prints the latency percentiles under load, the floor's, and idle, after the load. Run it alone with
      * {@code -Dit.test=ThroughputBenchmarkIT#statusLatencyUnderLoad}.
      */
     @Test
@@ -501,6 +502,8 @@ class ThroughputBenchmarkIT {
                 }));
             }
             List<Long> loaded = new ArrayList<>();
+            List<Long> live = new ArrayList<>(); // the floor: an answer that touches no database, under the same load
+            int unanswered = 0;
             long changesAtCount = 0;
             String last = null;
             while (System.nanoTime() < end) {
@@ -510,15 +513,27 @@ class ThroughputBenchmarkIT {
                 if (answer.status() != 200) {
                     throw new IllegalStateException("/status answered " + answer.status() + ": " + answer.body());
                 }
+                Thread.sleep(50);
+                long liveSent = System.nanoTime();
+                statusHttp.send(LeanHttp.get("/q/health/live"));
+                long liveTook = System.nanoTime() - liveSent;
                 if (sent >= counted) {
                     if (loaded.isEmpty()) {
                         changesAtCount = positions.get();
                     }
                     loaded.add(took);
+                    live.add(liveTook);
                 }
                 last = answer.body();
-                Thread.sleep(100);
+                if (last.contains("\"reachable\":false") && unanswered++ == 0) {
+                    System.out.println("a database did not answer /status in time: " + last);
+                }
+                Thread.sleep(50);
             }
+            String pools = http.send(LeanHttp.get("/q/metrics")).body().lines()
+                    .filter(l -> l.startsWith("agroal_") && (l.contains("active") || l.contains("awaiting")
+                            || l.contains("max_used") || l.contains("blocking_time")))
+                    .collect(java.util.stream.Collectors.joining("; "));
             double loadSeconds = (System.nanoTime() - counted) / 1e9;
             long changes = positions.get() - changesAtCount;
             for (Future<?> sender : senders) {
@@ -537,7 +552,10 @@ class ThroughputBenchmarkIT {
             System.out.println("| when | requests | p50 ms | p90 ms | p99 ms | max ms |");
             System.out.println("| --- | --- | --- | --- | --- | --- |");
             System.out.println(percentiles("under load", loaded));
+            System.out.println(percentiles("under load: /q/health/live, which reads no database", live));
             System.out.println(percentiles("idle, after the load", idle));
+            System.out.println("status answers where a database did not answer within 2 s: " + unanswered);
+            System.out.println("connection pools at the end of the load: " + pools);
             System.out.println("last status under load: " + last);
             System.out.println();
         } finally {
