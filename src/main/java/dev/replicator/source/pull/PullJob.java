@@ -64,6 +64,23 @@ public class PullJob {
         this.applyTruncate = applyTruncate;
     }
 
+    /**
+     * Where a pull stands against the backlog it began with: the WAL from where the slot stood ({@code backlogFrom})
+     * to where the source's WAL ended at the last peek ({@code walEnd}), of which it committed up to
+     * {@code committedEnd} in {@code elapsedNanos}. Numbers only, never row values.
+     */
+    static String progressLine(String eventId, String slot, long backlogFrom, long walEnd, long committedEnd,
+            long applied, long elapsedNanos) {
+        long passed = committedEnd - backlogFrom;
+        long backlog = Math.max(walEnd, committedEnd) - backlogFrom;
+        long behind = Math.max(0, walEnd - committedEnd);
+        double rate = elapsedNanos > 0 ? passed / (elapsedNanos / 1e9) : 0;
+        return String.format(java.util.Locale.ROOT, "pull %s of slot %s: %d of %d WAL bytes applied (%.1f%%), %d behind,"
+                + " %d changes applied, %.0f bytes/s, about %s s left", eventId, slot, passed, backlog,
+                backlog == 0 ? 100.0 : 100.0 * passed / backlog, behind, applied, rate,
+                rate > 0 ? String.valueOf((long) Math.ceil(behind / rate)) : "?");
+    }
+
     public PullReport run(String eventId, PullRequest request) {
         try (Connection lock = target.getConnection()) {
             lock.setAutoCommit(true);
@@ -189,14 +206,8 @@ public class PullJob {
                 return;
             }
             loggedAt = now;
-            long passed = committedEnd - backlogFrom;
-            long backlog = Math.max(walEnd, committedEnd) - backlogFrom;
-            long behind = Math.max(0, walEnd - committedEnd);
-            double rate = passed / ((now - startNanos) / 1e9);
-            LOG.infof("pull %s of slot %s: %d of %d WAL bytes applied (%.1f%%), %d behind, %d changes applied,"
-                    + " %.0f bytes/s, about %s s left", eventId, settings.slot(), passed, backlog,
-                    backlog == 0 ? 100.0 : 100.0 * passed / backlog, behind, applied, rate,
-                    rate > 0 ? String.valueOf((long) Math.ceil(behind / rate)) : "?");
+            LOG.info(progressLine(eventId, settings.slot(), backlogFrom, walEnd, committedEnd, applied,
+                    now - startNanos));
         }
 
         /** Writes the peek's steps until its end; a stop or a failure of the reading is thrown from here. */
