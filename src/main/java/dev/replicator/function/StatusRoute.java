@@ -5,6 +5,8 @@ import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
 
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
@@ -12,7 +14,8 @@ import dev.replicator.observe.StatusReport;
 
 /**
  * {@code GET /status}: where replication stands, as one JSON document for a person or a script
- * ({@link StatusReport}). Its reads run on a worker thread, never on the event loop.
+ * ({@link StatusReport}). Its reads run on threads of their own, never on the event loop, and no thread waits for
+ * them: the answer is sent when they are done.
  */
 @Singleton
 public class StatusRoute {
@@ -32,14 +35,15 @@ public class StatusRoute {
     }
 
     void status(RoutingContext ctx) {
-        ctx.vertx().executeBlocking(report::collect, false).onComplete(done -> {
-            if (done.succeeded()) {
+        Context eventLoop = Vertx.currentContext();
+        report.collect().whenComplete((status, failure) -> eventLoop.runOnContext(v -> {
+            if (failure == null) {
                 ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
-                        .putHeader("Cache-Control", "no-store").end(done.result().toString());
+                        .putHeader("Cache-Control", "no-store").end(status.toString());
             } else {
-                LOG.error("status failed", done.cause());
-                ErrorResponses.send(ctx, 500, "status failed: " + done.cause().getClass().getSimpleName());
+                LOG.error("status failed", failure);
+                ErrorResponses.send(ctx, 500, "status failed: " + failure.getClass().getSimpleName());
             }
-        });
+        }));
     }
 }

@@ -18,11 +18,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
@@ -101,19 +102,50 @@ public class StatusReport {
     private record SourceFigures(String version, Optional<SlotState> slot, Map<String, Long> estimates) {
     }
 
-    public ObjectNode collect() {
-        CompletableFuture<TargetFigures> fromTarget = CompletableFuture.supplyAsync(this::readTarget, threads);
-        CompletableFuture<SourceFigures> fromSource = DatabaseProbe.sourceConfigured()
-                ? CompletableFuture.supplyAsync(this::readSource, threads)
-                : null;
+    /** What asking one database gave: its figures, or why there are none. */
+    private record Answer<T>(T figures, String error) {
+    }
+
+    /**
+     * Asks both databases at once and makes the document on the thread of the last answer (or when the wait is
+     * over): no thread waits for another.
+     */
+    public CompletableFuture<ObjectNode> collect() {
+        CompletableFuture<Answer<TargetFigures>> fromTarget = ask(this::readTarget);
+        CompletableFuture<Answer<SourceFigures>> fromSource = DatabaseProbe.sourceConfigured()
+                ? ask(this::readSource)
+                : CompletableFuture.completedFuture(null);
+        return fromTarget.thenCombine(fromSource, this::document);
+    }
+
+    private <T> CompletableFuture<Answer<T>> ask(Supplier<T> read) {
+        // a read that has not started when the wait is over (the threads held by a database that hangs) never starts
+        return CompletableFuture.supplyAsync(read, threads).orTimeout(WAIT_MILLIS, TimeUnit.MILLISECONDS)
+                .handle((figures, failure) -> {
+                    if (failure == null) {
+                        return new Answer<>(figures, null);
+                    }
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause()
+                            : failure;
+                    return new Answer<>(null, cause instanceof TimeoutException
+                            ? "no answer within " + WAIT_MILLIS + " ms"
+                            : LogText.oneLine(cause instanceof SQLException sql
+                                    ? TargetTransactions.withoutValues(sql) + " (SQLSTATE " + sql.getSQLState() + ")"
+                                    : String.valueOf(cause.getMessage())));
+                });
+    }
+
+    private ObjectNode document(Answer<TargetFigures> fromTarget, Answer<SourceFigures> fromSource) {
         ObjectNode status = mapper.createObjectNode();
         status.put("at", Instant.now().toString());
         ObjectNode databases = status.putObject("databases");
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS); // both asked at once
-        TargetFigures t = await(fromTarget, deadline, databases.putObject("target"));
-        SourceFigures s = fromSource == null ? null : await(fromSource, deadline, databases.putObject("source"));
+        TargetFigures t = reached(fromTarget, databases.putObject("target"));
+        SourceFigures s = null;
         if (fromSource == null) {
             databases.putObject("source").put("configured", false);
+        } else {
+            s = reached(fromSource, databases.putObject("source"));
         }
 
         ObjectNode versions = status.putObject("versions");
@@ -134,24 +166,12 @@ public class StatusReport {
         return status;
     }
 
-    private <T> T await(CompletableFuture<T> figures, long deadline, ObjectNode database) {
-        try {
-            T found = figures.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            database.put("reachable", true);
-            return found;
-        } catch (TimeoutException e) {
-            figures.cancel(false); // not started yet (the threads busy with a database that hangs): never starts
-            database.put("reachable", false).put("error", "no answer within " + WAIT_MILLIS + " ms");
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            database.put("reachable", false).put("error", LogText.oneLine(cause instanceof SQLException sql
-                    ? TargetTransactions.withoutValues(sql) + " (SQLSTATE " + sql.getSQLState() + ")"
-                    : cause.getMessage()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            database.put("reachable", false).put("error", "interrupted");
+    private static <T> T reached(Answer<T> answer, ObjectNode database) {
+        database.put("reachable", answer.error() == null);
+        if (answer.error() != null) {
+            database.put("error", answer.error());
         }
-        return null;
+        return answer.figures();
     }
 
     private ArrayNode slots(SourceFigures s, TargetFigures t) {
@@ -356,7 +376,7 @@ public class StatusReport {
                 connection.setAutoCommit(true);
             }
         } catch (SQLException e) {
-            throw new java.util.concurrent.CompletionException(e);
+            throw new CompletionException(e);
         }
     }
 
