@@ -69,6 +69,7 @@ public class FailureAnswers {
             LOG.warnf("%d %s [id %s, type %s]", result.status(), LogText.oneLine(result.message()),
                     LogText.oneLine(id), LogText.oneLine(type));
         }
+        metrics.answered(result.status());
         ErrorResponses.send(ctx, result.status(), result.message());
     }
 
@@ -85,6 +86,7 @@ public class FailureAnswers {
                 ErrorResponses.Failure unparked = ErrorResponses.classify(parked.cause());
                 LOG.warnf("%d %s [id %s, type %s]", unparked.status(), LogText.oneLine(unparked.message()),
                         LogText.oneLine(event.eventId()), LogText.oneLine(event.eventType()));
+                metrics.answered(unparked.status());
                 ErrorResponses.send(ctx, unparked.status(), unparked.message());
             }
         });

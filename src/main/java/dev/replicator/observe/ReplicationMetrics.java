@@ -56,6 +56,8 @@ public class ReplicationMetrics {
         this.groupRequests = DistributionSummary.builder("replicator.group.requests")
                 .description("Requests per target transaction")
                 .register(registry);
+        // exported from the start (0), so that a dashboard or an alert on it has a series before the first refusal
+        registry.counter("replicator.refused");
     }
 
     /** Records committed groups and refused requests. */
@@ -102,6 +104,12 @@ public class ReplicationMetrics {
     /** A request refused because the body bytes in flight reached their cap. */
     public void refusedByBytes() {
         registry.counter("replicator.refused").increment();
+        answered(503);
+    }
+
+    /** A request answered with a failure status (400, 409, 422, 503, ...): what a sender retries or dead-letters. */
+    public void answered(int status) {
+        registry.counter("replicator.answers", "status", String.valueOf(status)).increment();
     }
 
     /** Committed groups and the requests they held, since start. */
@@ -206,7 +214,15 @@ public class ReplicationMetrics {
      * of the newest change it applied (0 when drained).
      */
     public void slotLag(String slot, long bytes, long millis, long applied, long stale) {
-        AtomicLong[] lag = slotLag.computeIfAbsent(slot, s -> {
+        AtomicLong[] lag = slotLagValues(slot);
+        lag[0].set(bytes);
+        lag[1].set(millis);
+        registry.counter("replicator.pull.changes", "slot", slot, "outcome", "applied").increment(applied);
+        registry.counter("replicator.pull.changes", "slot", slot, "outcome", "stale").increment(stale);
+    }
+
+    private AtomicLong[] slotLagValues(String slot) {
+        return slotLag.computeIfAbsent(slot, s -> {
             AtomicLong[] values = { new AtomicLong(), new AtomicLong() };
             Gauge.builder("replicator.pull.slot.lag.bytes", values[0], AtomicLong::get)
                     .description("WAL the replication slot retains: current WAL position minus confirmed position")
@@ -216,11 +232,59 @@ public class ReplicationMetrics {
                     .tag("slot", s).register(registry);
             return values;
         });
-        lag[0].set(bytes);
-        lag[1].set(millis);
-        registry.counter("replicator.pull.changes", "slot", slot, "outcome", "applied").increment(applied);
-        registry.counter("replicator.pull.changes", "slot", slot, "outcome", "stale").increment(stale);
     }
+
+    /**
+     * The WAL a slot retains, as read from the source's catalog by {@link DatabaseProbe} between pulls: the gauge
+     * keeps moving while no pull runs.
+     */
+    public void slotRetained(String slot, long bytes) {
+        slotLagValues(slot)[0].set(bytes);
+    }
+
+    /** A pull ended: {@code done} (drained), {@code continuing} (budget or size reached) or {@code failed}. */
+    public void pullRun(String slot, String outcome) {
+        registry.counter("replicator.pull.runs", "slot", slot, "outcome", outcome).increment();
+        if (!"failed".equals(outcome)) {
+            pullSucceeded.computeIfAbsent(slot, s -> {
+                AtomicLong at = new AtomicLong();
+                Gauge.builder("replicator.pull.last.success.timestamp.seconds", at, a -> a.get() / 1000.0)
+                        .description("When a pull of the slot last ended without failing (seconds since the epoch)")
+                        .tag("slot", s).register(registry);
+                return at;
+            }).set(System.currentTimeMillis());
+        }
+    }
+
+    /**
+     * Where a table's backfill stands: the share of its estimated rows copied (NaN while the estimate is unknown) and
+     * the seconds left at the current rate (NaN before a rate is known; 0 when done).
+     */
+    public void backfillProgress(String table, double ratio, double secondsLeft) {
+        double[] values = backfillProgress.computeIfAbsent(table, t -> {
+            double[] v = { Double.NaN, Double.NaN };
+            Gauge.builder("replicator.backfill.progress.ratio", v, a -> a[0])
+                    .description("Rows of the table copied by backfill over its estimated rows (pg_class.reltuples)")
+                    .tag("table", t).strongReference(true).register(registry);
+            Gauge.builder("replicator.backfill.remaining.seconds", v, a -> a[1])
+                    .description("Estimated seconds until the table's backfill is done, at the rate of its last run")
+                    .tag("table", t).strongReference(true).register(registry);
+            return v;
+        });
+        values[0] = ratio;
+        values[1] = secondsLeft;
+    }
+
+    /** Whether a database answered the last probe: 1 yes, 0 no (see {@link DatabaseProbe}). */
+    public void databaseUp(String database, DoubleSupplier up) {
+        Gauge.builder("replicator.database.up", up, DoubleSupplier::getAsDouble)
+                .description("1 when the database answered the last probe, 0 when it did not (probed at most every "
+                        + "few seconds, when metrics are read)")
+                .tag("database", database).strongReference(true).register(registry);
+    }
+
+    private final Map<String, AtomicLong> pullSucceeded = new ConcurrentHashMap<>();
+    private final Map<String, double[]> backfillProgress = new ConcurrentHashMap<>();
 
     private static String key(Outcome outcome, String table, String op) {
         return outcome.name() + "|" + table + "|" + op;

@@ -23,6 +23,7 @@ import com.fasterxml.jackson.databind.util.RawValue;
 
 import dev.replicator.apply.CopyWriter;
 import dev.replicator.apply.RefreshWriter;
+import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.apply.TargetTransactions;
 import dev.replicator.decode.FieldValue;
@@ -61,6 +62,25 @@ public class RowReader {
     public RowReader(DataSource source, TableRouter router) {
         this.source = source;
         this.router = router;
+    }
+
+    /**
+     * The planner's estimate of a table's rows ({@code pg_class.reltuples}, a catalog read that touches no row), or
+     * -1 when the source has none (never vacuumed or analyzed) or cannot be asked now: progress is then shown without
+     * a percent, and the copy itself reports the source's failure.
+     */
+    public long estimatedRows(JobTable table) {
+        try (Connection connection = source.getConnection();
+                PreparedStatement select = connection.prepareStatement(
+                        "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)")) {
+            connection.setAutoCommit(true);
+            select.setString(1, Sql.qualified(table.source().id()));
+            try (ResultSet rs = select.executeQuery()) {
+                return rs.next() && rs.getLong(1) > 0 ? rs.getLong(1) : -1;
+            }
+        } catch (SQLException e) {
+            return -1;
+        }
     }
 
     /**

@@ -15,6 +15,7 @@ import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.config.ReplicatorConfig;
+import dev.replicator.observe.JobHistory;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableMappings;
@@ -78,8 +79,8 @@ public class SourceBeans {
     @Produces
     @Singleton
     JobDispatch jobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
-            ReplicatorConfig config, PullJob pull, SequenceSync sequences) {
-        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull, sequences);
+            ReplicatorConfig config, PullJob pull, SequenceSync sequences, JobHistory history) {
+        return new JobDispatch(backfill, verifier, refresher, mapper, config, pull, sequences, history);
     }
 
     @Produces

@@ -71,14 +71,16 @@ class BackfillBenchmarkIT {
                     "quarkus.datasource.target.username", "postgres",
                     "quarkus.datasource.source.jdbc.url", TestDatabases.jdbcUrl(sourceServer, DB),
                     "quarkus.datasource.source.username", "postgres", "replicator.allow-all-tables", "true",
-                    "quarkus.log.level", "WARN");
+                    "quarkus.log.level", "WARN",
+                    // the progress lines a backfill logs every few seconds per table, and its last one
+                    "quarkus.log.category.\"dev.replicator.source.backfill\".level", "INFO");
             List<Double> copyData = new ArrayList<>();
             List<Double> backfill = new ArrayList<>();
             List<Double> staged = new ArrayList<>();
             List<Long> grown = new ArrayList<>();
             HttpClient client = HttpClient.newHttpClient();
-            try (PackagedApp app = PackagedApp.start(List.of(), properties, Map.of(),
-                    Path.of("target/bench-backfill.log"))) {
+            Path log = Path.of("target/bench-backfill.log");
+            try (PackagedApp app = PackagedApp.start(List.of(), properties, Map.of(), log)) {
                 waitUntilReady(client, port);
                 for (int run = 0; run < RUNS; run++) {
                     copyData.add(copyData(target, sourceServer.getPort()));
@@ -113,12 +115,36 @@ class BackfillBenchmarkIT {
                         + " | %,.0f (%.0f%%) | - |%n", stagedRate, 100 * stagedRate / copyDataRate);
                 System.out.printf("| %,d streamed changes of distinct rows | - | %,d bytes (%,.0f bytes per million"
                         + " changes) |%n", STREAMED, streamedBytes, streamedBytes * 1e6 / STREAMED);
+                printProgress(log);
                 System.out.println("copy_data runs (rows/s): " + copyData + "; backfill runs: " + backfill
                         + "; staged runs: " + staged + "; own tables grew per backfill (bytes, largest shown above): "
                         + grown);
                 System.out.println();
             }
         }
+    }
+
+    /**
+     * The progress lines the backfills logged, each backfill's in turn; fails unless each one's last line says 100%.
+     */
+    static void printProgress(Path log) throws IOException {
+        Map<String, List<String>> byEvent = new java.util.LinkedHashMap<>();
+        for (String line : java.nio.file.Files.readAllLines(log)) {
+            int at = line.indexOf("backfill ");
+            int of = line.indexOf(" of public.items: ");
+            if (at >= 0 && of > at) {
+                byEvent.computeIfAbsent(line.substring(at + 9, of), k -> new ArrayList<>())
+                        .add(line.substring(line.indexOf(' ', line.indexOf(' ') + 1) + 1).trim());
+            }
+        }
+        System.out.println("backfill progress lines (logged at INFO every 5 s per table, and when a table is done):");
+        byEvent.forEach((event, lines) -> {
+            lines.forEach(System.out::println);
+            String lastLine = lines.get(lines.size() - 1);
+            if (!lastLine.contains("(100.0%)") || !lastLine.endsWith("done")) {
+                throw new IllegalStateException("the last progress line of a backfill does not say 100%: " + lastLine);
+            }
+        });
     }
 
     /** Rows/s of PostgreSQL's own initial copy: from CREATE SUBSCRIPTION until the table is ready. */

@@ -464,6 +464,118 @@ class ThroughputBenchmarkIT {
         }
     }
 
+    /**
+     * How long {@code GET /status} takes while single events from 32 clients keep the function busy (as in
+     * {@link #soak}) for {@code -Dbench.status-load} (PT60S): polled every 100 ms, each time followed by
+     * {@code /q/health/live} (no database: the floor on this machine under this load); the first quarter warms up and
+     * is not counted. Prints the latency percentiles under load, the floor's, and idle, after the load. Run it alone with
+     * {@code -Dit.test=ThroughputBenchmarkIT#statusLatencyUnderLoad}.
+     */
+    @Test
+    void statusLatencyUnderLoad() throws Exception {
+        java.time.Duration duration = java.time.Duration.parse(System.getProperty("bench.status-load", "PT60S"));
+        DataSource target = database();
+        reset(target);
+        int port = freePort();
+        Process process = start(port, "status");
+        LeanHttp http = new LeanHttp(port);
+        LeanHttp statusHttp = new LeanHttp(port);
+        int clients = 32;
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            waitUntilReady(http);
+            AtomicLong positions = new AtomicLong();
+            long start = System.nanoTime();
+            long end = start + duration.toNanos();
+            long counted = start + duration.toNanos() / 4;
+            List<Future<?>> senders = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                senders.add(pool.submit(() -> {
+                    Random random = new Random();
+                    while (System.nanoTime() < end) {
+                        long position = positions.incrementAndGet();
+                        int id = 1 + random.nextInt(30_000);
+                        send(http, single(new Change((int) (position % 3), "upsert", id, position, "s" + position,
+                                (int) (position % 100))).request());
+                    }
+                    return null;
+                }));
+            }
+            List<Long> loaded = new ArrayList<>();
+            List<Long> live = new ArrayList<>(); // the floor: an answer that touches no database, under the same load
+            int unanswered = 0;
+            long changesAtCount = 0;
+            String last = null;
+            while (System.nanoTime() < end) {
+                long sent = System.nanoTime();
+                LeanHttp.Response answer = statusHttp.send(LeanHttp.get("/status"));
+                long took = System.nanoTime() - sent;
+                if (answer.status() != 200) {
+                    throw new IllegalStateException("/status answered " + answer.status() + ": " + answer.body());
+                }
+                Thread.sleep(50);
+                long liveSent = System.nanoTime();
+                statusHttp.send(LeanHttp.get("/q/health/live"));
+                long liveTook = System.nanoTime() - liveSent;
+                if (sent >= counted) {
+                    if (loaded.isEmpty()) {
+                        changesAtCount = positions.get();
+                    }
+                    loaded.add(took);
+                    live.add(liveTook);
+                }
+                last = answer.body();
+                if (last.contains("\"reachable\":false") && unanswered++ == 0) {
+                    System.out.println("a database did not answer /status in time: " + last);
+                }
+                Thread.sleep(50);
+            }
+            String pools = http.send(LeanHttp.get("/q/metrics")).body().lines()
+                    .filter(l -> l.startsWith("agroal_") && (l.contains("active") || l.contains("awaiting")
+                            || l.contains("max_used") || l.contains("blocking_time")))
+                    .collect(java.util.stream.Collectors.joining("; "));
+            double loadSeconds = (System.nanoTime() - counted) / 1e9;
+            long changes = positions.get() - changesAtCount;
+            for (Future<?> sender : senders) {
+                sender.get();
+            }
+            List<Long> idle = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                long sent = System.nanoTime();
+                statusHttp.send(LeanHttp.get("/status"));
+                idle.add(System.nanoTime() - sent);
+                Thread.sleep(20);
+            }
+            System.out.printf("%nGET /status while single events from %d clients load the function (%,.0f changes/s),"
+                    + " %d cores, %s%n", clients, changes / loadSeconds, Runtime.getRuntime().availableProcessors(),
+                    Runtime.version());
+            System.out.println("| when | requests | p50 ms | p90 ms | p99 ms | max ms |");
+            System.out.println("| --- | --- | --- | --- | --- | --- |");
+            System.out.println(percentiles("under load", loaded));
+            System.out.println(percentiles("under load: /q/health/live, which reads no database", live));
+            System.out.println(percentiles("idle, after the load", idle));
+            System.out.println("status answers where a database did not answer within 2 s: " + unanswered);
+            System.out.println("connection pools at the end of the load: " + pools);
+            System.out.println("last status under load: " + last);
+            System.out.println();
+        } finally {
+            pool.shutdownNow();
+            http.close();
+            statusHttp.close();
+            process.destroy();
+            process.waitFor();
+        }
+    }
+
+    static String percentiles(String when, List<Long> nanos) {
+        List<Long> sorted = new ArrayList<>(nanos);
+        Collections.sort(sorted);
+        java.util.function.DoubleFunction<Double> at = q -> sorted.get(Math.min(sorted.size() - 1,
+                (int) (sorted.size() * q))) / 1e6;
+        return String.format("| %s | %d | %.1f | %.1f | %.1f | %.1f |", when, sorted.size(), at.apply(0.5),
+                at.apply(0.9), at.apply(0.99), sorted.get(sorted.size() - 1) / 1e6);
+    }
+
     /** Starts the packaged application; {@code -Dbench.jfr} records a flight recording of each run. */
     static Process start(int port, String run) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));

@@ -64,6 +64,8 @@ class ManifestsTest {
     static final String EXAMPLE_SUFFIX = ".example.yaml";
     /** The demo variant (in-memory broker, dead letters in a log): a kustomization of its own over k8s/'s files. */
     static final Path DEMO = K8S.resolve("demo");
+    /** Prometheus Operator resources and the dashboard: a kustomization of its own, checked by MonitoringManifestsTest. */
+    static final Path MONITORING = K8S.resolve("monitoring");
     static final String REPLICATOR = "replicator";
     /** The Secrets docs/deploy.md has the operator create; kustomization.yaml must never apply (overwrite) them. */
     static final Path DEPLOY_GUIDE = Path.of("docs/deploy.md");
@@ -277,8 +279,9 @@ class ManifestsTest {
             Path normal = file.normalize();
             boolean accounted = normal.equals(KUSTOMIZATION.normalize()) || listed.contains(normal)
                     || normal.startsWith(CLOUD_RUN.getParent().normalize()) || normal.startsWith(DEMO.normalize())
-                    || file.toString().endsWith(EXAMPLE_SUFFIX);
-            assertTrue(accounted, file + " is neither listed in kustomization.yaml, nor under cloudrun/ or demo/, nor "
+                    || normal.startsWith(MONITORING.normalize()) || file.toString().endsWith(EXAMPLE_SUFFIX);
+            assertTrue(accounted, file + " is neither listed in kustomization.yaml, nor under cloudrun/, demo/ or "
+                    + "monitoring/, nor "
                     + "named *" + EXAMPLE_SUFFIX);
             parse(file);
         }

@@ -37,7 +37,10 @@ class NativeSourcesTest {
     /** The types Jackson binds from request JSON or writes into answers; they are reached only by reflection. */
     static final List<Class<?>> JACKSON_BOUND = List.of(BackfillRequest.class, BackfillReport.class,
             BackfillReport.TableProgress.class, VerifyRequest.class, VerifyRequest.Resume.class, VerifyReport.class,
-            VerifyReport.TableResult.class, VerifyReport.SampleKey.class, SequenceSync.Synced.class);
+            VerifyReport.TableResult.class, VerifyReport.SampleKey.class, SequenceSync.Synced.class,
+            dev.replicator.observe.JobHistory.Pull.class, dev.replicator.config.ReplicatorConfig.class,
+            dev.replicator.config.ReplicatorConfig.Pull.class, dev.replicator.config.ReplicatorConfig.Schema.class,
+            dev.replicator.config.ReplicatorConfig.Sequences.class);
 
     static String args;
     static final Map<String, JsonNode> reflection = new HashMap<>();

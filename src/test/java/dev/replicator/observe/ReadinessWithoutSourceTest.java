@@ -1,6 +1,9 @@
 package dev.replicator.observe;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 
@@ -31,12 +34,23 @@ class ReadinessWithoutSourceTest {
     }
 
     @Test
-    void readyAndApplyingChangesWhileTheSourceIsDown() {
+    void readyAndApplyingChangesWhileTheSourceIsDown() throws InterruptedException {
         // the source really is unreachable: a job that reads it is answered as a transient failure
         given().contentType("application/json").body("{\"table\": \"public.customers\", \"key\": {\"id\": 1}}")
                 .post("/rowref").then().statusCode(503);
 
         given().get("/q/health/ready").then().statusCode(200);
+        // status answers all the same, saying which database does not answer and why
+        given().get("/status").then().statusCode(200).body("databases.source.reachable", equalTo(false))
+                .body("databases.source.error", containsString("SSL")).body("databases.target.reachable", equalTo(true));
+        // and the metric the unreachable-database alert watches says so (probed once metrics are read)
+        String metrics = "";
+        for (int i = 0; i < 100 && !metrics.contains("replicator_database_up{database=\"source\"} 0.0"); i++) {
+            Thread.sleep(100);
+            metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        }
+        assertTrue(metrics.contains("replicator_database_up{database=\"source\"} 0.0"), metrics);
+        assertTrue(metrics.contains("replicator_database_up{database=\"target\"} 1.0"), metrics);
         given().contentType("application/json").header("ce-id", "ready-1").header("ce-specversion", "1.0")
                 .header("ce-source", "/t").header("ce-type", "replicator.change.v1")
                 .body("{\"table\":\"public.guarded\",\"op\":\"upsert\",\"position\":1,\"after\":{\"id\":1,\"qty\":1}}")

@@ -58,7 +58,15 @@ public class Backfill {
         for (JobTable table : resolved) {
             String name = table.sourceId().toString();
             BackfillCheckpoints.Progress at = checkpoints.read(name);
-            if (at.lastKey() == null && !at.done()) {
+            if (at.done()) {
+                progress.add(CopyProgress.finished(name, at.rows()));
+                metrics.backfillProgress(name, 1, 0);
+                continue;
+            }
+            CopyProgress moving = new CopyProgress(eventId, name, reader.estimatedRows(table), at.rows(),
+                    System.nanoTime());
+            BackfillReport.TableProgress reached = null;
+            if (at.lastKey() == null) {
                 // committed before the first chunk's snapshot is taken, so that every pulled change that snapshot
                 // lacks is written with a position, which the chunk leaves alone
                 checkpoints.begin(name);
@@ -85,9 +93,10 @@ public class Backfill {
                 // another invocation advanced this table from the same key first: take up its progress
                 at = counted.get() ? new BackfillCheckpoints.Progress(plan.last() == null ? from.lastKey()
                         : plan.last(), from.rows() + outcome.copied(), plan.end()) : checkpoints.read(name);
+                reached = moving.advanced(at.rows(), at.done(), metrics, System.nanoTime());
             }
             finished &= at.done();
-            progress.add(new BackfillReport.TableProgress(name, at.rows(), at.done()));
+            progress.add(reached != null ? reached : moving.at(at.rows(), at.done(), System.nanoTime()));
         }
         BackfillReport report = new BackfillReport(progress, applied, stale, chunks, direct, finished,
                 finished ? null : request.continuation());

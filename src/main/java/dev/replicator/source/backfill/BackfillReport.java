@@ -7,7 +7,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 /**
  * What one backfill invocation did, and where each table stands.
  *
- * @param tables   per table: rows copied so far in total (all invocations), whether done
+ * @param tables   per table: rows copied so far in total (all invocations), whether done, and how far along
  * @param applied  rows this invocation wrote
  * @param stale    rows this invocation left alone because the stream (or a later read) already wrote them
  * @param chunks   chunks this invocation copied
@@ -21,6 +21,18 @@ public record BackfillReport(List<TableProgress> tables, long applied, long stal
         boolean finished,
         BackfillRequest next) {
 
-    public record TableProgress(String table, long rows, boolean done) {
+    /**
+     * Where a table stands.
+     *
+     * @param rows          rows copied so far, all invocations
+     * @param estimatedRows the source's estimate of the table's rows ({@code pg_class.reltuples}, raised to
+     *                      {@code rows} when the table grew past it; {@code rows} when done); null when unknown
+     * @param percent       rows over estimatedRows, below 100 until done; null when unknown
+     * @param rowsPerSecond this invocation's copy rate; null when it copied nothing of the table
+     * @param secondsLeft   estimated seconds to go at that rate; 0 when done, null when unknown
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record TableProgress(String table, long rows, boolean done, Long estimatedRows, Double percent,
+            Double rowsPerSecond, Long secondsLeft) {
     }
 }

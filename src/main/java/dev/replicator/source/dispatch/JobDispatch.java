@@ -8,6 +8,7 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.config.ReplicatorConfig;
+import dev.replicator.observe.JobHistory;
 import dev.replicator.source.JobEventTypes;
 import dev.replicator.source.backfill.Backfill;
 import dev.replicator.source.backfill.BackfillReport;
@@ -42,11 +43,13 @@ public class JobDispatch {
     private final ReplicatorConfig config;
     private final PullJob pull;
     private final SequenceSync sequences;
+    private final JobHistory history;
 
     public JobDispatch(Backfill backfill, Verifier verifier, RowRefresher refresher, ObjectMapper mapper,
-            ReplicatorConfig config, PullJob pull, SequenceSync sequences) {
+            ReplicatorConfig config, PullJob pull, SequenceSync sequences, JobHistory history) {
         this.pull = pull;
         this.sequences = sequences;
+        this.history = history;
         this.backfill = backfill;
         this.verifier = verifier;
         this.refresher = refresher;
@@ -57,6 +60,7 @@ public class JobDispatch {
     public Answer backfill(String eventId, JsonNode data) {
         BackfillRequest request = JobRequests.backfill(eventId, data, config.backfill().chunkSize());
         BackfillReport report = backfill.run(eventId, request);
+        history.backfilled(report.tables());
         if (report.finished()) {
             return new Answer(JobEventTypes.BACKFILL_DONE, withSequences(eventId, mapper.valueToTree(report)));
         }
@@ -71,6 +75,7 @@ public class JobDispatch {
         VerifyRequest request = JobRequests.verify(eventId, data, config.verify().chunkSize(),
                 config.verify().sampleKeys());
         VerifyReport report = verifier.run(eventId, request);
+        history.verified(report.tables());
         if (report.finished()) {
             return new Answer(JobEventTypes.VERIFY_REPORT, mapper.valueToTree(report));
         }
@@ -87,7 +92,15 @@ public class JobDispatch {
 
     /** Drains the slot for one time budget; unfinished, it answers with its own type to be continued. */
     public Answer pull(String eventId, JsonNode data) {
-        PullReport report = pull.run(eventId, PullRequest.of(eventId, data));
+        PullRequest request = PullRequest.of(eventId, data);
+        PullReport report;
+        try {
+            report = pull.run(eventId, request);
+        } catch (RuntimeException e) {
+            history.pullFailed(config.pull().slot(), e.getMessage());
+            throw e;
+        }
+        history.pulled(report);
         return new Answer(report.done() ? JobEventTypes.PULL_DONE : JobEventTypes.PULL,
                 withSequences(eventId, mapper.valueToTree(report)));
     }

@@ -39,6 +39,9 @@ public class PullJob {
 
     private static final Logger LOG = Logger.getLogger(PullJob.class);
 
+    /** A pull draining a backlog logs where it stands this often. */
+    static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
+
     private final LogicalSlot slot;
     private final SlotSettings settings;
     private final TableRouter router;
@@ -59,6 +62,23 @@ public class PullJob {
         this.metrics = metrics;
         this.budget = budget;
         this.applyTruncate = applyTruncate;
+    }
+
+    /**
+     * Where a pull stands against the backlog it began with: the WAL from where the slot stood ({@code backlogFrom})
+     * to where the source's WAL ended at the last peek ({@code walEnd}), of which it committed up to
+     * {@code committedEnd} in {@code elapsedNanos}. Numbers only, never row values.
+     */
+    static String progressLine(String eventId, String slot, long backlogFrom, long walEnd, long committedEnd,
+            long applied, long elapsedNanos) {
+        long passed = committedEnd - backlogFrom;
+        long backlog = Math.max(walEnd, committedEnd) - backlogFrom;
+        long behind = Math.max(0, walEnd - committedEnd);
+        double rate = elapsedNanos > 0 ? passed / (elapsedNanos / 1e9) : 0;
+        return String.format(java.util.Locale.ROOT, "pull %s of slot %s: %d of %d WAL bytes applied (%.1f%%), %d behind,"
+                + " %d changes applied, %.0f bytes/s, about %s s left", eventId, slot, passed, backlog,
+                backlog == 0 ? 100.0 : 100.0 * passed / backlog, behind, applied, rate,
+                rate > 0 ? String.valueOf((long) Math.ceil(behind / rate)) : "?");
     }
 
     public PullReport run(String eventId, PullRequest request) {
@@ -108,10 +128,10 @@ public class PullJob {
             boolean drained = false;
             int peeks = 0;
             while (!drained && !reader.full() && (peeks++ == 0 || System.nanoTime() < deadline)) {
-                long confirmedLsn = slot.standing().confirmedLsn();
-                run.startAt(confirmedLsn);
+                LogicalSlot.Standing before = slot.standing();
+                run.startAt(before);
                 PullStep.End end;
-                try (SlotReader.Peek peek = reader.start(confirmedLsn)) {
+                try (SlotReader.Peek peek = reader.start(before.confirmedLsn())) {
                     end = run.apply(peek);
                 }
                 run.confirm();
@@ -157,14 +177,37 @@ public class PullJob {
         private long applied;
         private long stale;
         private long superseded;
+        /** Progress against the backlog: where the slot stood when the pull began, and the WAL's end since. */
+        private long backlogFrom = -1;
+        private long walEnd;
+        private final long startNanos = System.nanoTime();
+        private long loggedAt = startNanos;
 
         Run(String eventId) {
             this.eventId = eventId;
         }
 
-        void startAt(long confirmedLsn) {
-            confirmed = confirmedLsn;
-            committedEnd = confirmedLsn;
+        void startAt(LogicalSlot.Standing standing) {
+            confirmed = standing.confirmedLsn();
+            committedEnd = confirmed;
+            if (backlogFrom < 0) {
+                backlogFrom = confirmed;
+            }
+            walEnd = Math.max(walEnd, standing.currentLsn());
+        }
+
+        /**
+         * Every few seconds while a backlog drains: the WAL behind the slot when the pull began that is applied,
+         * the rate and the time left at that rate (from the WAL end read at the last peek, without asking again).
+         */
+        private void progress() {
+            long now = System.nanoTime();
+            if (now - loggedAt < PROGRESS_EVERY_NANOS) {
+                return;
+            }
+            loggedAt = now;
+            LOG.info(progressLine(eventId, settings.slot(), backlogFrom, walEnd, committedEnd, applied,
+                    now - startNanos));
         }
 
         /** Writes the peek's steps until its end; a stop or a failure of the reading is thrown from here. */
@@ -174,6 +217,7 @@ public class PullJob {
                 if (step instanceof PullStep.Group group) {
                     flush(group.transactions());
                     lastCommitTime = group.lastCommitTime();
+                    progress();
                 } else if (step instanceof PullStep.Piece piece) {
                     writePiece(piece);
                 } else if (step instanceof PullStep.LargeCommit commit) {
@@ -183,6 +227,7 @@ public class PullJob {
                     transactions++;
                     committedEnd = commit.endLsn();
                     lastCommitTime = commit.commitTime();
+                    progress();
                 } else if (step instanceof PullStep.Stop stop) {
                     closeOpen();
                     throw stopped(stop.at(), stop.cause());

@@ -83,8 +83,12 @@ class BackfillTest {
         assertEquals(ITEMS + LINES, report.applied());
         assertEquals(0, report.stale());
         assertEquals(10 + 5, report.chunks(), "95 rows in chunks of 10, then 48 rows in chunks of 10");
-        assertEquals(List.of(new BackfillReport.TableProgress("public.items", ITEMS, true),
-                new BackfillReport.TableProgress("public.lines", LINES, true)), report.tables());
+        assertEquals(List.of(List.of("public.items", ITEMS, true), List.of("public.lines", LINES, true)),
+                standing(report));
+        assertEquals(List.of(100.0, 100.0), report.tables().stream().map(BackfillReport.TableProgress::percent)
+                .toList(), "a finished table is at 100%");
+        assertEquals(List.of((long) ITEMS, (long) LINES), report.tables().stream()
+                .map(BackfillReport.TableProgress::estimatedRows).toList(), "a finished table's total is its rows");
         assertItemsEqual();
         TableComparison.assertSameRows(jobs.source, jobs.target, "lines", Set.of());
         assertEquals(new BackfillCheckpoints.Progress(List.of("12", "4"), LINES, true),
@@ -110,6 +114,45 @@ class BackfillTest {
         assertItemsEqual();
     }
 
+    /** Table, rows and done of each table the report names (rows as an int, to compare with the constants). */
+    static List<List<Object>> standing(BackfillReport report) {
+        return report.tables().stream().map(t -> List.<Object>of(t.table(), (int) t.rows(), t.done())).toList();
+    }
+
+    @Test
+    void reportsProgressAgainstTheSourcesEstimateUntilDone() {
+        TestDatabases.execute(jobs.source, "ANALYZE items");
+        BackfillReport first = jobs.backfill(NO_BUDGET).run("bf-1", items(10));
+
+        BackfillReport.TableProgress items = first.tables().get(0);
+        assertEquals(95L, items.estimatedRows(), "the estimate is the source's pg_class.reltuples");
+        assertEquals(10.5, items.percent(), "10 of 95 rows, rounded down to a tenth");
+        assertFalse(items.done());
+        assertNotNull(items.secondsLeft(), "a rate is known after a chunk, and the time left with it");
+
+        BackfillReport last = jobs.backfill(AMPLE).run("bf-2", items(10));
+        BackfillReport.TableProgress done = last.tables().get(0);
+        assertTrue(done.done());
+        assertEquals(100.0, done.percent());
+        assertEquals(0L, done.secondsLeft());
+        assertEquals((long) ITEMS, done.estimatedRows());
+
+        TestDatabases.execute(jobs.source, "INSERT INTO items SELECT g, 'grown ' || g FROM generate_series(96, 300) g");
+        BackfillReport again = jobs.backfill(AMPLE).run("bf-3", items(10));
+        assertEquals(100.0, again.tables().get(0).percent(), "a finished table stays at 100% until restarted");
+    }
+
+    @Test
+    void withoutStatisticsTheTotalIsUnknownButRowsAndRateAreReported() {
+        TestDatabases.execute(jobs.source, "ALTER TABLE items SET (autovacuum_enabled = false)");
+        BackfillReport first = jobs.backfill(NO_BUDGET).run("bf-1", items(10));
+        BackfillReport.TableProgress items = first.tables().get(0);
+        assertEquals(10, items.rows());
+        assertNull(items.estimatedRows(), "a table never analyzed has no estimate (reltuples -1)");
+        assertNull(items.percent());
+        assertNull(items.secondsLeft());
+    }
+
     @Test
     void stopsAtItsBudgetWithAContinuationAndResumesFromItsCheckpoint() {
         BackfillRequest request = items(10);
@@ -122,7 +165,7 @@ class BackfillTest {
             if (calls == 1) {
                 assertFalse(report.finished());
                 assertEquals(10, targetCount("items"));
-                assertEquals(List.of(new BackfillReport.TableProgress("public.items", 10, false)), report.tables());
+                assertEquals(List.of(List.of("public.items", 10, false)), standing(report));
             }
             if (!report.finished()) {
                 assertNotNull(report.next(), "an unfinished backfill answers with where to continue");
