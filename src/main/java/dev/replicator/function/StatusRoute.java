@@ -10,7 +10,7 @@ import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
-import dev.replicator.observe.StatusReport;
+import dev.replicator.status.StatusReport;
 
 /**
  * {@code GET /status}: where replication stands, as one JSON document for a person or a script

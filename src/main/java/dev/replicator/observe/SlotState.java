@@ -18,7 +18,7 @@ import java.util.Optional;
  */
 public record SlotState(String slot, String confirmedLsn, long lagBytes, boolean active, String walStatus) {
 
-    static final String SELECT = "SELECT confirmed_flush_lsn::text,"
+    public static final String SELECT = "SELECT confirmed_flush_lsn::text,"
             + " coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint, active, wal_status"
             + " FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()";
 
@@ -33,7 +33,7 @@ public record SlotState(String slot, String confirmedLsn, long lagBytes, boolean
     }
 
     /** The slot from the current row of a result of {@link #SELECT}. */
-    static SlotState of(String slot, ResultSet rs) throws SQLException {
+    public static SlotState of(String slot, ResultSet rs) throws SQLException {
         return new SlotState(slot, rs.getString(1), Math.max(0, rs.getLong(2)), rs.getBoolean(3), rs.getString(4));
     }
 }

@@ -15,7 +15,7 @@ import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.config.ReplicatorConfig;
-import dev.replicator.observe.JobHistory;
+import dev.replicator.source.dispatch.JobHistory;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableMappings;

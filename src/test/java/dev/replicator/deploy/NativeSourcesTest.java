@@ -38,7 +38,7 @@ class NativeSourcesTest {
     static final List<Class<?>> JACKSON_BOUND = List.of(BackfillRequest.class, BackfillReport.class,
             BackfillReport.TableProgress.class, VerifyRequest.class, VerifyRequest.Resume.class, VerifyReport.class,
             VerifyReport.TableResult.class, VerifyReport.SampleKey.class, SequenceSync.Synced.class,
-            dev.replicator.observe.JobHistory.Pull.class, dev.replicator.config.ReplicatorConfig.class,
+            dev.replicator.source.dispatch.JobHistory.Pull.class, dev.replicator.config.ReplicatorConfig.class,
             dev.replicator.config.ReplicatorConfig.Pull.class, dev.replicator.config.ReplicatorConfig.Schema.class,
             dev.replicator.config.ReplicatorConfig.Sequences.class);
 

@@ -8,7 +8,6 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import dev.replicator.apply.RefreshWriter;
 import dev.replicator.config.ReplicatorConfig;
-import dev.replicator.observe.JobHistory;
 import dev.replicator.source.JobEventTypes;
 import dev.replicator.source.backfill.Backfill;
 import dev.replicator.source.backfill.BackfillReport;

@@ -1,4 +1,4 @@
-package dev.replicator.observe;
+package dev.replicator.status;
 
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -46,6 +46,10 @@ import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetTransactions;
 import dev.replicator.config.ReplicatorConfig;
 import dev.replicator.decode.TableId;
+import dev.replicator.observe.DatabaseProbe;
+import dev.replicator.observe.LogText;
+import dev.replicator.observe.SlotState;
+import dev.replicator.source.dispatch.JobHistory;
 
 /**
  * The document {@code GET /status} answers: per slot where it stands and the last pull, per backfilled table its

@@ -1,4 +1,4 @@
-package dev.replicator.observe;
+package dev.replicator.source.dispatch;
 
 import java.time.Instant;
 import java.util.List;
@@ -7,6 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.inject.Singleton;
 
+import dev.replicator.observe.LogText;
+import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.source.backfill.BackfillReport;
 import dev.replicator.source.pull.PullReport;
 import dev.replicator.source.verify.VerifyReport;
