@@ -129,10 +129,15 @@ class GroupCommitTest {
         try (Connection holder = lockTable()) {
             first = submit(List.of(row(1, 1)));
             waitUntil(() -> groupCommit.writing() == 1);
-            for (int id = 2; id <= 4; id++) {
+            // the second writer takes a request and sleeps for more (given time to get there: a writer that has not yet
+            // found the queue empty takes what is in it, and the two below would not wait in the queue)
+            requests.add(submit(List.of(row(2, 2))));
+            waitUntil(() -> groupCommit.inFlight() == 2 && groupCommit.queued() == 0);
+            Thread.sleep(50);
+            for (int id = 3; id <= 4; id++) {
                 requests.add(submit(List.of(row(id, id))));
             }
-            // the second writer has taken one request and sleeps for more; the others wait in the queue
+            // the others wait in the queue while it sleeps
             waitUntil(() -> groupCommit.queued() == 2);
             Thread.sleep(100);
             assertEquals(1, groupCommit.writing(), "the next group waits while the first is being written");

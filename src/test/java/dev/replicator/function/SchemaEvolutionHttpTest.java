@@ -4,8 +4,6 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.EnumSet;
 import java.util.Map;
 
@@ -19,6 +17,7 @@ import io.quarkus.test.junit.QuarkusTest;
 
 import dev.replicator.testing.DebeziumLoss;
 import dev.replicator.testing.LogicalSource;
+import dev.replicator.testing.PullDatabases;
 import dev.replicator.testing.TableComparison;
 import dev.replicator.testing.TestDatabases;
 
@@ -36,28 +35,9 @@ class SchemaEvolutionHttpTest {
     public static class Databases implements QuarkusTestResourceLifecycleManager {
         @Override
         public Map<String, String> start() {
-            try (Connection connection = LogicalSource.server().getPostgresDatabase().getConnection()) {
-                connection.createStatement().execute("SELECT pg_drop_replication_slot(slot_name)"
-                        + " FROM pg_replication_slots WHERE slot_name = '" + DB + "'");
-            } catch (SQLException e) {
-                throw new IllegalStateException(e);
-            }
-            DataSource source = TestDatabases.freshDatabase(LogicalSource.server(), DB);
-            DataSource target = TestDatabases.freshDatabase(TestDatabases.target(), DB);
-            for (DataSource db : new DataSource[] { source, target }) {
-                TestDatabases.execute(db, "CREATE TABLE items (id int PRIMARY KEY, v text);"
-                        + " CREATE TABLE pushed (id int PRIMARY KEY, v text)");
-            }
-            return Map.of(
-                    "quarkus.datasource.source.jdbc.url", TestDatabases.jdbcUrl(LogicalSource.server(), DB),
-                    "quarkus.datasource.source.username", "postgres",
-                    "quarkus.datasource.target.jdbc.url", TestDatabases.jdbcUrl(TestDatabases.target(), DB),
-                    "quarkus.datasource.target.username", "postgres",
-                    "replicator.allow-all-tables", "true",
-                    "replicator.schema.evolution", "add",
-                    "replicator.pull.slot", DB,
-                    "replicator.pull.publication", DB,
-                    "replicator.pull.create", "true");
+            return PullDatabases.fresh(DB, DB, db -> TestDatabases.execute(db, "CREATE TABLE items (id int PRIMARY KEY,"
+                    + " v text); CREATE TABLE pushed (id int PRIMARY KEY, v text)"),
+                    Map.of("replicator.schema.evolution", "add"));
         }
 
         @Override

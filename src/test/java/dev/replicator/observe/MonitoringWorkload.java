@@ -14,6 +14,7 @@ import io.restassured.response.Response;
 
 import dev.replicator.testing.LogicalSource;
 import dev.replicator.testing.PostgresResource;
+import dev.replicator.testing.PullDatabases;
 import dev.replicator.testing.Requests;
 import dev.replicator.testing.TestDatabases;
 
@@ -37,26 +38,11 @@ public final class MonitoringWorkload {
         @Override
         public Map<String, String> start() {
             ran = false; // a new application on fresh databases: the work is done again
-            TestDatabases.execute(TestDatabases.dataSource(LogicalSource.server(), "postgres"),
-                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '"
-                            + SLOT + "'");
-            DataSource source = TestDatabases.freshDatabase(LogicalSource.server(), DB);
-            DataSource target = TestDatabases.freshDatabase(TestDatabases.target(), DB);
-            for (DataSource db : new DataSource[] { source, target }) {
+            return PullDatabases.fresh(DB, SLOT, db -> {
                 TestDatabases.runScript(db, PostgresResource.SMALL + "schema.sql");
                 TestDatabases.execute(db, "CREATE TABLE items (id int PRIMARY KEY, v text);"
                         + " CREATE TABLE pulled (id int PRIMARY KEY, v text)");
-            }
-            return Map.of(
-                    "quarkus.datasource.source.jdbc.url", TestDatabases.jdbcUrl(LogicalSource.server(), DB),
-                    "quarkus.datasource.source.username", "postgres",
-                    "quarkus.datasource.target.jdbc.url", TestDatabases.jdbcUrl(TestDatabases.target(), DB),
-                    "quarkus.datasource.target.username", "postgres",
-                    "replicator.allow-all-tables", "true",
-                    "replicator.rejected.park", "true",
-                    "replicator.pull.slot", SLOT,
-                    "replicator.pull.publication", SLOT,
-                    "replicator.pull.create", "true");
+            }, Map.of("replicator.rejected.park", "true"));
         }
 
         @Override
