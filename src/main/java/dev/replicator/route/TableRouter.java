@@ -140,13 +140,18 @@ public class TableRouter {
             throws SQLException {
         if (planner != null) {
             Optional<TargetTable> cached = catalog.find(mapping.target());
+            List<String> needed = change.row().keySet().stream()
+                    .filter(name -> !mapping.excludedColumns().contains(name)).toList();
+            TargetTable plan = cached.isEmpty() ? planner.planned(mapping.target()) : null;
+            if (plan != null && plan.columns().keySet().containsAll(needed)) {
+                // created by a plan not yet committed: the changes routed meanwhile share it
+                return plan;
+            }
             if (cached.isEmpty()) {
                 catalog.invalidate(mapping.target());
                 cached = catalog.find(mapping.target());
             }
             if (cached.isEmpty()) {
-                List<String> needed = change.row().keySet().stream()
-                        .filter(name -> !mapping.excludedColumns().contains(name)).toList();
                 return planner.create(change.eventId(), mapping.target(), change.table(), mapping.excludedColumns(),
                         needed, shape != null ? shape : planner.shapeOf(change));
             }
