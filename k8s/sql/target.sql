@@ -6,6 +6,9 @@
 CREATE ROLE replicator_write LOGIN;
 GRANT USAGE ON SCHEMA public TO replicator_write;
 GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON public.customers, public.orders TO replicator_write;
+-- The sequences of their serial and identity columns, which replicator moves forward after each pull and backfill
+-- (replicator.sequences.sync): it reads each first, so that one ahead is never moved back. One line per sequence.
+GRANT SELECT, UPDATE ON SEQUENCE public.customers_id_seq TO replicator_write;
 -- Its own tables (row positions, backfill progress, parked events), which it creates at start in this schema
 -- (replicator.ordering.schema).
 CREATE SCHEMA replicator AUTHORIZATION replicator_write;

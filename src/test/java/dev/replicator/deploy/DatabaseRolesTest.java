@@ -19,6 +19,7 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import dev.replicator.apply.RejectedChangeException;
@@ -32,11 +33,14 @@ import dev.replicator.convert.TargetColumn;
 import dev.replicator.decode.Operation;
 import dev.replicator.decode.Position;
 import dev.replicator.decode.TableId;
+import dev.replicator.observe.ReplicationMetrics;
+import dev.replicator.route.TableMappings;
 import dev.replicator.route.TargetCatalog;
 import dev.replicator.route.TargetChange;
 import dev.replicator.route.TargetTable;
 import dev.replicator.schema.ColumnSpec;
 import dev.replicator.schema.SchemaChange;
+import dev.replicator.source.sequences.SequenceSync;
 import dev.replicator.testing.TestDatabases;
 
 /**
@@ -143,6 +147,31 @@ class DatabaseRolesTest {
         targetWriter.write(List.of(change));
         assertEquals("1|Ada|ada@example.org\n", TestDatabases.copy(owner, "SELECT * FROM customers")
                 .replace('\t', '|'));
+    }
+
+    /**
+     * The sequence sync as {@code replicator_write}: with the grants of target.sql the sequence moves forward; a
+     * sequence the role may not read is reported refused and left as it is, never moved back from ahead.
+     */
+    @Test
+    void targetRoleMovesSequencesItMayReadAndLeavesTheOthers() throws IOException {
+        DataSource owner = targetWithRole();
+        DataSource source = TestDatabases.freshDatabase(TestDatabases.source(), "roles_sequences");
+        TestDatabases.execute(source, TABLES + " INSERT INTO public.customers (name) SELECT 'c' || g"
+                + " FROM generate_series(1, 5) g");
+        SequenceSync sync = new SequenceSync(source, as(TestDatabases.target(), "roles_target", "replicator_write"),
+                new TableMappings(Map.of(), true), new ReplicationMetrics(new SimpleMeterRegistry()));
+
+        assertEquals("moved", sync.run("seq-1").get(0).outcome());
+        assertEquals("5\n", TestDatabases.copy(owner, "SELECT last_value FROM public.customers_id_seq"));
+
+        TestDatabases.execute(owner, "SELECT setval('public.customers_id_seq', 100);"
+                + " REVOKE SELECT ON SEQUENCE public.customers_id_seq FROM replicator_write");
+        SequenceSync.Synced refused = sync.run("seq-2").get(0);
+        assertEquals("refused", refused.outcome());
+        assertTrue(refused.error().contains("permission denied for sequence customers_id_seq"), refused.error());
+        assertEquals("100\n", TestDatabases.copy(owner, "SELECT last_value FROM public.customers_id_seq"),
+                "a sequence whose value cannot be read is not moved");
     }
 
     /** A fresh target database with the tables, and target.sql run on it as deploy.md says. */

@@ -1,5 +1,7 @@
 package dev.replicator.source.dispatch;
 
+import org.jboss.logging.Logger;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,6 +32,8 @@ import dev.replicator.source.verify.VerifyRequest;
         VerifyReport.class, VerifyReport.TableResult.class, VerifyReport.SampleKey.class, VerifyRequest.class,
         VerifyRequest.Resume.class, PullReport.class, PullRequest.class, SequenceSync.Synced.class })
 public class JobDispatch {
+
+    private static final Logger LOG = Logger.getLogger(JobDispatch.class);
 
     /** The answer event: its type and data. */
     public record Answer(String type, JsonNode data) {
@@ -119,7 +123,14 @@ public class JobDispatch {
         if (!config.sequences().sync() || !(report instanceof ObjectNode object)) {
             return report;
         }
-        object.set("sequences", mapper.valueToTree(sequences.run(eventId)));
+        try {
+            object.set("sequences", mapper.valueToTree(sequences.run(eventId)));
+        } catch (RuntimeException e) {
+            // the job's writes are committed (and a pull's slot confirmed): a sync that cannot run now is reported
+            // with them, not answered as the job's failure, which would have the job sent again for nothing
+            LOG.warnf("event %s: the target's sequences were not synced: %s", eventId, e.getMessage());
+            object.put("sequencesError", e.getMessage());
+        }
         return object;
     }
 

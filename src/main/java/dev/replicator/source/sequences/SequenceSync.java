@@ -12,6 +12,8 @@ import javax.sql.DataSource;
 
 import org.jboss.logging.Logger;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 import dev.replicator.apply.TargetTransactions;
 import dev.replicator.decode.TableId;
 import dev.replicator.observe.ReplicationMetrics;
@@ -41,10 +43,14 @@ public final class SequenceSync {
             WHERE sc.relkind = 'S'
             ORDER BY 1, 2
             """;
+    /**
+     * The target's sequence and its last value. {@code pg_sequence_last_value} refuses a role that may not read the
+     * sequence (where {@code pg_sequences} would show NULL, as for a sequence never used): a value that cannot be read
+     * is never moved, so a sequence ahead is never moved back.
+     */
     private static final String TARGET_SQL = """
-            SELECT q.seq, s.last_value
+            SELECT q.seq, pg_sequence_last_value(q.seq::regclass)
             FROM (SELECT pg_get_serial_sequence(?, ?) AS seq) q
-            LEFT JOIN pg_sequences s ON format('%I.%I', s.schemaname, s.sequencename)::regclass = q.seq::regclass
             """;
 
     /**
@@ -52,10 +58,12 @@ public final class SequenceSync {
      *
      * @param outcome {@code moved} (forward, to the source's value), {@code ahead} (the target's is ahead: left
      *                alone), {@code equal}, {@code unused} (the source's has handed out nothing), {@code missing} (the
-     *                target column owns no sequence)
+     *                target column owns no sequence), {@code refused} (the target role may not read or move it:
+     *                {@code error} says why; left as it is)
      */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Synced(String table, String column, String sourceSequence, String targetSequence, Long sourceValue,
-            Long targetValue, String outcome) {
+            Long targetValue, String outcome, String error) {
     }
 
     private final DataSource source;
@@ -91,8 +99,12 @@ public final class SequenceSync {
             throw TargetTransactions.answer(eventId, "target", "moving the target's sequences forward", e);
         }
         for (Synced one : synced) {
-            if (one.outcome().equals("moved") || one.outcome().equals("ahead")) {
-                metrics.sequenceSynced(one.targetSequence(), one.outcome());
+            if (one.outcome().equals("refused")) {
+                LOG.warnf("sequence %s of the target was not synced: %s", one.table() + "." + one.column(), one.error());
+            }
+            if (one.outcome().equals("moved") || one.outcome().equals("ahead") || one.outcome().equals("refused")) {
+                metrics.sequenceSynced(one.targetSequence() != null ? one.targetSequence()
+                        : one.table() + "." + one.column(), one.outcome());
             }
             if (one.outcome().equals("ahead")) {
                 LOG.infof("sequence %s of the target is ahead of the source's %s (%d > %d): left alone",
@@ -137,6 +149,8 @@ public final class SequenceSync {
             if ("42P01".equals(e.getSQLState()) || "42703".equals(e.getSQLState())) {
                 targetSequence = null; // no such target table or column: nothing to move
                 targetValue = null;
+            } else if ("42501".equals(e.getSQLState())) {
+                return refused(sequence, table, null, e);
             } else {
                 throw e;
             }
@@ -156,10 +170,21 @@ public final class SequenceSync {
                 setval.setString(1, targetSequence);
                 setval.setLong(2, sequence.lastValue());
                 setval.execute();
+            } catch (SQLException e) {
+                if (!"42501".equals(e.getSQLState())) {
+                    throw e;
+                }
+                return refused(sequence, table, targetSequence, e);
             }
             outcome = "moved";
         }
         return new Synced(table.toString(), sequence.column(), sequence.sequence(), targetSequence,
-                sequence.lastValue(), targetValue, outcome);
+                sequence.lastValue(), targetValue, outcome, null);
+    }
+
+    /** A sequence the target role may not read or move: reported with PostgreSQL's reason, the others go on. */
+    private static Synced refused(Owned sequence, TableId table, String targetSequence, SQLException e) {
+        return new Synced(table.toString(), sequence.column(), sequence.sequence(), targetSequence,
+                sequence.lastValue(), null, "refused", TargetTransactions.withoutValues(e));
     }
 }
