@@ -56,19 +56,8 @@ public final class SchemaApplier {
         }
         List<SchemaChange> made = new ArrayList<>();
         for (Map.Entry<SchemaChange, TargetChange> entry : pending.entrySet()) {
-            SchemaChange addition = entry.getKey();
             try {
-                lock(connection, addition.lockKey());
-                if (addition.done(connection)) {
-                    foundMade.accept(addition);
-                    continue;
-                }
-                try (Statement statement = connection.createStatement()) {
-                    for (String ddl : addition.statements()) {
-                        statement.execute(ddl);
-                    }
-                }
-                made.add(addition);
+                make(connection, entry.getKey(), made);
             } catch (SQLException e) {
                 // the first change that needs it answers for it (a missing privilege: 422 for that request alone)
                 throw new FailedChangeException(entry.getValue(), e);
@@ -80,20 +69,21 @@ public final class SchemaApplier {
     /** Makes the additions in order, each once (for jobs that copy rows, in a transaction of their own). */
     public List<SchemaChange> applyAll(Connection connection, List<SchemaChange> additions) throws SQLException {
         List<SchemaChange> made = new ArrayList<>();
-        try (Statement statement = connection.createStatement()) {
-            for (SchemaChange addition : additions) {
-                lock(connection, addition.lockKey());
-                if (!addition.done(connection)) {
-                    for (String ddl : addition.statements()) {
-                        statement.execute(ddl);
-                    }
-                    made.add(addition);
-                } else {
-                    foundMade.accept(addition);
-                }
-            }
+        for (SchemaChange addition : additions) {
+            make(connection, addition, made);
         }
         return made;
+    }
+
+    /** Under the addition's lock, a second look; then makes it, adding it to {@code made}, unless it is there. */
+    private void make(Connection connection, SchemaChange addition, List<SchemaChange> made) throws SQLException {
+        lock(connection, addition.lockKey());
+        if (addition.done(connection)) {
+            foundMade.accept(addition);
+            return;
+        }
+        run(connection, addition.statements());
+        made.add(addition);
     }
 
     /** Ends the additions this transaction made, last before its commit ({@link SchemaChange#closing()}). */
@@ -101,18 +91,22 @@ public final class SchemaApplier {
         if (made.isEmpty()) {
             return;
         }
-        try (Statement statement = connection.createStatement()) {
-            for (SchemaChange addition : made) {
-                for (String ddl : addition.closing()) {
-                    statement.execute(ddl);
-                }
-            }
+        for (SchemaChange addition : made) {
+            run(connection, addition.closing());
         }
     }
 
     /** After the commit of the transaction that made them. */
     public void committed(List<SchemaChange> made) {
         made.forEach(committed);
+    }
+
+    private static void run(Connection connection, List<String> statements) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            for (String ddl : statements) {
+                statement.execute(ddl);
+            }
+        }
     }
 
     private static void lock(Connection connection, String key) throws SQLException {

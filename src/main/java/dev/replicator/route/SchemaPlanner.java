@@ -1,8 +1,6 @@
 package dev.replicator.route;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -159,10 +157,8 @@ public class SchemaPlanner {
 
     /** An addition is committed: the target's catalog has it now, so the plan is no longer needed. */
     public void made(SchemaChange change) {
-        if (change instanceof SchemaChange.CreateTable created) {
-            planned.remove(created.table());
-        } else if (change instanceof SchemaChange.AddColumn added) {
-            planned.remove(added.table());
+        if (change.table() != null) {
+            planned.remove(change.table());
         }
     }
 
@@ -227,24 +223,5 @@ public class SchemaPlanner {
 
     private static String quoted(String name) {
         return '"' + Names.forMessage(name) + '"';
-    }
-
-    /** The source's types of a table's columns, as {@code format_type} prints them, from type oids and modifiers. */
-    public static Map<String, String> formatTypes(Connection source, List<String> names, int[] oids, int[] typmods)
-            throws SQLException {
-        Map<String, String> types = new LinkedHashMap<>();
-        try (PreparedStatement statement = source.prepareStatement(
-                "SELECT format_type(o, m) FROM unnest(?::oid[], ?::int4[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i")) {
-            statement.setArray(1, source.createArrayOf("int8", java.util.Arrays.stream(oids).mapToObj(o ->
-                    (Object) Integer.toUnsignedLong(o)).toArray()));
-            statement.setArray(2, source.createArrayOf("int4", java.util.Arrays.stream(typmods).boxed().toArray()));
-            try (ResultSet rs = statement.executeQuery()) {
-                int i = 0;
-                while (rs.next()) {
-                    types.put(names.get(i++), rs.getString(1));
-                }
-            }
-        }
-        return types;
     }
 }

@@ -36,6 +36,9 @@ public sealed interface SchemaChange {
     /** What it changes, by name only, for logs and the metric: the table, or the type. */
     String object();
 
+    /** The table it changes (whose description it makes out of date), or null for a type. */
+    TableId table();
+
     /** A sentence for the log: names only, never a value. */
     String describe();
 
@@ -71,6 +74,11 @@ public sealed interface SchemaChange {
         @Override
         public String object() {
             return new TableId(schema, name).toString();
+        }
+
+        @Override
+        public TableId table() {
+            return null;
         }
 
         @Override

@@ -5,7 +5,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import dev.replicator.decode.TableId;
@@ -168,5 +170,24 @@ public final class SourceTypes {
                 return text == null ? "" : text;
             }
         }
+    }
+
+    /** The source's types of a table's columns, as {@code format_type} prints them, from type oids and modifiers. */
+    public static Map<String, String> formatTypes(Connection source, List<String> names, int[] oids, int[] typmods)
+            throws SQLException {
+        Map<String, String> types = new LinkedHashMap<>();
+        try (PreparedStatement statement = source.prepareStatement(
+                "SELECT format_type(o, m) FROM unnest(?::oid[], ?::int4[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i")) {
+            statement.setArray(1, source.createArrayOf("int8", java.util.Arrays.stream(oids).mapToObj(o ->
+                    (Object) Integer.toUnsignedLong(o)).toArray()));
+            statement.setArray(2, source.createArrayOf("int4", java.util.Arrays.stream(typmods).boxed().toArray()));
+            try (ResultSet rs = statement.executeQuery()) {
+                int i = 0;
+                while (rs.next()) {
+                    types.put(names.get(i++), rs.getString(1));
+                }
+            }
+        }
+        return types;
     }
 }

@@ -97,10 +97,8 @@ public class ReplicatorBeans {
     TargetWriter targetWriter(@DataSource("target") AgroalDataSource target, Sql sql, TargetSchema schema,
             TargetCatalog catalog, ReplicatorConfig config, SchemaPlanner planner, ReplicationMetrics metrics) {
         java.util.function.Consumer<SchemaChange> settled = change -> {
-            if (change instanceof SchemaChange.CreateTable created) {
-                catalog.invalidate(created.table());
-            } else if (change instanceof SchemaChange.AddColumn added) {
-                catalog.invalidate(added.table());
+            if (change.table() != null) {
+                catalog.invalidate(change.table());
             }
             planner.made(change);
         };

@@ -16,9 +16,9 @@ import dev.replicator.decode.PgOutputMessage;
 import dev.replicator.decode.RowChange;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.RefusedValueException;
-import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
+import dev.replicator.schema.SourceTypes;
 
 /**
  * The reading half of a pull: peeks the slot on a thread of its own, decodes and routes its messages and hands them to
@@ -240,7 +240,7 @@ final class SlotReader {
             }
             String id = "slot " + settings.slot() + "@" + PgOutputDecoder.lsnText(lsn);
             try (java.sql.Connection source = slot.source().getConnection()) {
-                router.checkTypes(id, relation.table(), SchemaPlanner.formatTypes(source, names, oids, typmods));
+                router.checkTypes(id, relation.table(), SourceTypes.formatTypes(source, names, oids, typmods));
             } catch (RefusedValueException e) {
                 throw stop(PgOutputDecoder.lsnText(lsn), e);
             } catch (SQLException e) {
