@@ -49,11 +49,11 @@ public final class Sql {
     }
 
     public static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
+        return TableId.quote(identifier);
     }
 
     public static String qualified(TableId table) {
-        return quote(table.schema()) + "." + quote(table.table());
+        return table.sql();
     }
 
     static String parameter(TargetColumn column) {

@@ -13,6 +13,7 @@ import org.postgresql.PGStatement;
 import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.convert.TextSettings;
 import dev.replicator.decode.PgOutputDecoder;
+import dev.replicator.decode.TableId;
 
 /**
  * A logical replication slot on the source, read through PostgreSQL's SQL interface: peek (nothing is consumed),
@@ -66,7 +67,7 @@ public class LogicalSlot {
                     throw new RejectedChangeException(eventId, "publication " + settings.publication()
                             + " does not exist on the source (create it, or set replicator.pull.create=true)");
                 }
-                createIgnoringRace(connection, "CREATE PUBLICATION " + quote(settings.publication())
+                createIgnoringRace(connection, "CREATE PUBLICATION " + TableId.quote(settings.publication())
                         + " FOR ALL TABLES");
             }
             try (PreparedStatement slot = connection.prepareStatement("SELECT plugin, slot_type,"
@@ -180,9 +181,5 @@ public class LogicalSlot {
                 throw e;
             }
         }
-    }
-
-    private static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
     }
 }
