@@ -15,6 +15,7 @@ import org.jboss.logging.Logger;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 import dev.replicator.apply.TargetTransactions;
+import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.TableId;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.TableMappings;
@@ -90,7 +91,7 @@ public final class SequenceSync {
         try (Connection connection = target.getConnection()) {
             connection.setAutoCommit(true);
             for (Owned sequence : owned) {
-                Optional<TableMappings.Mapping> mapping = mappings.lookup(sequence.table());
+                Optional<TableMappings.Mapping> mapping = replicated(eventId, sequence.table());
                 if (mapping.isPresent() && !mapping.get().excludedColumns().contains(sequence.column())) {
                     synced.add(sync(connection, sequence, mapping.get().target()));
                 }
@@ -114,6 +115,21 @@ public final class SequenceSync {
             }
         }
         return synced;
+    }
+
+    /**
+     * The mapping of a replicated table, checked as events' tables are: never one of replicator's own tables or a
+     * system schema's, even under allow-all-tables (a source that is also the target holds replicator's own).
+     */
+    private Optional<TableMappings.Mapping> replicated(String eventId, TableId table) {
+        if (mappings.lookup(table).isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(mappings.resolve(eventId, table));
+        } catch (BadEventException e) {
+            return Optional.empty();
+        }
     }
 
     private record Owned(String sequence, Long lastValue, long increment, TableId table, String column) {

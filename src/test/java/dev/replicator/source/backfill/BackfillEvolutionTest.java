@@ -79,6 +79,19 @@ class BackfillEvolutionTest {
                 "a target sequence ahead of the source's is never moved back");
     }
 
+    /** Under allow-all-tables too, the sync never moves a sequence of replicator's own schema. */
+    @Test
+    void theSequenceSyncLeavesReplicatorsOwnSchemaAlone() {
+        String own = "CREATE SCHEMA replicator; CREATE TABLE replicator.own (id serial PRIMARY KEY)";
+        TwoDatabaseJobs jobs = new TwoDatabaseJobs("sequences_own", own
+                + "; INSERT INTO replicator.own SELECT FROM generate_series(1, 3)", own, List.of(), false);
+        SequenceSync sync = new SequenceSync(jobs.source, jobs.target,
+                new TableMappings(java.util.Map.of(), true), new ReplicationMetrics(new SimpleMeterRegistry()));
+
+        assertEquals(List.of(), sync.run("seq-own"));
+        assertEquals("f\n", TestDatabases.copy(jobs.target, "SELECT is_called FROM replicator.own_id_seq"));
+    }
+
     @Test
     void withoutEvolutionAColumnTheTargetLacksIsRefusedAsBefore() {
         String target = "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL)";
