@@ -16,8 +16,10 @@ import dev.replicator.decode.PgOutputDecoder;
 import dev.replicator.decode.TableId;
 
 /**
- * A logical replication slot on the source, read through PostgreSQL's SQL interface: peek (nothing is consumed),
- * then advance once the target has committed what was read. Peeking returns whole transactions in commit order.
+ * A logical replication slot on the source. A pull streams it over the replication protocol ({@link SlotStream}) when
+ * the source's datasource says how to connect, and otherwise through PostgreSQL's SQL interface: peek (nothing is
+ * consumed), then advance once the target has committed what was read. Both return whole transactions in commit
+ * order.
  */
 public class LogicalSlot {
 
@@ -40,10 +42,26 @@ public class LogicalSlot {
 
     private final DataSource source;
     private final SlotSettings settings;
+    /** How to open a replication connection to the source, or null: then the slot is peeked. */
+    private final ReplicationConnector connector;
 
     public LogicalSlot(DataSource source, SlotSettings settings) {
         this.source = source;
         this.settings = settings;
+        this.connector = ReplicationConnector.of(source);
+    }
+
+    /** Starts reading the slot from where it stands, up to the source's WAL end then. */
+    SlotReading open(Standing standing) throws SQLException {
+        if (connector == null) {
+            return new PeekReading(this, settings.peekChanges());
+        }
+        return SlotStream.open(connector, settings, standing.confirmedLsn(), standing.currentLsn());
+    }
+
+    /** Confirms the reading up to {@code lsn}: the end of a transaction the target committed. */
+    void confirm(SlotReading reading, long lsn) throws SQLException {
+        reading.confirm(lsn);
     }
 
     /** The source database the slot is on. */

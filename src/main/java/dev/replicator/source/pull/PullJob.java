@@ -130,12 +130,20 @@ public class PullJob {
             while (!drained && !reader.full() && (peeks++ == 0 || System.nanoTime() < deadline)) {
                 LogicalSlot.Standing before = slot.standing();
                 run.startAt(before);
-                PullStep.End end;
-                try (SlotReader.Peek peek = reader.start(before.confirmedLsn())) {
-                    end = run.apply(peek);
+                try (SlotReading reading = slot.open(before)) {
+                    run.reading = reading;
+                    PullStep.End end;
+                    try (SlotReader.Peek peek = reader.start(reading, before.confirmedLsn())) {
+                        end = run.apply(peek);
+                    } catch (SQLException | RuntimeException e) {
+                        run.confirmQuietly(); // what was committed, while the reading that confirms it is open
+                        throw e;
+                    }
+                    run.confirm();
+                    drained = reading.drained(end.messages()) && !end.stoppedEarly();
+                } finally {
+                    run.reading = null;
                 }
-                run.confirm();
-                drained = end.messages() < settings.peekChanges() && !end.stoppedEarly();
             }
             LogicalSlot.Standing standing = slot.standing();
             // while changes are left behind, the newest one applied tells how far behind the target is, at least
@@ -149,14 +157,10 @@ public class PullJob {
                     reader.skipped(), PgOutputDecoder.lsnText(standing.confirmedLsn()), drained,
                     drained ? null : request);
         } catch (SQLException e) {
-            run.confirmQuietly();
             if ("55006".equals(e.getSQLState())) { // the slot is in use by another session
                 throw busy();
             }
             throw TargetTransactions.answer(eventId, "source", "reading slot " + settings.slot(), e);
-        } catch (RuntimeException e) {
-            run.confirmQuietly();
-            throw e;
         }
     }
 
@@ -168,6 +172,8 @@ public class PullJob {
     private final class Run {
 
         private final String eventId;
+        /** The reading under way, which confirms what the target committed of it. */
+        private SlotReading reading;
         /** The target transaction of a source transaction too large to hold, while its pieces come. */
         private OpenWrite open;
         private long committedEnd;
@@ -351,7 +357,7 @@ public class PullJob {
                 return;
             }
             try {
-                slot.advance(committedEnd);
+                slot.confirm(reading, committedEnd);
             } catch (SQLException e) {
                 throw TargetTransactions.answer(eventId, "source", "confirming slot " + settings.slot(), e);
             }

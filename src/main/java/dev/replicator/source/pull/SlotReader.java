@@ -71,10 +71,10 @@ final class SlotReader {
         return skipped;
     }
 
-    /** Starts reading one peek from the slot's confirmed position; the steps come from the returned peek. */
-    Peek start(long confirmedLsn) {
+    /** Starts one reading from the slot's confirmed position; the steps come from the returned peek. */
+    Peek start(SlotReading reading, long confirmedLsn) {
         decoder.startAfter(confirmedLsn);
-        Peek peek = new Peek();
+        Peek peek = new Peek(reading);
         Thread thread = new Thread(peek::read, "pull-" + settings.slot());
         thread.setDaemon(true);
         peek.thread = thread;
@@ -85,6 +85,7 @@ final class SlotReader {
     /** One peek being read. The writer takes its steps until {@link PullStep.End}, and closes it in any case. */
     final class Peek implements AutoCloseable {
 
+        private final SlotReading reading;
         private final BlockingQueue<PullStep> steps = new ArrayBlockingQueue<>(QUEUED);
         private volatile boolean cancelled;
         private Thread thread;
@@ -97,6 +98,10 @@ final class SlotReader {
         private int groupSize;
         private Instant lastCommitTime;
         private boolean stoppedEarly;
+
+        Peek(SlotReading reading) {
+            this.reading = reading;
+        }
 
         /** The next step, waiting for it. */
         PullStep next() {
@@ -122,7 +127,7 @@ final class SlotReader {
 
         private void read() {
             try {
-                long messages = slot.peek(settings.peekChanges(), this::accept);
+                long messages = reading.read(this::accept, () -> cancelled);
                 sendGroup();
                 put(new PullStep.End(messages, stoppedEarly));
             } catch (Stopped | Cancelled e) {
@@ -264,12 +269,22 @@ final class SlotReader {
             return new Stopped();
         }
 
+        /** A source that lost its connection meanwhile fails the next read, which says so. */
+        private void keepAlive() {
+            try {
+                reading.waiting();
+            } catch (SQLException e) {
+                // the next read fails with the source's own error
+            }
+        }
+
         private void put(PullStep step) {
             try {
                 while (!steps.offer(step, 100, TimeUnit.MILLISECONDS)) {
                     if (cancelled) {
                         throw new Cancelled();
                     }
+                    keepAlive();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -116,7 +116,7 @@ class MixedPushPullTest {
                 boolean dies = random.nextInt(3) == 0;
                 LogicalSlot slot = !dies ? new LogicalSlot(h.source, h.settings) : new LogicalSlot(h.source, h.settings) {
                     @Override
-                    public void advance(long lsn) {
+                    void confirm(SlotReading reading, long lsn) {
                         throw new IllegalStateException("died before confirming");
                     }
                 };

@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.Test;
 
@@ -150,7 +151,7 @@ class PullJobTest {
         long before = h.confirmedLsn();
         LogicalSlot dying = new LogicalSlot(h.source, h.settings) {
             @Override
-            public void advance(long lsn) {
+            void confirm(SlotReading reading, long lsn) {
                 throw new IllegalStateException("the instance died before confirming");
             }
         };
@@ -178,16 +179,37 @@ class PullJobTest {
         CountDownLatch secondDone = new CountDownLatch(1);
         LogicalSlot slow = new LogicalSlot(h.source, h.settings) {
             @Override
-            public long peek(int maxMessages, MessageSink sink) throws SQLException {
-                return super.peek(maxMessages, (lsn, data) -> {
-                    reading.countDown();
-                    try {
-                        secondDone.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
+            SlotReading open(Standing standing) throws SQLException {
+                SlotReading opened = super.open(standing);
+                return new SlotReading() {
+                    @Override
+                    public long read(MessageSink sink, BooleanSupplier cancelled) throws SQLException {
+                        return opened.read((lsn, data) -> {
+                            reading.countDown();
+                            try {
+                                secondDone.await(10, TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                            return sink.accept(lsn, data);
+                        }, cancelled);
                     }
-                    return sink.accept(lsn, data);
-                });
+
+                    @Override
+                    public boolean drained(long messages) {
+                        return opened.drained(messages);
+                    }
+
+                    @Override
+                    public void confirm(long lsn) throws SQLException {
+                        opened.confirm(lsn);
+                    }
+
+                    @Override
+                    public void close() throws SQLException {
+                        opened.close();
+                    }
+                };
             }
         };
         ExecutorService pool = Executors.newSingleThreadExecutor();
