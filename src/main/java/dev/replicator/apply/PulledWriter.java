@@ -223,7 +223,8 @@ final class PulledWriter {
         Set<List<String>> positioned = standing.hasPositions()
                 ? keysWithPositions(statements, rowWriter, table, changes, rows) : Set.of();
         List<TargetChange> deletes = new ArrayList<>();
-        List<TargetChange> upserts = new ArrayList<>();
+        List<TargetChange> inserts = new ArrayList<>();
+        List<TargetChange> updates = new ArrayList<>();
         for (Map.Entry<List<String>, List<Integer>> row : rows.entrySet()) {
             List<Integer> history = row.getValue();
             if (positioned.contains(row.getKey()) || history.stream().map(changes::get).anyMatch(
@@ -235,11 +236,12 @@ final class PulledWriter {
             TargetChange final_ = changes.get(last);
             if (final_.op() == Operation.DELETE) {
                 deletes.add(final_);
+            } else if (history.stream().anyMatch(i -> changes.get(i).op() == Operation.DELETE)) {
+                deletes.add(final_);
+                inserts.add(final_);
             } else {
-                if (history.stream().anyMatch(i -> changes.get(i).op() == Operation.DELETE)) {
-                    deletes.add(final_);
-                }
-                upserts.add(final_);
+                // a row the group creates is new to the target; one it updates is there
+                (changes.get(history.get(0)).op() == Operation.CREATE ? inserts : updates).add(final_);
             }
             for (int i : history) {
                 results[i] = i == last ? Result.APPLIED : Result.SUPERSEDED;
@@ -250,9 +252,8 @@ final class PulledWriter {
             rowWriter.bindKeys(delete, 1, table, deletes);
             delete.executeUpdate();
         }
-        if (!upserts.isEmpty()) {
-            rowWriter.upsert(table, upserts);
-        }
+        rowWriter.insertNew(table, inserts);
+        rowWriter.updateExisting(table, updates);
     }
 
     private Set<List<String>> keysWithPositions(Statements statements, RowBatchWriter rowWriter, TargetTable table,

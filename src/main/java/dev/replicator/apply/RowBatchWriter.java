@@ -2,13 +2,16 @@ package dev.replicator.apply;
 
 import java.io.IOException;
 import java.sql.Array;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -509,22 +512,97 @@ final class RowBatchWriter {
     }
 
     /**
+     * Inserts rows that the target should not have yet (pulled creates), one statement per set of columns, as plain
+     * inserts: a conflict check costs each row a speculative insertion. If a row is there after all, the statement
+     * fails at a savepoint and the rows are upserted instead. Each key may appear once.
+     */
+    void insertNew(TargetTable table, List<TargetChange> rows) throws SQLException {
+        for (Map.Entry<List<String>, List<TargetChange>> sameColumns : byColumns(rows).entrySet()) {
+            PreparedStatement insert = statements.get(sql.insertRows(table, sameColumns.getKey()));
+            bindColumns(insert, sameColumns.getKey(), sameColumns.getValue());
+            Connection connection = statements.connection();
+            Savepoint before = connection.setSavepoint();
+            try {
+                insert.executeUpdate();
+            } catch (SQLException e) {
+                if (!"23505".equals(e.getSQLState())) {
+                    throw e;
+                }
+                connection.rollback(before);
+                upsert(table, sameColumns.getValue());
+                continue;
+            }
+            connection.releaseSavepoint(before);
+        }
+    }
+
+    /**
+     * Overwrites rows that the target should have (pulled updates) by key, one statement per set of columns: an update
+     * does not lock each row before writing it, as a conflicting insert does. If any row is missing, the rows are
+     * upserted instead. Each key may appear once.
+     */
+    void updateExisting(TargetTable table, List<TargetChange> rows) throws SQLException {
+        for (Map.Entry<List<String>, List<TargetChange>> sameColumns : byColumns(rows).entrySet()) {
+            List<String> columns = sameColumns.getKey();
+            if (!columns.containsAll(table.primaryKey()) || columns.size() == table.primaryKey().size()) {
+                upsert(table, sameColumns.getValue());
+                continue;
+            }
+            PreparedStatement update = statements.get(sql.updateRows(table, columns));
+            bindColumns(update, columns, sameColumns.getValue());
+            if (update.executeUpdate() < sameColumns.getValue().size()) {
+                upsert(table, sameColumns.getValue());
+            }
+        }
+    }
+
+    /**
      * Inserts or overwrites rows without claiming them (claimed already, or written without positions), one statement
      * per set of columns. Each key may appear once.
      */
     void upsert(TargetTable table, List<TargetChange> rows) throws SQLException {
-        Map<List<String>, List<TargetChange>> upserts = new LinkedHashMap<>();
-        for (TargetChange row : rows) {
-            upserts.computeIfAbsent(List.copyOf(row.values().keySet()), c -> new ArrayList<>()).add(row);
-        }
-        for (Map.Entry<List<String>, List<TargetChange>> sameColumns : upserts.entrySet()) {
+        for (Map.Entry<List<String>, List<TargetChange>> sameColumns : byColumns(rows).entrySet()) {
             PreparedStatement upsert = statements.get(sql.upsertRows(table, sameColumns.getKey()));
-            int p = 1;
-            for (String column : sameColumns.getKey()) {
-                upsert.setArray(p++, textArray(sameColumns.getValue(), row -> row.values().get(column)));
-            }
+            bindColumns(upsert, sameColumns.getKey(), sameColumns.getValue());
             upsert.executeUpdate();
         }
+    }
+
+    private static void bindColumns(PreparedStatement statement, List<String> columns, List<TargetChange> rows)
+            throws SQLException {
+        int p = 1;
+        for (String column : columns) {
+            statement.setArray(p++, textArray(rows, row -> row.values().get(column)));
+        }
+    }
+
+    /** The rows by their set of columns, in order. */
+    private static Map<List<String>, List<TargetChange>> byColumns(List<TargetChange> rows) {
+        Map<List<String>, List<TargetChange>> upserts = new LinkedHashMap<>();
+        Set<String> columns = null;
+        List<TargetChange> same = null;
+        for (TargetChange row : rows) {
+            Set<String> these = row.values().keySet();
+            if (columns == null || !sameInOrder(columns, these)) { // rows of one set of columns come in runs
+                same = upserts.computeIfAbsent(List.copyOf(these), c -> new ArrayList<>());
+                columns = these;
+            }
+            same.add(row);
+        }
+        return upserts;
+    }
+
+    private static boolean sameInOrder(Set<String> a, Set<String> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        Iterator<String> other = b.iterator();
+        for (String name : a) {
+            if (!name.equals(other.next())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Column names as one element of a text[] of text[]s: {@code {"a","b"}}, quotes and backslashes escaped. */
@@ -586,11 +664,7 @@ final class RowBatchWriter {
     }
 
     /** The value of each row, in row order, as a text array (null elements are SQL NULL). */
-    private Array textArray(List<TargetChange> rows, Function<TargetChange, String> value) throws SQLException {
-        Object[] values = new Object[rows.size()];
-        for (int i = 0; i < rows.size(); i++) {
-            values[i] = value.apply(rows.get(i));
-        }
-        return statements.connection().createArrayOf("text", values);
+    private static Array textArray(List<TargetChange> rows, Function<TargetChange, String> value) {
+        return TextArray.of(rows, value);
     }
 }

@@ -428,6 +428,49 @@ public final class Sql {
     }
 
     /**
+     * Inserts many new rows with the same columns (parameters as {@link #upsertRows}): no conflict check, so a row that
+     * exists fails the statement (23505) and the caller upserts instead.
+     */
+    public String insertRows(TargetTable table, List<String> columns) {
+        StringJoiner casts = new StringJoiner(", ");
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        for (int i = 0; i < columns.size(); i++) {
+            casts.add("u.c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
+            arrays.add("?::text[]");
+            names.add("c" + (i + 1));
+        }
+        return "INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
+                + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
+                + " FROM unnest(" + arrays + ") AS u(" + names + ")";
+    }
+
+    /**
+     * Overwrites many existing rows with the same columns, found by key (parameters as {@link #upsertRows}; the
+     * columns hold the whole key and at least one other column). A row that is missing is left out of the count, and
+     * the caller upserts instead.
+     */
+    public String updateRows(TargetTable table, List<String> columns) {
+        StringJoiner set = new StringJoiner(", ");
+        StringJoiner match = new StringJoiner(" AND ");
+        StringJoiner arrays = new StringJoiner(", ");
+        StringJoiner names = new StringJoiner(", ");
+        for (int i = 0; i < columns.size(); i++) {
+            String column = columns.get(i);
+            String value = "u.c" + (i + 1) + "::" + table.column(column).castType();
+            if (table.primaryKey().contains(column)) {
+                match.add("r." + quote(column) + " = " + value);
+            } else {
+                set.add(quote(column) + " = " + value);
+            }
+            arrays.add("?::text[]");
+            names.add("c" + (i + 1));
+        }
+        return "UPDATE " + qualified(table.id()) + " r SET " + set + " FROM unnest(" + arrays + ") AS u(" + names
+                + ") WHERE " + match;
+    }
+
+    /**
      * Locks a row's position record and returns it (parameters: table name, key). A missing record is created at the
      * lowest position, so that a concurrent change of that row waits for this transaction instead of racing it.
      */

@@ -65,6 +65,26 @@ class PulledWriterTest {
         assertEquals("public.items\t15\t15\n", coverage());
     }
 
+    /**
+     * Creates go in as plain inserts and updates as plain updates; a create of a row the target has anyway, or an
+     * update of a row it lacks, is upserted instead, in the same transaction, and nothing else of the group is lost.
+     */
+    @Test
+    void createsOfRowsTheTargetHasAndUpdatesOfRowsItLacksAreUpserted() {
+        assertEquals(List.of(APPLIED, APPLIED), pulled(create(10, 1, "one"), create(11, 2, "two")));
+        assertEquals(List.of(APPLIED, APPLIED), pulled(upsert(12, 1, "one, updated"), upsert(13, 3, "three, missing")));
+        assertEquals("1\tone, updated\t\\N\n2\ttwo\t\\N\n3\tthree, missing\t\\N\n", rows());
+        TestDatabases.execute(db, "INSERT INTO items VALUES (4, 'already there', 'kept?')");
+        assertEquals(List.of(APPLIED, APPLIED, APPLIED), pulled(create(14, 4, "four"), create(15, 5, "five"),
+                upsert(16, 2, "two, updated")));
+        assertEquals("1\tone, updated\t\\N\n2\ttwo, updated\t\\N\n3\tthree, missing\t\\N\n4\tfour\t\\N\n"
+                + "5\tfive\t\\N\n", rows());
+        assertEquals("public.items\t16\t16\n", coverage(), "the group committed whole");
+        assertEquals(List.of(SUPERSEDED, APPLIED), pulled(create(17, 6, "six"), upsert(18, 6, "six, updated")),
+                "a row the group creates and then updates is new to the target");
+        assertEquals("6\tsix, updated\t\\N\n", TestDatabases.copy(db, "SELECT * FROM items WHERE id = 6"));
+    }
+
     @Test
     void aGroupReadAgainAfterAPullDiedBeforeConfirmingIsStale() {
         pulled(upsert(10, 1, "a"), upsert(11, 2, "b"));
@@ -175,11 +195,19 @@ class PulledWriterTest {
     }
 
     private TargetChange upsert(long position, int id, String v, String note) {
+        return write(Operation.UPDATE, position, id, v, note);
+    }
+
+    private TargetChange create(long position, int id, String v) {
+        return write(Operation.CREATE, position, id, v, null);
+    }
+
+    private TargetChange write(Operation op, long position, int id, String v, String note) {
         Map<String, FieldValue> row = new LinkedHashMap<>();
         row.put("id", text(String.valueOf(id)));
         row.put("v", text(v));
         row.put("note", note == null ? FieldValue.of(JsonNodeFactory.instance.nullNode(), null) : text(note));
-        return route(new RowChange("u@" + position, new TableId("public", "items"), Operation.UPDATE,
+        return route(new RowChange(op.code() + "@" + position, new TableId("public", "items"), op,
                 new Position(position, position), row, null, null, ValueEncoding.NATIVE));
     }
 

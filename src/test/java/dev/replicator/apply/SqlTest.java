@@ -149,6 +149,23 @@ class SqlTest {
                 SQL.upsertRows(readings, List.of("id")));
     }
 
+    /** Pulled rows new to the target: a plain insert, no conflict check (a row that exists fails it, 23505). */
+    @Test
+    void insertingManyNewRowsChecksNoConflict() {
+        assertEquals("INSERT INTO \"public\".\"order_lines\" (\"order_id\", \"line_no\", \"sku\") SELECT"
+                + " u.c1::integer, u.c2::smallint, u.c3::bpchar FROM unnest(?::text[], ?::text[], ?::text[])"
+                + " AS u(c1, c2, c3)", SQL.insertRows(ORDERS, List.of("order_id", "line_no", "sku")));
+    }
+
+    /** Pulled updates of rows the target has: found by key, overwritten; the key columns are matched, not set. */
+    @Test
+    void updatingManyRowsMatchesTheKeyAndSetsTheRest() {
+        assertEquals("UPDATE \"public\".\"order_lines\" r SET \"sku\" = u.c2::bpchar, \"price\" ="
+                + " u.c4::numeric(12,4) FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS u(c1, c2, c3, c4)"
+                + " WHERE r.\"line_no\" = u.c1::smallint AND r.\"order_id\" = u.c3::integer",
+                SQL.updateRows(ORDERS, List.of("line_no", "sku", "order_id", "price")));
+    }
+
     @Test
     void deletingManyRowsTakesOnlyThoseWhoseDeleteWasClaimed() {
         assertEquals("DELETE FROM \"public\".\"order_lines\" r USING unnest(?::text[], ?::text[]) WITH ORDINALITY"
