@@ -63,6 +63,8 @@ class PullBenchmarkIT {
 
     static final int ROWS = Integer.getInteger("bench.rows", 100_000);
     static final int TX = Integer.getInteger("bench.tx", 1000);
+    /** Rounds of both paths; the ratio is the last one's, when the pull's code is compiled as a running JVM has it. */
+    static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
     /** Hold a writing transaction open on the source while the workload commits, from after the slot exists. */
     static final boolean OPEN_TX = Boolean.getBoolean("bench.open-tx");
     static final String TABLE = "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty int,"
@@ -70,8 +72,9 @@ class PullBenchmarkIT {
             + " CREATE TABLE marker (id int PRIMARY KEY, at timestamptz); CREATE TABLE held (id int PRIMARY KEY)";
 
     /**
-     * Both paths twice, alternating on fresh databases: the first round shows pull in a JVM that has not compiled it
-     * yet (as the first pull after a cold start), the second the steady state that the ratio is taken from.
+     * Both paths {@code bench.rounds} times (3), alternating on fresh databases: the first round shows pull in a JVM that
+     * has not compiled it yet (as the first pull after a cold start); the JIT still compiles the pull's code during the
+     * second; the last is the steady state of a function that keeps running, which the ratio is taken from.
      */
     @Test
     void pullAgainstPostgresLogicalReplication() throws Exception {
@@ -79,7 +82,7 @@ class PullBenchmarkIT {
         StringBuilder table = new StringBuilder("| round | path | changes | seconds | changes/s |\n"
                 + "| --- | --- | --- | --- | --- |\n");
         double ratio = 0;
-        for (int round = 1; round <= 2; round++) {
+        for (int round = 1; round <= ROUNDS; round++) {
             double nativeSeconds = subscription();
             Pulled pulled = pull();
             assertEquals(changes, pulled.read(), "every change read once");
@@ -92,7 +95,7 @@ class PullBenchmarkIT {
                     pulled.rowPositions());
             ratio = nativeSeconds / pulled.seconds();
         }
-        System.out.printf("%n%s%npull / PostgreSQL, round 2: %.0f%%%s%n%n", table, 100 * ratio,
+        System.out.printf("%n%s%npull / PostgreSQL, round %d: %.0f%%%s%n%n", table, ROUNDS, 100 * ratio,
                 OPEN_TX ? " (a writing transaction held open on the source throughout)" : "");
     }
 
