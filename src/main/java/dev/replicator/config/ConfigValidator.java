@@ -106,6 +106,9 @@ public class ConfigValidator {
                     + " got '" + pull.publication() + "'");
         }
         checkBudget(problems, "replicator.pull.time-budget", pull.timeBudget());
+        if (!"stream".equals(pull.read()) && !"peek".equals(pull.read())) {
+            problems.add("replicator.pull.read must be stream or peek, got '" + pull.read() + "'");
+        }
         checkRange(problems, "replicator.pull.peek-changes", pull.peekChanges(), 1, 10_000_000);
         checkRange(problems, "replicator.pull.group-changes", pull.groupChanges(), 1, MAX_CHUNK_SIZE);
     }

@@ -132,7 +132,15 @@ public interface ReplicatorConfig {
         @WithDefault("60s")
         Duration timeBudget();
 
-        /** Messages read per peek of the slot (whole transactions, so a little more). */
+        /**
+         * How the slot is read: {@code stream}, over the replication protocol on a connection of its own with the
+         * {@code source} datasource's URL and credentials; or {@code peek}, through the SQL interface on a pooled
+         * connection (for a pooler or proxy that takes no replication connection).
+         */
+        @WithDefault("stream")
+        String read();
+
+        /** Messages read per peek of the slot (whole transactions, so a little more), with {@code read=peek}. */
         @WithDefault("100000")
         int peekChanges();
 

@@ -23,7 +23,7 @@ public class PullBeans {
             TableRouter router, TargetWriter writer, ReplicationMetrics metrics, ReplicatorConfig config) {
         ReplicatorConfig.Pull pull = config.pull();
         SlotSettings settings = new SlotSettings(pull.slot(), pull.publication(), pull.create(), pull.peekChanges(),
-                pull.groupChanges());
+                pull.groupChanges(), "stream".equals(pull.read()));
         return new PullJob(new LogicalSlot(source, settings), settings, router, writer, target, metrics,
                 pull.timeBudget(), config.applyTruncate());
     }

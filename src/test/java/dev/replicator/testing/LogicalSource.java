@@ -23,6 +23,6 @@ public final class LogicalSource {
     public static EmbeddedPostgres start() {
         return TestDatabases.start(Map.of("max_connections", "100", "wal_level", "logical",
                 // logical decoding reads only flushed WAL: a commit must be readable once it returns
-                "synchronous_commit", "on", "max_replication_slots", "20", "max_wal_senders", "20"));
+                "synchronous_commit", "on", "max_replication_slots", "100", "max_wal_senders", "100"));
     }
 }

@@ -53,7 +53,7 @@ public class LogicalSlot {
 
     /** Starts reading the slot from where it stands, up to the source's WAL end then. */
     SlotReading open(Standing standing) throws SQLException {
-        if (connector == null) {
+        if (!settings.stream() || connector == null) {
             return new PeekReading(this, settings.peekChanges());
         }
         return SlotStream.open(connector, settings, standing.confirmedLsn(), standing.currentLsn());

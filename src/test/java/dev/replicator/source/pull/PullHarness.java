@@ -46,16 +46,19 @@ final class PullHarness {
 
     PullHarness(String name, EmbeddedPostgres sourceServer, EmbeddedPostgres targetServer, int peekChanges,
             int groupChanges) {
-        this(name, sourceServer, targetServer, peekChanges, groupChanges, false);
+        this(name, sourceServer, targetServer, peekChanges, groupChanges, false, true);
     }
 
-    /** @param evolve {@code replicator.schema.evolution=add}: tables and columns the target lacks are added */
+    /**
+     * @param evolve {@code replicator.schema.evolution=add}: tables and columns the target lacks are added
+     * @param stream {@code replicator.pull.read=stream}; false: peek
+     */
     PullHarness(String name, EmbeddedPostgres sourceServer, EmbeddedPostgres targetServer, int peekChanges,
-            int groupChanges, boolean evolve) {
+            int groupChanges, boolean evolve, boolean stream) {
         dropSlotsOf(sourceServer, name);
         this.source = TestDatabases.freshDatabase(sourceServer, name);
         this.target = TestDatabases.freshDatabase(targetServer, name);
-        this.settings = new SlotSettings(name, "pub_" + name, true, peekChanges, groupChanges);
+        this.settings = new SlotSettings(name, "pub_" + name, true, peekChanges, groupChanges, stream);
         this.catalog = new TargetCatalog(target);
         SchemaPlanner planner = new SchemaPlanner(target, source);
         this.router = new TableRouter(new TableMappings(Map.of(), true), catalog,
@@ -72,7 +75,7 @@ final class PullHarness {
 
     /** A harness whose pulls add the tables and columns the target lacks. */
     static PullHarness evolving(String name) {
-        return new PullHarness(name, LogicalSource.server(), TestDatabases.target(), 100_000, 5000, true);
+        return new PullHarness(name, LogicalSource.server(), TestDatabases.target(), 100_000, 5000, true, true);
     }
 
     PullJob job() {

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -17,6 +19,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.Test;
+
+import org.postgresql.ds.PGSimpleDataSource;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import dev.replicator.apply.ChangeOutcome;
 import dev.replicator.apply.OpenWrite;
@@ -34,8 +40,26 @@ import dev.replicator.testing.LogicalSource;
 import dev.replicator.testing.TableComparison;
 import dev.replicator.testing.TestDatabases;
 
-/** Pull mode against real PostgreSQL: a source with logical WAL, its slot drained into a target. */
+/**
+ * Pull mode against real PostgreSQL: a source with logical WAL, its slot drained into a target, streamed over the
+ * replication protocol ({@link PeekedPullJobTest}: the same, peeked through the SQL interface).
+ */
 class PullJobTest {
+
+    /** {@code replicator.pull.read=stream}. */
+    boolean stream() {
+        return true;
+    }
+
+    PullHarness harness(String name) {
+        return harness(name, LogicalSource.server(), TestDatabases.target(), 100_000, 5000);
+    }
+
+    PullHarness harness(String name, EmbeddedPostgres sourceServer, EmbeddedPostgres targetServer, int peekChanges,
+            int groupChanges) {
+        return new PullHarness((stream() ? "" : "peek_") + name, sourceServer, targetServer, peekChanges,
+                groupChanges, false, stream());
+    }
 
     private static final String TYPES = "/fixtures/debezium-server-3.6/types/";
     private static final String SMALL = "/fixtures/debezium-server-3.6/small/";
@@ -43,7 +67,7 @@ class PullJobTest {
     /** Every type of the type matrix lands equal by COPY, with none of Debezium's losses. */
     @Test
     void everyTypeLandsExactly() throws SQLException {
-        PullHarness h = new PullHarness("pull_types");
+        PullHarness h = harness("pull_types");
         TestDatabases.runScript(h.source, TYPES + "schema.sql");
         TestDatabases.runScript(h.target, TYPES + "schema.sql");
         h.createSlot();
@@ -59,7 +83,7 @@ class PullJobTest {
     /** Inserts, updates, a key change, an unchanged TOASTed value, deletes and a truncate, as the source ran them. */
     @Test
     void everyOperationLandsExactly() throws SQLException {
-        PullHarness h = new PullHarness("pull_small");
+        PullHarness h = harness("pull_small");
         TestDatabases.runScript(h.source, SMALL + "schema.sql");
         TestDatabases.runScript(h.target, SMALL + "schema.sql");
         h.createSlot();
@@ -76,7 +100,7 @@ class PullJobTest {
     /** An update that leaves a TOASTed value alone does not send it ('u'); the target keeps the value it has. */
     @Test
     void unchangedToastedValueKeepsTheTargetsValue() throws SQLException {
-        PullHarness h = new PullHarness("pull_toast");
+        PullHarness h = harness("pull_toast");
         h.both("CREATE TABLE docs (id int PRIMARY KEY, n int, body text)");
         TestDatabases.execute(h.source, "ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL");
         h.createSlot();
@@ -99,12 +123,13 @@ class PullJobTest {
      */
     @Test
     void valuesLandAsTheyAreWhateverTheSourcesSettingsPrint() throws SQLException {
-        PullHarness h = new PullHarness("pull_settings");
+        PullHarness h = harness("pull_settings");
         h.both("CREATE TABLE t (id int PRIMARY KEY, i interval, b bytea, f float8, r real, m money, ts timestamptz,"
                 + " span tstzrange)");
-        TestDatabases.execute(h.source, "ALTER DATABASE pull_settings SET IntervalStyle = 'sql_standard';"
-                + " ALTER DATABASE pull_settings SET bytea_output = 'escape';"
-                + " ALTER DATABASE pull_settings SET TimeZone = 'Asia/Kolkata'");
+        String database = h.settings.slot();
+        TestDatabases.execute(h.source, "ALTER DATABASE " + database + " SET IntervalStyle = 'sql_standard';"
+                + " ALTER DATABASE " + database + " SET bytea_output = 'escape';"
+                + " ALTER DATABASE " + database + " SET TimeZone = 'Asia/Kolkata'");
         h.createSlot();
         TestDatabases.execute(h.source, "INSERT INTO t VALUES (1, '-1 day -2 hours', '\\x00ff27', 0.30000000000000004,"
                 + " 0.123456789, 1234.56, '2024-03-10 06:30:00+00', '[2024-03-10 06:30:00+00,2024-03-11 00:00:00+00)'),"
@@ -142,7 +167,7 @@ class PullJobTest {
      */
     @Test
     void crashBetweenCommitAndConfirmRereadsStale() throws SQLException {
-        PullHarness h = new PullHarness("pull_crash");
+        PullHarness h = harness("pull_crash");
         h.both("CREATE TABLE t (id int PRIMARY KEY, v text)");
         h.createSlot();
         TestDatabases.execute(h.source, "INSERT INTO t SELECT g, 'a' || g FROM generate_series(1, 50) g");
@@ -171,7 +196,7 @@ class PullJobTest {
     /** While one pull reads the slot, a second one is answered busy (503) and the first finishes undisturbed. */
     @Test
     void secondConcurrentPullIsBusy() throws Exception {
-        PullHarness h = new PullHarness("pull_busy");
+        PullHarness h = harness("pull_busy");
         h.both("CREATE TABLE t (id int PRIMARY KEY, v text)");
         h.createSlot();
         TestDatabases.execute(h.source, "INSERT INTO t SELECT g, 'a' FROM generate_series(1, 100) g");
@@ -235,7 +260,7 @@ class PullJobTest {
      */
     @Test
     void schemaDriftStopsBeforeTheTransactionAndConfirmsNothingPastIt() throws SQLException {
-        PullHarness h = new PullHarness("pull_drift");
+        PullHarness h = harness("pull_drift");
         h.both("CREATE TABLE t (id int PRIMARY KEY, v text)");
         h.createSlot();
         TestDatabases.execute(h.source, "INSERT INTO t VALUES (1, 'one')");
@@ -264,7 +289,7 @@ class PullJobTest {
     /** A table the target does not have stops the pull naming it. */
     @Test
     void missingTargetTableStopsThePull() throws SQLException {
-        PullHarness h = new PullHarness("pull_missing");
+        PullHarness h = harness("pull_missing");
         TestDatabases.execute(h.source, "CREATE TABLE only_here (id int PRIMARY KEY)");
         h.createSlot();
         TestDatabases.execute(h.source, "INSERT INTO only_here VALUES (1)");
@@ -277,18 +302,18 @@ class PullJobTest {
     /** With create=false a missing slot is an error naming it, and nothing is created. */
     @Test
     void missingSlotWithoutCreateIsAnError() {
-        PullHarness h = new PullHarness("pull_nocreate");
+        PullHarness h = harness("pull_nocreate");
         SlotSettings noCreate = new SlotSettings(h.settings.slot(), h.settings.publication(), false, 1000, 100);
         RejectedChangeException error = assertThrows(RejectedChangeException.class,
                 () -> new LogicalSlot(h.source, noCreate).ensure("test"));
-        assertTrue(error.getMessage().contains("pub_pull_nocreate"), error.getMessage());
+        assertTrue(error.getMessage().contains(h.settings.publication()), error.getMessage());
         assertEquals(0, PullHarness.count(h.source, "SELECT count(*) FROM pg_publication"));
     }
 
     /** Several source transactions share a target transaction, and a pull stops early when asked to. */
     @Test
     void groupsTransactionsAndContinues() throws SQLException {
-        PullHarness h = new PullHarness("pull_groups", dev.replicator.testing.LogicalSource.server(),
+        PullHarness h = harness("pull_groups", LogicalSource.server(),
                 TestDatabases.target(), 50, 20);
         h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
         h.createSlot();
@@ -308,7 +333,7 @@ class PullJobTest {
     /** With replicator.apply-truncate=false a pulled truncate is counted as skipped and empties nothing. */
     @Test
     void truncateIsSkippedWhenApplyTruncateIsOff() throws SQLException {
-        PullHarness h = new PullHarness("pull_truncate_off");
+        PullHarness h = harness("pull_truncate_off");
         h.both("CREATE TABLE t (id int PRIMARY KEY, v text)");
         h.createSlot();
         TestDatabases.execute(h.source, "INSERT INTO t SELECT g, 'a' FROM generate_series(1, 5) g");
@@ -332,7 +357,7 @@ class PullJobTest {
      */
     @Test
     void refusedChangeInAGroupKeepsTheTransactionsBeforeIt() throws SQLException {
-        PullHarness h = new PullHarness("pull_refused");
+        PullHarness h = harness("pull_refused");
         h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
         TestDatabases.execute(h.target, "ALTER TABLE t ADD CONSTRAINT small CHECK (v < 1000)");
         h.createSlot();
@@ -369,7 +394,7 @@ class PullJobTest {
      */
     @Test
     void refusedChangeAfterSeveralGroupsStopsThereWhileReadingAhead() throws SQLException {
-        PullHarness h = new PullHarness("pull_refused_ahead", LogicalSource.server(), TestDatabases.target(),
+        PullHarness h = harness("pull_refused_ahead", LogicalSource.server(), TestDatabases.target(),
                 100_000, 10);
         h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
         TestDatabases.execute(h.target, "ALTER TABLE t ADD CONSTRAINT small CHECK (v < 1000)");
@@ -400,7 +425,7 @@ class PullJobTest {
      */
     @Test
     void aTransactionLargerThanTheGroupLandsAtomicallyInPieces() throws SQLException {
-        PullHarness h = new PullHarness("pull_large", LogicalSource.server(), TestDatabases.target(), 100_000, 100);
+        PullHarness h = harness("pull_large", LogicalSource.server(), TestDatabases.target(), 100_000, 100);
         h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
         TestDatabases.execute(h.target, "ALTER TABLE t ADD CONSTRAINT small CHECK (v < 100000)");
         h.createSlot();
@@ -458,6 +483,85 @@ class PullJobTest {
         assertEquals(1501, report.applied());
         assertTrue(pieces.size() >= 15, "written in pieces: " + pieces);
         TableComparison.assertSameRows(h.source, h.target, "t", EnumSet.noneOf(DebeziumLoss.class));
+    }
+
+    /**
+     * A transaction still open on the source when the pull begins does not keep the pull waiting: it drains what was
+     * committed, and the open transaction's changes come with the next pull once it commits.
+     */
+    @Test
+    void aTransactionOpenOnTheSourceDoesNotHoldThePull() throws Exception {
+        PullHarness h = harness("pull_open_tx");
+        h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
+        h.createSlot();
+        TestDatabases.execute(h.source, "INSERT INTO t VALUES (1, 1)");
+        try (Connection open = h.source.getConnection()) {
+            open.setAutoCommit(false);
+            try (Statement insert = open.createStatement()) {
+                insert.execute("INSERT INTO t VALUES (2, 2)");
+            }
+            TestDatabases.execute(h.source, "INSERT INTO t VALUES (3, 3)");
+            PullReport first = h.pull();
+            assertTrue(first.done());
+            assertEquals(2, first.applied());
+            assertEquals(2, PullHarness.count(h.target, "SELECT count(*) FROM t"));
+            open.commit();
+        }
+        PullReport second = h.pull();
+        assertEquals(1, second.applied());
+        TableComparison.assertSameRows(h.source, h.target, "t", EnumSet.noneOf(DebeziumLoss.class));
+        assertEquals(0, h.pull().applied(), "an empty slot ends at once");
+    }
+
+    /**
+     * A writer slower than the source's {@code wal_sender_timeout} (2 s here, on the reading session): while the
+     * reading waits for the writer it keeps the source's sender alive, so the pull neither fails nor loses a change.
+     */
+    @Test
+    void aWriterSlowerThanTheSendersTimeoutKeepsTheReadingAlive() throws Exception {
+        PullHarness h = harness("pull_slow_writer", LogicalSource.server(), TestDatabases.target(), 100_000, 15);
+        h.both("CREATE TABLE t (id int PRIMARY KEY, v int)");
+        h.createSlot();
+        for (int i = 0; i < 20; i++) {
+            TestDatabases.execute(h.source, "INSERT INTO t SELECT g, g FROM generate_series(" + i * 10 + ", "
+                    + (i * 10 + 9) + ") g");
+        }
+        PGSimpleDataSource impatient = TestDatabases.dataSource(LogicalSource.server(), h.settings.slot());
+        impatient.setOptions("-c wal_sender_timeout=2s");
+        AtomicInteger writes = new AtomicInteger();
+        TargetWriter slow = new TargetWriter(h.target, new Sql("replicator"), "replicator", h.catalog::invalidate) {
+            @Override
+            public List<ChangeOutcome> writePulled(List<TargetChange> changes) {
+                if (writes.getAndIncrement() == 0) {
+                    try {
+                        Thread.sleep(5000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.writePulled(changes);
+            }
+        };
+
+        PullReport report = h.job(new LogicalSlot(impatient, h.settings), slow, true).run("slow", PullRequest.DRAIN);
+
+        assertTrue(report.done());
+        assertEquals(200, report.applied());
+        assertEquals(10, writes.get(), "two source transactions of ten changes per group");
+        TableComparison.assertSameRows(h.source, h.target, "t", EnumSet.noneOf(DebeziumLoss.class));
+        assertEquals(currentLsnOfLastCommit(h), h.confirmedLsn(), "confirmed up to the last transaction's end");
+    }
+
+    private static long currentLsnOfLastCommit(PullHarness h) throws SQLException {
+        PgOutputDecoder decoder = new PgOutputDecoder("check");
+        long[] end = { -1 };
+        new LogicalSlot(h.source, h.settings).peek(1000, (lsn, data) -> {
+            if (decoder.decode(lsn, data) instanceof PgOutputMessage.Commit commit) {
+                end[0] = commit.endLsn();
+            }
+            return true;
+        });
+        return end[0] < 0 ? h.confirmedLsn() : end[0];
     }
 
     private static long currentLsn(PullHarness h) {
