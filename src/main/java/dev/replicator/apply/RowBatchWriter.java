@@ -512,18 +512,17 @@ final class RowBatchWriter {
     }
 
     /**
-     * Inserts rows that the target should not have yet (pulled creates), one statement per set of columns, as plain
-     * inserts: a conflict check costs each row a speculative insertion. If a row is there after all, the statement
-     * fails at a savepoint and the rows are upserted instead. Each key may appear once.
+     * Inserts rows that the target should not have yet (pulled creates), one COPY per set of columns: a conflict check
+     * would cost each row a speculative insertion, and COPY writes rows in batches. If a row is there after all, the
+     * COPY fails at a savepoint and the rows are upserted instead. Each key may appear once.
      */
     void insertNew(TargetTable table, List<TargetChange> rows) throws SQLException {
         for (Map.Entry<List<String>, List<TargetChange>> sameColumns : byColumns(rows).entrySet()) {
-            PreparedStatement insert = statements.get(sql.insertRows(table, sameColumns.getKey()));
-            bindColumns(insert, sameColumns.getKey(), sameColumns.getValue());
             Connection connection = statements.connection();
             Savepoint before = connection.setSavepoint();
             try {
-                insert.executeUpdate();
+                CopyText.copy(connection, sql.copyRows(table, sameColumns.getKey()), sameColumns.getKey(),
+                        sameColumns.getValue());
             } catch (SQLException e) {
                 if (!"23505".equals(e.getSQLState())) {
                     throw e;

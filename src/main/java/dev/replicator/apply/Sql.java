@@ -428,21 +428,12 @@ public final class Sql {
     }
 
     /**
-     * Inserts many new rows with the same columns (parameters as {@link #upsertRows}): no conflict check, so a row that
-     * exists fails the statement (23505) and the caller upserts instead.
+     * Inserts many new rows with the same columns as COPY text: each value read by its column's own input, rows
+     * written in batches, no conflict check, so a row that exists fails the statement (23505) and the caller upserts
+     * instead. COPY writes the given value of an always-generated identity, as {@code OVERRIDING SYSTEM VALUE} would.
      */
-    public String insertRows(TargetTable table, List<String> columns) {
-        StringJoiner casts = new StringJoiner(", ");
-        StringJoiner arrays = new StringJoiner(", ");
-        StringJoiner names = new StringJoiner(", ");
-        for (int i = 0; i < columns.size(); i++) {
-            casts.add("u.c" + (i + 1) + "::" + table.column(columns.get(i)).castType());
-            arrays.add("?::text[]");
-            names.add("c" + (i + 1));
-        }
-        return "INSERT INTO " + qualified(table.id()) + " (" + columnList(columns) + ")"
-                + (table.identityAlways() ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + casts
-                + " FROM unnest(" + arrays + ") AS u(" + names + ")";
+    public String copyRows(TargetTable table, List<String> columns) {
+        return "COPY " + qualified(table.id()) + " (" + columnList(columns) + ") FROM STDIN";
     }
 
     /**

@@ -85,6 +85,22 @@ class PulledWriterTest {
         assertEquals("6\tsix, updated\t\\N\n", TestDatabases.copy(db, "SELECT * FROM items WHERE id = 6"));
     }
 
+    /** Created rows are copied: tabs, line breaks, backslashes and NULLs in values land exactly. */
+    @Test
+    void copiedValuesLandExactly() throws Exception {
+        String tricky = "tab\there, line\nbreak, cr\r, back\\slash \\N, \"quoted\", ünïcødé";
+        assertEquals(List.of(APPLIED, APPLIED), pulled(create(10, 1, tricky), create(11, 2, "\\N")));
+        try (var connection = db.getConnection();
+                var query = connection.prepareStatement("SELECT v, note FROM items ORDER BY id");
+                var rs = query.executeQuery()) {
+            rs.next();
+            assertEquals(tricky, rs.getString(1));
+            assertEquals(null, rs.getString(2));
+            rs.next();
+            assertEquals("\\N", rs.getString(1));
+        }
+    }
+
     @Test
     void aGroupReadAgainAfterAPullDiedBeforeConfirmingIsStale() {
         pulled(upsert(10, 1, "a"), upsert(11, 2, "b"));

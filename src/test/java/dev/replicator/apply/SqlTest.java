@@ -149,12 +149,11 @@ class SqlTest {
                 SQL.upsertRows(readings, List.of("id")));
     }
 
-    /** Pulled rows new to the target: a plain insert, no conflict check (a row that exists fails it, 23505). */
+    /** Pulled rows new to the target: COPY, no conflict check (a row that exists fails it, 23505). */
     @Test
-    void insertingManyNewRowsChecksNoConflict() {
-        assertEquals("INSERT INTO \"public\".\"order_lines\" (\"order_id\", \"line_no\", \"sku\") SELECT"
-                + " u.c1::integer, u.c2::smallint, u.c3::bpchar FROM unnest(?::text[], ?::text[], ?::text[])"
-                + " AS u(c1, c2, c3)", SQL.insertRows(ORDERS, List.of("order_id", "line_no", "sku")));
+    void insertingManyNewRowsCopiesThem() {
+        assertEquals("COPY \"public\".\"order_lines\" (\"order_id\", \"line_no\", \"sku\") FROM STDIN",
+                SQL.copyRows(ORDERS, List.of("order_id", "line_no", "sku")));
     }
 
     /** Pulled updates of rows the target has: found by key, overwritten; the key columns are matched, not set. */
