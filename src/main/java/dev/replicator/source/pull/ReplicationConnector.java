@@ -2,7 +2,6 @@ package dev.replicator.source.pull;
 
 import java.security.Principal;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -11,6 +10,7 @@ import java.util.Properties;
 
 import javax.sql.DataSource;
 
+import org.postgresql.Driver;
 import org.postgresql.PGProperty;
 import org.postgresql.ds.common.BaseDataSource;
 
@@ -89,7 +89,11 @@ final class ReplicationConnector {
 
     /** A new replication connection, text settings pinned; the caller closes it. */
     Connection open() throws SQLException {
-        Connection connection = DriverManager.getConnection(url, properties);
+        // the driver itself, not DriverManager: nothing to look up by service in a native image
+        Connection connection = new Driver().connect(url, properties);
+        if (connection == null) {
+            throw new SQLException("not a PostgreSQL URL: the source datasource's URL is not jdbc:postgresql:", "08001");
+        }
         try (Statement pin = connection.createStatement()) {
             pin.execute(TextSettings.SET);
         } catch (SQLException e) {
