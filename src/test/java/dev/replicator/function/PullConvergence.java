@@ -334,9 +334,9 @@ abstract class PullConvergence {
     private Void backfills(Random random, AtomicBoolean writing, Map<String, AtomicLong> counts,
             List<String> failures) throws Exception {
         while (writing.get()) {
-            Thread.sleep(5 + random.nextInt(40));
+            Thread.sleep(random.nextInt(10));
             List<String> tables = random.nextInt(3) == 0 ? NAMES : List.of(NAMES.get(random.nextInt(2)));
-            JsonNode answer = backfill(tables, 1 + random.nextInt(8), random.nextInt(5) == 0, false);
+            JsonNode answer = backfill(tables, 1 + random.nextInt(20), random.nextInt(3) == 0, false);
             if (answer.has("error")) {
                 failures.add("backfill " + answer);
             } else if (!answer.isNull()) {
