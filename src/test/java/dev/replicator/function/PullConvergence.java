@@ -263,7 +263,8 @@ abstract class PullConvergence {
         Map<Body, Integer> attempts = new LinkedHashMap<>();
         Body body;
         while ((body = deliveries.next()) != null) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(root.toURI()).header("Content-Type", "application/json")
+            HttpRequest.Builder request = HttpRequest.newBuilder(root.toURI())
+                    .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body.json()));
             if (body.newKey() != null) {
                 request.header("X-DEBEZIUM-__debezium.newkey", body.newKey());
@@ -364,7 +365,8 @@ abstract class PullConvergence {
                     return JSON.nullNode();
                 }
                 Thread.sleep(10);
-            } else if (!chain || answer.headers().firstValue("ce-type").orElse("").equals("replicator.backfill.done.v1")) {
+            } else if (!chain || "replicator.backfill.done.v1".equals(answer.headers().firstValue("ce-type")
+                    .orElse(null))) {
                 return JSON.readTree(answer.body());
             }
         }
@@ -467,7 +469,8 @@ abstract class PullConvergence {
         String transaction() {
             StringBuilder sql = new StringBuilder("BEGIN;");
             if (random.nextInt(80) == 0) {
-                List<String> tables = random.nextBoolean() ? List.of("conv_items") : List.of("conv_items", "conv_pairs");
+                List<String> tables = random.nextBoolean() ? List.of("conv_items")
+                        : List.of("conv_items", "conv_pairs");
                 sql.append("TRUNCATE ").append(String.join(", ", tables)).append(';');
                 if (tables.size() == 2) {
                     pairs.clear();
@@ -604,7 +607,8 @@ abstract class PullConvergence {
 
         private String text() {
             String[] shapes = { "v", "tab\there ", "quote'd \"", "back\\slash ", "é ü ", "" };
-            return random.nextInt(8) == 0 ? "NULL" : literal(shapes[random.nextInt(shapes.length)] + random.nextInt(1000));
+            return random.nextInt(8) == 0 ? "NULL"
+                    : literal(shapes[random.nextInt(shapes.length)] + random.nextInt(1000));
         }
 
         private String number() {

@@ -6,7 +6,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.junit.QuarkusTest;
 
-/** {@link PullConvergence} with the slot streamed over the replication protocol ({@code replicator.pull.read=stream}). */
+/** {@link PullConvergence}, the slot streamed over the replication protocol ({@code replicator.pull.read=stream}). */
 @QuarkusTest
 @QuarkusTestResource(value = PullConvergenceTest.Databases.class, restrictToAnnotatedClass = true)
 class PullConvergenceTest extends PullConvergence {
