@@ -16,14 +16,16 @@ public final class PullDatabases {
     }
 
     /**
-     * @param slot  the slot and publication name (a slot of an earlier run keeps its database: it is dropped first)
+     * @param slot  the slot and publication name (slots of an earlier run keep their database: that slot and every
+     *              slot of the database are dropped first)
      * @param setup run on the source, then on the target
      * @param more  further settings of the test
      */
     public static Map<String, String> fresh(String database, String slot, Consumer<DataSource> setup,
             Map<String, String> more) {
         TestDatabases.execute(TestDatabases.dataSource(LogicalSource.server(), "postgres"),
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot
+                        + "' OR database = '" + database + "'");
         setup.accept(TestDatabases.freshDatabase(LogicalSource.server(), database));
         setup.accept(TestDatabases.freshDatabase(TestDatabases.target(), database));
         Map<String, String> settings = new HashMap<>(Map.of(

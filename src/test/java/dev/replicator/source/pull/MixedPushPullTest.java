@@ -3,24 +3,18 @@ package dev.replicator.source.pull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.stream.LongStream;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.replicator.apply.CopySql;
 import dev.replicator.apply.CopyWriter;
@@ -28,11 +22,7 @@ import dev.replicator.apply.Sql;
 import dev.replicator.apply.TargetSchema;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.decode.DebeziumDecoder;
-import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.IncomingEvent;
-import dev.replicator.decode.Operation;
-import dev.replicator.decode.PgOutputDecoder;
-import dev.replicator.decode.PgOutputMessage;
 import dev.replicator.decode.RowChange;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TargetCatalog;
@@ -44,6 +34,7 @@ import dev.replicator.source.backfill.Backfill;
 import dev.replicator.source.backfill.BackfillCheckpoints;
 import dev.replicator.source.backfill.BackfillRequest;
 import dev.replicator.testing.DebeziumLoss;
+import dev.replicator.testing.PushSlot;
 import dev.replicator.testing.TableComparison;
 import dev.replicator.testing.TestDatabases;
 
@@ -57,8 +48,6 @@ import dev.replicator.testing.TestDatabases;
  */
 class MixedPushPullTest {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     static LongStream seeds() {
         return LongStream.range(1, 1 + Integer.getInteger("pull.mixed.seeds", 3));
     }
@@ -70,11 +59,8 @@ class MixedPushPullTest {
         PullHarness h = new PullHarness("pull_mixed");
         h.both("CREATE TABLE items (id int PRIMARY KEY, v text, n int)");
         h.createSlot();
-        TestDatabases.execute(h.source, "SELECT pg_copy_logical_replication_slot('" + h.settings.slot() + "', '"
-                + h.settings.slot() + "_push')");
-        SlotSettings pushSettings = new SlotSettings(h.settings.slot() + "_push", h.settings.publication(), false,
-                100_000, 1000);
-        LogicalSlot pushSlot = new LogicalSlot(h.source, pushSettings);
+        PushSlot pushSlot = PushSlot.copyOf(h.source, h.settings.slot(), h.settings.slot() + "_push",
+                h.settings.publication());
         DebeziumDecoder debezium = new DebeziumDecoder();
         List<IncomingEvent> undelivered = new ArrayList<>();
         List<IncomingEvent> delivered = new ArrayList<>();
@@ -110,7 +96,7 @@ class MixedPushPullTest {
                 }
                 TestDatabases.execute(h.source, sql.append("COMMIT;").toString());
             }
-            undelivered.addAll(debeziumEvents(pushSlot));
+            undelivered.addAll(pushSlot.take());
             int action = random.nextInt(10);
             if (action < 4) {
                 boolean dies = random.nextInt(3) == 0;
@@ -138,7 +124,7 @@ class MixedPushPullTest {
             }
         }
         for (int attempt = 0; attempt < 20 && !undelivered.isEmpty(); attempt++) {
-            undelivered.addAll(debeziumEvents(pushSlot));
+            undelivered.addAll(pushSlot.take());
             Collections.shuffle(undelivered, random);
             push(h, debezium, new ArrayList<>(undelivered), undelivered, delivered);
         }
@@ -187,63 +173,6 @@ class MixedPushPullTest {
             } catch (TargetUnavailableException e) {
                 assertEquals(409, e.status(), e.getMessage());
             }
-        }
-    }
-
-    /** What Debezium would post for the changes waiting in the push slot: plain envelopes, Debezium's positions. */
-    private static List<IncomingEvent> debeziumEvents(LogicalSlot slot) throws SQLException {
-        PgOutputDecoder decoder = new PgOutputDecoder("push");
-        decoder.startAfter(slot.standing().confirmedLsn());
-        List<IncomingEvent> events = new ArrayList<>();
-        long[] end = { -1 };
-        slot.peek(100_000, (lsn, data) -> {
-            PgOutputMessage message = decoder.decode(lsn, data);
-            if (message instanceof PgOutputMessage.Changes changes) {
-                for (RowChange change : changes.changes()) {
-                    events.add(envelope(change));
-                }
-            } else if (message instanceof PgOutputMessage.Commit commit) {
-                end[0] = commit.endLsn();
-            }
-            return true;
-        });
-        if (end[0] > 0) {
-            slot.advance(end[0]);
-        }
-        return events;
-    }
-
-    private static IncomingEvent envelope(RowChange change) {
-        ObjectNode payload = JSON.createObjectNode();
-        payload.put("op", change.op().code());
-        ObjectNode row = JSON.createObjectNode();
-        change.row().forEach((column, value) -> put(row, column, value));
-        payload.set(change.op() == Operation.DELETE ? "before" : "after", row);
-        ObjectNode source = payload.putObject("source");
-        source.put("schema", change.table().schema()).put("table", change.table().table())
-                .put("lsn", change.position().change())
-                .put("sequence", "[\"" + change.position().commit() + "\",\"" + change.position().change() + "\"]")
-                .put("ts_ms", change.sourceTime().toEpochMilli());
-        Map<String, String> headers = new TreeMap<>();
-        if (change.newKey() != null) {
-            ObjectNode key = JSON.createObjectNode();
-            put(key, "id", change.newKey().get("id"));
-            headers.put("x-debezium-__debezium.newkey",
-                    Base64.getEncoder().encodeToString(key.toString().getBytes(StandardCharsets.UTF_8)));
-        }
-        ObjectNode envelope = JSON.createObjectNode();
-        envelope.set("payload", payload);
-        return new IncomingEvent(null, null, null, Map.of(), envelope, headers);
-    }
-
-    /** Debezium's JSON for these columns: int4 as a number, text as a string. */
-    private static void put(ObjectNode row, String column, FieldValue value) {
-        if (value.isNull()) {
-            row.putNull(column);
-        } else if (column.equals("v")) {
-            row.put(column, value.json().textValue());
-        } else {
-            row.put(column, Integer.parseInt(value.json().textValue()));
         }
     }
 }
