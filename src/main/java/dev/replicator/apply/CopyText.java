@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 
-import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
 import dev.replicator.route.TargetChange;
@@ -24,8 +23,7 @@ final class CopyText {
     /** Copies the rows' values of these columns with the given COPY statement; returns the rows written. */
     static long copy(Connection connection, String copySql, List<String> columns, List<TargetChange> rows)
             throws SQLException {
-        CopyIn sink = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(copySql);
-        try {
+        return CopyWriter.copy(connection, copySql, sink -> {
             StringBuilder text = new StringBuilder(FLUSH_BYTES + 4096);
             for (TargetChange row : rows) {
                 for (int c = 0; c < columns.size(); c++) {
@@ -40,12 +38,7 @@ final class CopyText {
                 }
             }
             write(sink, text);
-            return sink.endCopy();
-        } finally {
-            if (sink.isActive()) {
-                sink.cancelCopy();
-            }
-        }
+        });
     }
 
     static void append(StringBuilder text, String value) {

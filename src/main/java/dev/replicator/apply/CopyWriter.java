@@ -105,7 +105,8 @@ public final class CopyWriter {
         return outcome;
     }
 
-    private static long copy(Connection connection, String copySql, RowSource rows) throws SQLException {
+    /** Runs one COPY FROM STDIN with the rows given; returns the rows written. */
+    static long copy(Connection connection, String copySql, RowSource rows) throws SQLException {
         CopyIn sink = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(copySql);
         try {
             rows.copyInto(sink);

@@ -26,6 +26,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.replicator.apply.ChangeOutcome.Result;
+import dev.replicator.convert.ArrayLiteral;
 import dev.replicator.convert.TargetColumn;
 import dev.replicator.decode.Position;
 import dev.replicator.decode.Operation;
@@ -606,14 +607,7 @@ final class RowBatchWriter {
 
     /** Column names as one element of a text[] of text[]s: {@code {"a","b"}}, quotes and backslashes escaped. */
     static String arrayLiteral(Set<String> names) {
-        StringBuilder literal = new StringBuilder("{");
-        for (String name : new TreeSet<>(names)) {
-            if (literal.length() > 1) {
-                literal.append(',');
-            }
-            literal.append('"').append(name.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
-        }
-        return literal.append('}').toString();
+        return ArrayLiteral.of(new ArrayList<>(new TreeSet<>(names)));
     }
 
     /** Binds one text array per key column, in row order, from parameter {@code first} on; returns the next index. */

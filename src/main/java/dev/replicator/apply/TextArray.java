@@ -9,10 +9,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
+import dev.replicator.convert.ArrayLiteral;
+
 /**
- * A text[] parameter, written as its array literal in one pass: every element double-quoted with its quotes and
- * backslashes escaped, a null as {@code NULL}. The driver binds an {@link Array} by its text ({@link #toString}); its
- * own builder escaped element by element and was a tenth of a pull's writing thread.
+ * A text[] parameter, bound by its array literal ({@link ArrayLiteral}): the driver binds an {@link Array} by its text
+ * ({@link #toString}); its own builder escaped element by element and was a tenth of a pull's writing thread.
  */
 final class TextArray implements Array {
 
@@ -32,35 +33,7 @@ final class TextArray implements Array {
     }
 
     static TextArray of(String[] values) {
-        int length = 2;
-        for (String value : values) {
-            length += value == null ? 5 : value.length() + 3;
-        }
-        StringBuilder literal = new StringBuilder(length + 16).append('{');
-        for (int i = 0; i < values.length; i++) {
-            if (i > 0) {
-                literal.append(',');
-            }
-            String value = values[i];
-            if (value == null) {
-                literal.append("NULL");
-                continue;
-            }
-            literal.append('"');
-            if (value.indexOf('"') < 0 && value.indexOf('\\') < 0) {
-                literal.append(value);
-            } else {
-                for (int c = 0; c < value.length(); c++) {
-                    char ch = value.charAt(c);
-                    if (ch == '"' || ch == '\\') {
-                        literal.append('\\');
-                    }
-                    literal.append(ch);
-                }
-            }
-            literal.append('"');
-        }
-        return new TextArray(literal.append('}').toString());
+        return new TextArray(ArrayLiteral.of(values));
     }
 
     @Override
