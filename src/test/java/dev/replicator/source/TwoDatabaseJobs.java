@@ -37,6 +37,7 @@ import dev.replicator.route.SchemaPlanner;
 import dev.replicator.route.TableMappings;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetCatalog;
+import dev.replicator.route.TargetChange;
 import dev.replicator.route.TargetTable;
 import dev.replicator.source.backfill.Backfill;
 import dev.replicator.source.backfill.BackfillCheckpoints;
@@ -104,7 +105,12 @@ public final class TwoDatabaseJobs {
     }
 
     public Backfill backfill(Duration budget) {
-        return new Backfill(tables, reader, new CopyWriter(writer.transactions(), new CopySql(SCHEMA)), checkpoints(),
+        return backfill(budget, reader);
+    }
+
+    /** A backfill that reads the source through the given reader (one that pauses between read and write, say). */
+    public Backfill backfill(Duration budget, RowReader through) {
+        return new Backfill(tables, through, new CopyWriter(writer.transactions(), new CopySql(SCHEMA)), checkpoints(),
                 metrics, budget);
     }
 
@@ -122,21 +128,29 @@ public final class TwoDatabaseJobs {
      * pipeline writes it.
      */
     public ChangeOutcome streamed(String table, Operation op, long lsn, Map<String, String> row) {
+        return writer.write(List.of(routed(table, op, lsn, row))).get(0);
+    }
+
+    /** A change of the row (values as PostgreSQL text) at the position, routed to its target table. */
+    private TargetChange routed(String table, Operation op, long lsn, Map<String, String> row) {
         TableId id = TableId.parse(table);
         Map<String, FieldValue> values = new LinkedHashMap<>();
         try {
             TargetTable written = targetCatalog.find(id).orElseThrow();
             row.forEach((name, text) -> values.put(name, RowReader.value(text, written.column(name))));
+            return router.route(new RowChange("stream-" + lsn, id, op, new Position(lsn, lsn), values, null, null,
+                    ValueEncoding.NATIVE));
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
-        RowChange change = new RowChange("stream-" + lsn, id, op, new Position(lsn, lsn), values,
-                null, null, ValueEncoding.NATIVE);
-        try {
-            return writer.write(List.of(router.route(change))).get(0);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
+    }
+
+    /**
+     * A change pulled from the source's slot, as {@link #streamed} gives it, written as pull writes it: plainly, with
+     * no position of its own, unless a backfill of its table is underway.
+     */
+    public ChangeOutcome pulled(String table, Operation op, long lsn, Map<String, String> row) {
+        return writer.writePulled(List.of(routed(table, op, lsn, row))).get(0);
     }
 
     /** The rows of a query on one side as COPY text. */
