@@ -3,7 +3,6 @@ package dev.replicator.source.backfill;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.jboss.logging.Logger;
@@ -19,8 +18,9 @@ import dev.replicator.source.RowReader;
  * rows stream from {@code COPY ... TO STDOUT} on the source into {@code COPY ... FROM STDIN} on the target
  * ({@link CopyWriter}), so memory does not grow with the chunk. Copied rows record no position: they rank as snapshot
  * reads, below every streamed change, and the copy leaves alone every key the stream wrote or deleted. Progress is
- * checkpointed in the chunk's transaction; an invocation stops after its time budget and reports where it stands, to
- * be continued by the next invocation.
+ * checkpointed in the chunk's transaction, and a chunk whose checkpoint another invocation of the table advanced first
+ * is rolled back; an invocation stops after its time budget and reports where it stands, to be continued by the next
+ * invocation.
  */
 public class Backfill {
 
@@ -53,6 +53,7 @@ public class Backfill {
         long applied = 0;
         long stale = 0;
         int chunks = 0;
+        int tried = 0;
         int direct = 0;
         boolean finished = true;
         for (JobTable table : resolved) {
@@ -71,28 +72,41 @@ public class Backfill {
                 // lacks is written with a position, which the chunk leaves alone
                 checkpoints.begin(name);
             }
-            while (!at.done() && (chunks == 0 || System.nanoTime() < deadline)) { // at least one chunk per call
+            // at least one chunk per call, counted in tries: a chunk that loses its checkpoint copies nothing
+            while (!at.done() && (tried == 0 || System.nanoTime() < deadline)) {
+                tried++;
                 BackfillCheckpoints.Progress from = at;
-                AtomicBoolean counted = new AtomicBoolean();
                 AtomicReference<RowReader.CopyPlan> planned = new AtomicReference<>();
-                CopyWriter.Outcome outcome = reader.copyChunk(eventId, table, from.lastKey(), request.chunkSize(),
-                        (plan, rows) -> {
-                            planned.set(plan);
-                            return writer.write(eventId, new CopyWriter.Chunk(table.written(),
-                                    table.target().columns(), plan.after(), plan.last(), plan.readAt()), rows,
-                                    (connection, copied) -> counted.set(checkpoints.advance(connection, name,
-                                            from.lastKey(), plan.last() == null ? from.lastKey() : plan.last(),
-                                            copied, plan.end())));
-                        });
+                CopyWriter.Outcome outcome;
+                try {
+                    outcome = reader.copyChunk(eventId, table, from.lastKey(), request.chunkSize(), (plan, rows) -> {
+                        planned.set(plan);
+                        return writer.write(eventId, new CopyWriter.Chunk(table.written(), table.target().columns(),
+                                plan.after(), plan.last(), plan.readAt()), rows, (connection, copied) -> {
+                                    if (!checkpoints.advance(connection, name, from.lastKey(),
+                                            plan.last() == null ? from.lastKey() : plan.last(), copied, plan.end())) {
+                                        throw new CheckpointLost();
+                                    }
+                                });
+                    });
+                } catch (CheckpointLost lost) {
+                    // another invocation advanced this table from the same key first, and may have finished it, after
+                    // which pull no longer fences its rows: this chunk, read earlier, was rolled back (it could put
+                    // back older rows). Take up that invocation's progress.
+                    at = checkpoints.read(name);
+                    LOG.infof("backfill %s of %s: another invocation copied this chunk first; it was rolled back,"
+                            + " continuing from %d rows copied%s", eventId, name, at.rows(), at.done() ? ", done" : "");
+                    reached = moving.advanced(at.rows(), at.done(), metrics, System.nanoTime());
+                    continue;
+                }
                 applied += outcome.applied();
                 stale += outcome.copied() - outcome.applied();
                 chunks++;
                 direct += outcome.direct() ? 1 : 0;
                 metrics.backfilled(name, outcome.applied(), outcome.copied() - outcome.applied());
                 RowReader.CopyPlan plan = planned.get();
-                // another invocation advanced this table from the same key first: take up its progress
-                at = counted.get() ? new BackfillCheckpoints.Progress(plan.last() == null ? from.lastKey()
-                        : plan.last(), from.rows() + outcome.copied(), plan.end()) : checkpoints.read(name);
+                at = new BackfillCheckpoints.Progress(plan.last() == null ? from.lastKey() : plan.last(),
+                        from.rows() + outcome.copied(), plan.end());
                 reached = moving.advanced(at.rows(), at.done(), metrics, System.nanoTime());
             }
             finished &= at.done();
@@ -104,5 +118,15 @@ public class Backfill {
                 stale, progress.stream().filter(BackfillReport.TableProgress::done).count(), progress.size(),
                 finished ? "" : ", continuing");
         return report;
+    }
+
+    /**
+     * Thrown in a chunk's transaction when its checkpoint lost to another invocation's, so that the transaction is
+     * rolled back (work given to {@link dev.replicator.apply.TargetTransactions} must not roll back itself).
+     */
+    private static final class CheckpointLost extends RuntimeException {
+        CheckpointLost() {
+            super("another invocation advanced the backfill from the same key first", null, false, false);
+        }
     }
 }

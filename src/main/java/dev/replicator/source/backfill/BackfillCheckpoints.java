@@ -19,7 +19,7 @@ import dev.replicator.apply.TargetTransactions;
  * Backfill progress per table in the target ({@code <schema>.backfill_progress}): the last key copied, rows copied
  * and whether the table is done. Advanced in the transaction that writes the chunk, so progress never runs ahead of
  * the data, and only from the key the chunk started after, so a chunk copied twice by concurrent invocations counts
- * once.
+ * once (the loser rolls its copy back).
  */
 public class BackfillCheckpoints {
 
@@ -84,7 +84,8 @@ public class BackfillCheckpoints {
     /**
      * Records a chunk, inside the transaction that wrote it.
      *
-     * @return false when another invocation advanced the table from the same key first (the chunk is not counted)
+     * @return false when another invocation advanced the table from the same key first, or finished it: the caller
+     *         rolls the chunk back, since its rows may be older than what was written since
      */
     public boolean advance(Connection connection, String table, List<String> from, List<String> to, long rows,
             boolean done) throws SQLException {

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,14 +21,17 @@ import dev.replicator.apply.RejectedChangeException;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.decode.BadEventException;
 import dev.replicator.decode.Operation;
+import dev.replicator.source.JobTable;
+import dev.replicator.source.RowReader;
 import dev.replicator.source.TwoDatabaseJobs;
 import dev.replicator.testing.TableComparison;
 import dev.replicator.testing.TestDatabases;
 
 /**
  * Backfill against two real PostgreSQL servers: it copies whole tables in chunks, stops at its budget and resumes
- * from its checkpoint, never overwrites or resurrects what the stream wrote, and a chunk that fails half-way leaves
- * data and checkpoint together at the chunk before.
+ * from its checkpoint, never overwrites or resurrects what the stream wrote, a chunk that fails half-way leaves
+ * data and checkpoint together at the chunk before, and a chunk that another invocation of the table checkpointed
+ * first leaves nothing.
  */
 class BackfillTest {
 
@@ -218,6 +222,57 @@ class BackfillTest {
 
         TestDatabases.execute(jobs.source, "DELETE FROM items WHERE id IN (3, 15, 60, 95)");
         assertItemsEqual();
+    }
+
+    /**
+     * Two invocations of one table's backfill race (a continuation delivered twice, say). The late one reads its first
+     * chunk; meanwhile the other copies the whole table and marks it done, after which pull writes the table's rows
+     * plainly, without fencing them: row 5 changes, row 7 is deleted. The late chunk then loses its checkpoint and is
+     * rolled back; committed, it would put back row 5's older version and bring back row 7.
+     */
+    @Test
+    void aChunkWhoseCheckpointAnotherInvocationAdvancedFirstIsRolledBack() {
+        BackfillReport[] other = new BackfillReport[1];
+        RowReader late = pausingAfterRead(() -> {
+            other[0] = jobs.backfill(AMPLE).run("bf-2", items(10));
+            TestDatabases.execute(jobs.source, "UPDATE items SET name = 'pulled after the backfill' WHERE id = 5;"
+                    + " DELETE FROM items WHERE id = 7");
+            assertTrue(jobs.pulled("public.items", Operation.UPDATE, 2_000, sourceRow(5)).applied());
+            assertTrue(jobs.pulled("public.items", Operation.DELETE, 2_001, Map.of("id", "7")).applied());
+        });
+
+        BackfillReport report = jobs.backfill(AMPLE, late).run("bf-1", items(10));
+
+        assertTrue(other[0].finished());
+        assertEquals("5\tpulled after the backfill\n", TwoDatabaseJobs.rows(jobs.target,
+                "SELECT id, name FROM items WHERE id IN (5, 7)"),
+                "the late chunk leaves the pulled row 5 and the deleted row 7 as pull wrote them");
+        assertItemsEqual();
+        assertEquals(0, report.chunks(), "the chunk rolled back is not counted");
+        assertEquals(0, report.applied());
+        assertEquals(List.of(List.of("public.items", ITEMS, true)), standing(report),
+                "the late invocation takes up the other's progress: the table is done");
+        assertEquals(new BackfillCheckpoints.Progress(List.of("95"), ITEMS, true),
+                jobs.checkpoints().read("public.items"));
+    }
+
+    /**
+     * A reader that, the first time, runs {@code meanwhile} once a chunk's snapshot is taken and before the chunk is
+     * written: another invocation's work then lands between this one's read and its write.
+     */
+    private RowReader pausingAfterRead(Runnable meanwhile) {
+        AtomicBoolean paused = new AtomicBoolean();
+        return new RowReader(jobs.source, jobs.router) {
+            @Override
+            public <T> T copyChunk(String eventId, JobTable table, List<String> after, int limit, CopyWork<T> work) {
+                return super.copyChunk(eventId, table, after, limit, (plan, rows) -> {
+                    if (!paused.getAndSet(true)) {
+                        meanwhile.run();
+                    }
+                    return work.run(plan, rows);
+                });
+            }
+        };
     }
 
     @Test
