@@ -56,6 +56,18 @@ public class TableRouter {
     }
 
     /**
+     * The target table a source table's changes go to, or empty when they are not written (not replicated, or in a
+     * reserved schema): what {@link #route} would pick, without a change and without asking the target.
+     */
+    public Optional<TableId> targetOf(TableId source) {
+        try {
+            return Optional.of(mappings.resolve(null, source).target());
+        } catch (BadEventException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * With schema evolution on: whether the target table of a replicated source table can take its columns' types as
      * the source has them now ({@link SchemaPlanner#checkTypes}); refused (422) naming a column it cannot.
      */

@@ -86,6 +86,18 @@ class TableRouterTest {
         assertEquals(new TableId("public", "people"), all.route(change("public.people", Map.of("id", 1))).table().id());
     }
 
+    /** A source table's target without a change: renamed, as it is, or none where nothing is written. */
+    @Test
+    void targetOfASourceTableIsWhereItsChangesGo() {
+        TableRouter mappedOnly = router(Map.of("public.people", Optional.of("copy.people_v2")), Map.of(), false);
+        assertEquals(Optional.of(new TableId("copy", "people_v2")),
+                mappedOnly.targetOf(TableId.parse("public.people")));
+        assertEquals(Optional.empty(), mappedOnly.targetOf(TableId.parse("public.other")), "not replicated");
+        TableRouter all = router(Map.of(), Map.of(), true);
+        assertEquals(Optional.of(new TableId("public", "other")), all.targetOf(TableId.parse("public.other")));
+        assertEquals(Optional.empty(), all.targetOf(TableId.parse("replicator.row_position")), "reserved");
+    }
+
     @Test
     void namesFromEventsAreCheckedAgainstTheCatalog() {
         TableRouter all = router(Map.of(), Map.of(), true);
