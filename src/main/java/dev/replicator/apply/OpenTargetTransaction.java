@@ -4,8 +4,12 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 
+import org.jboss.logging.Logger;
+
+import dev.replicator.decode.TableId;
 import dev.replicator.route.TargetChange;
 import dev.replicator.schema.SchemaChange;
 
@@ -15,6 +19,8 @@ import dev.replicator.schema.SchemaChange;
  * the change at fault (or to get past two spellings of one key), without losing the writes before it.
  */
 final class OpenTargetTransaction implements OpenWrite {
+
+    private static final Logger LOG = Logger.getLogger(OpenTargetTransaction.class);
 
     private final Connection connection;
     private final Sql sql;
@@ -32,6 +38,22 @@ final class OpenTargetTransaction implements OpenWrite {
         this.transactions = transactions;
         this.pruning = pruning;
         this.schema = schema;
+    }
+
+    /**
+     * Takes the locks of every table the writes may touch before the first write ({@link TableLocks#takeAllExclusive}):
+     * a write that took its own tables' locks as it came would hold those of the writes before it, out of name order,
+     * and could deadlock with a writer that takes its locks in name order, holding one and waiting for another.
+     */
+    void lockFirst(Collection<TableId> tables) {
+        try {
+            if (!TableLocks.takeAllExclusive(connection, tables)) {
+                LOG.infof("%d tables are more than max_locks_per_transaction: each write of this transaction locks"
+                        + " its own tables as it comes", tables.size());
+            }
+        } catch (SQLException e) {
+            throw fail(e);
+        }
     }
 
     @Override

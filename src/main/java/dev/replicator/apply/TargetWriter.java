@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -83,14 +84,18 @@ public class TargetWriter {
 
     /**
      * Opens a target transaction for several writes that commit together (a source transaction too large to hold at
-     * once); see {@link OpenWrite} for what it does not retry.
+     * once), holding from the start the locks of the tables they may write, in name order; see {@link OpenWrite} for
+     * what it does not retry.
      */
-    public OpenWrite open() {
+    public OpenWrite open(Collection<TableId> tables) {
+        OpenTargetTransaction open;
         try {
-            return new OpenTargetTransaction(transactions.begin(), sql, transactions, pruning, schema);
+            open = new OpenTargetTransaction(transactions.begin(), sql, transactions, pruning, schema);
         } catch (SQLException e) {
             throw transactions.answer(null, e);
         }
+        open.lockFirst(tables);
+        return open;
     }
 
     /**

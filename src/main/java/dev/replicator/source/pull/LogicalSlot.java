@@ -5,6 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 
 import javax.sql.DataSource;
 
@@ -116,6 +118,26 @@ public class LogicalSlot {
                     throw e;
                 }
             }
+        }
+    }
+
+    /**
+     * The tables the publication holds now, named as its changes name them (the partitions, or their root where the
+     * publication publishes through it).
+     */
+    List<TableId> published() throws SQLException {
+        try (Connection connection = source.getConnection();
+                PreparedStatement query = connection.prepareStatement(
+                        "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
+            connection.setAutoCommit(true);
+            query.setString(1, settings.publication());
+            List<TableId> tables = new ArrayList<>();
+            try (ResultSet rs = query.executeQuery()) {
+                while (rs.next()) {
+                    tables.add(new TableId(rs.getString(1), rs.getString(2)));
+                }
+            }
+            return tables;
         }
     }
 

@@ -7,7 +7,9 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import javax.sql.DataSource;
 
@@ -20,6 +22,7 @@ import dev.replicator.apply.TargetTransactions;
 import dev.replicator.apply.TargetUnavailableException;
 import dev.replicator.apply.TargetWriter;
 import dev.replicator.decode.PgOutputDecoder;
+import dev.replicator.decode.TableId;
 import dev.replicator.observe.ReplicationMetrics;
 import dev.replicator.route.TableRouter;
 import dev.replicator.route.TargetChange;
@@ -250,7 +253,7 @@ public class PullJob {
 
         private void writePiece(PullStep.Piece piece) {
             if (open == null) {
-                open = writer.open();
+                open = writer.open(tablesOfPublication());
             }
             try {
                 count(open.write(piece.changes()));
@@ -260,6 +263,25 @@ public class PullJob {
             } catch (RuntimeException e) {
                 open = null;
                 throw e;
+            }
+        }
+
+        /**
+         * The target tables a transaction of the slot may write, locked before its first piece. Its pieces come one
+         * after another into one target transaction: had each taken its own tables' locks as it came, out of name
+         * order across the pieces, a pushed writer (which takes its locks in name order) holding one of them and
+         * waiting for another could deadlock with it.
+         */
+        private Set<TableId> tablesOfPublication() {
+            try {
+                Set<TableId> tables = new HashSet<>();
+                for (TableId table : slot.published()) {
+                    router.targetOf(table).ifPresent(tables::add);
+                }
+                return tables;
+            } catch (SQLException e) {
+                throw TargetTransactions.answer(eventId, "source", "reading the tables of publication "
+                        + settings.publication(), e);
             }
         }
 

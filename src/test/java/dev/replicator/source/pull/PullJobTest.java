@@ -5,11 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,6 +38,7 @@ import dev.replicator.decode.FieldValue;
 import dev.replicator.decode.PgOutputDecoder;
 import dev.replicator.decode.PgOutputMessage;
 import dev.replicator.decode.RowChange;
+import dev.replicator.decode.TableId;
 import dev.replicator.route.TargetChange;
 import dev.replicator.testing.DebeziumLoss;
 import dev.replicator.testing.LogicalSource;
@@ -443,8 +448,8 @@ class PullJobTest {
             }
 
             @Override
-            public OpenWrite open() {
-                OpenWrite open = super.open();
+            public OpenWrite open(Collection<TableId> tables) {
+                OpenWrite open = super.open(tables);
                 return new OpenWrite() {
                     @Override
                     public List<ChangeOutcome> write(List<TargetChange> changes) {
@@ -483,6 +488,102 @@ class PullJobTest {
         assertEquals(1501, report.applied());
         assertTrue(pieces.size() >= 15, "written in pieces: " + pieces);
         TableComparison.assertSameRows(h.source, h.target, "t", EnumSet.noneOf(DebeziumLoss.class));
+    }
+
+    /**
+     * A source transaction in pieces, the first of table b and the second of table a, beside a pushed writer that
+     * comes between the two: it takes its tables' locks as every pushed writer does, shared and in name order (a,
+     * then b), and waits. Locked only as each piece came, the pull would hold b and wait for a while the pushed
+     * writer held a and waited for b: a deadlock (40P01), failing one of them. Neither fails, and the pushed writer
+     * goes on once the pull has committed.
+     */
+    @Test
+    void aTransactionInPiecesDoesNotDeadlockWithAPushedWriter() throws Exception {
+        PullHarness h = harness("pull_piece_locks", LogicalSource.server(), TestDatabases.target(), 100_000, 10);
+        h.both("CREATE TABLE a (id int PRIMARY KEY, v int); CREATE TABLE b (id int PRIMARY KEY, v int)");
+        h.createSlot();
+        TestDatabases.execute(h.source, "INSERT INTO b SELECT g, g FROM generate_series(1, 10) g;"
+                + " INSERT INTO a SELECT g, g FROM generate_series(1, 10) g");
+        ExecutorService pushing = Executors.newSingleThreadExecutor();
+        CompletableFuture<Integer> pushedPid = new CompletableFuture<>();
+        List<Future<?>> pushed = new ArrayList<>();
+        List<Integer> pieces = new ArrayList<>();
+        TargetWriter between = new TargetWriter(h.target, new Sql("replicator"), "replicator",
+                h.catalog::invalidate) {
+            @Override
+            public OpenWrite open(Collection<TableId> tables) {
+                OpenWrite open = super.open(tables);
+                return new OpenWrite() {
+                    @Override
+                    public List<ChangeOutcome> write(List<TargetChange> changes) {
+                        if (pieces.size() == 1) {
+                            pushed.add(pushing.submit(() -> pushLocks(h, pushedPid)));
+                            awaitLockWait(h, pushedPid);
+                        }
+                        pieces.add(changes.size());
+                        return open.write(changes);
+                    }
+
+                    @Override
+                    public void commit() {
+                        open.commit();
+                    }
+
+                    @Override
+                    public void close() {
+                        open.close();
+                    }
+                };
+            }
+        };
+        try {
+            PullReport report = h.job(new LogicalSlot(h.source, h.settings), between, true).run("pieces",
+                    PullRequest.DRAIN);
+
+            assertEquals(List.of(10, 10), pieces, "one piece of b, then one of a");
+            assertEquals(1, pushed.size());
+            pushed.get(0).get(30, TimeUnit.SECONDS); // no deadlock on the pushed writer's side either
+            assertTrue(report.done());
+            assertEquals(20, report.applied());
+        } finally {
+            pushing.shutdownNow();
+        }
+        TableComparison.assertSameRows(h.source, h.target, "a", EnumSet.noneOf(DebeziumLoss.class));
+        TableComparison.assertSameRows(h.source, h.target, "b", EnumSet.noneOf(DebeziumLoss.class));
+    }
+
+    /** A pushed writer's first statement: its tables' locks, shared and in name order; then its commit. */
+    private static Void pushLocks(PullHarness h, CompletableFuture<Integer> pid) throws SQLException {
+        try (Connection connection = h.target.getConnection()) {
+            connection.setAutoCommit(false);
+            try (Statement statement = connection.createStatement();
+                    ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                pid.complete(rs.getInt(1));
+            }
+            try (PreparedStatement lock = connection.prepareStatement(Sql.lockTables())) {
+                lock.setArray(1, connection.createArrayOf("text", new Object[] { "public.a", "public.b" }));
+                lock.setArray(2, connection.createArrayOf("bool", new Object[] { false, false }));
+                lock.execute();
+            }
+            connection.commit();
+            return null;
+        }
+    }
+
+    /** Waits until the session of that pid waits for a lock. */
+    private static void awaitLockWait(PullHarness h, CompletableFuture<Integer> pid) {
+        try {
+            int waiting = pid.get(10, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (PullHarness.count(h.target, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + waiting
+                    + " AND wait_event_type = 'Lock'") == 0) {
+                assertTrue(System.nanoTime() < deadline, "the pushed writer never waited for a lock");
+                Thread.sleep(10);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
