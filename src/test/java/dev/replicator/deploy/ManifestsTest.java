@@ -1041,7 +1041,9 @@ class ManifestsTest {
             Matcher sources = copy.matcher(text);
             Set<String> copied = new LinkedHashSet<>();
             while (sources.find()) {
-                copied.add(sources.group(1));
+                if (!sources.group().contains("--from=")) { // from an earlier stage, not from the build context
+                    copied.add(sources.group(1));
+                }
             }
             assertFalse(copied.isEmpty(), file + ": copies nothing");
             for (String source : copied) {
@@ -1051,6 +1053,36 @@ class ManifestsTest {
                         + ", which .dockerignore leaves out of the build context");
             }
         }
+    }
+
+    /**
+     * The JVM image's AOT cache is written by the image's own JVM (a cache serves only the JVM build that wrote it):
+     * the training stage is the runtime stage plus the training, the image is the runtime stage plus the cache, and
+     * the app is packaged with every jar on the JVM's class path, where the cache can hold its classes.
+     */
+    @Test
+    void theJvmImageTrainsItsAotCacheWithItsOwnJvmAndStartsWithIt() throws IOException {
+        String text = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
+        List<String> stages = new ArrayList<>();
+        Matcher from = Pattern.compile("(?m)^FROM\\s+(.+)$").matcher(text);
+        while (from.find()) {
+            stages.add(from.group(1).trim());
+        }
+        assertEquals(3, stages.size(), "Dockerfile.jvm: runtime, training and the image: " + stages);
+        assertTrue(stages.get(0).endsWith(" AS runtime") && stages.get(0).contains("openjdk-25"),
+                "the first stage is the runtime, on JDK 25 (JEP 514's -XX:AOTCacheOutput): " + stages.get(0));
+        assertEquals("runtime AS training", stages.get(1), "training runs in the runtime stage's JVM");
+        assertEquals("runtime", stages.get(2), "the image is the runtime stage with the cache");
+        String training = text.substring(text.indexOf("AS training"), text.lastIndexOf("FROM runtime"));
+        assertTrue(training.contains("-XX:AOTCacheOutput=/deployments/app.aot") && training.contains("train-aot.sh")
+                && training.contains("/opt/jboss/container/java/run/run-java.sh"),
+                "training starts the app as the image does, writing /deployments/app.aot");
+        String image = text.substring(text.lastIndexOf("FROM runtime"));
+        assertTrue(image.contains("COPY --from=training --chown=185 /deployments/app.aot /deployments/app.aot")
+                && image.contains("-XX:AOTCache=/deployments/app.aot"), "the image starts with the trained cache");
+        assertTrue(Files.isExecutable(Path.of("src/main/docker/train-aot.sh")), "train-aot.sh is executable");
+        assertEquals("aot-jar", APPLICATION.getProperty("quarkus.package.jar.type"),
+                "the app's jars are on the JVM's class path, where an AOT cache can hold their classes");
     }
 
     /** Docker's rule: the last pattern matching the path or one of its parents decides. */
