@@ -102,7 +102,7 @@ class PullBenchmarkIT {
     /**
      * The first pull of a fresh JVM: the packaged app started as a pod scaled from zero starts it, then one POST /pull
      * drains the committed workload. {@code -Dbench.java-options=-XX:AOTCache=app.aot} runs it with an AOT cache
-     * trained by the integration tests ({@code -Dquarkus.package.jar.aot.enabled=true}, JDK 25), a pull among them.
+     * in target/quarkus-app, trained on pulls as the JVM image trains it ({@code src/main/docker/train-aot.sh}, JDK 25).
      * Compared with PostgreSQL's subscription on the same workload, measured just before.
      */
     @Test
