@@ -21,6 +21,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 import org.junit.jupiter.api.Test;
 
@@ -449,24 +450,7 @@ class PullJobTest {
 
             @Override
             public OpenWrite open(Collection<TableId> tables) {
-                OpenWrite open = super.open(tables);
-                return new OpenWrite() {
-                    @Override
-                    public List<ChangeOutcome> write(List<TargetChange> changes) {
-                        pieces.add(changes.size());
-                        return open.write(changes);
-                    }
-
-                    @Override
-                    public void commit() {
-                        open.commit();
-                    }
-
-                    @Override
-                    public void close() {
-                        open.close();
-                    }
-                };
+                return beforeEachPiece(super.open(tables), changes -> pieces.add(changes.size()));
             }
         };
         PullJob job = h.job(new LogicalSlot(h.source, h.settings), counting, true);
@@ -512,28 +496,13 @@ class PullJobTest {
                 h.catalog::invalidate) {
             @Override
             public OpenWrite open(Collection<TableId> tables) {
-                OpenWrite open = super.open(tables);
-                return new OpenWrite() {
-                    @Override
-                    public List<ChangeOutcome> write(List<TargetChange> changes) {
-                        if (pieces.size() == 1) {
-                            pushed.add(pushing.submit(() -> pushLocks(h, pushedPid)));
-                            awaitLockWait(h, pushedPid);
-                        }
-                        pieces.add(changes.size());
-                        return open.write(changes);
+                return beforeEachPiece(super.open(tables), changes -> {
+                    if (pieces.size() == 1) {
+                        pushed.add(pushing.submit(() -> pushLocks(h, pushedPid)));
+                        awaitLockWait(h, pushedPid);
                     }
-
-                    @Override
-                    public void commit() {
-                        open.commit();
-                    }
-
-                    @Override
-                    public void close() {
-                        open.close();
-                    }
-                };
+                    pieces.add(changes.size());
+                });
             }
         };
         try {
@@ -667,5 +636,26 @@ class PullJobTest {
 
     private static long currentLsn(PullHarness h) {
         return PullHarness.count(h.source, "SELECT (pg_current_wal_lsn() - '0/0')::bigint");
+    }
+
+    /** The open transaction, running {@code before} with each piece before it is written. */
+    private static OpenWrite beforeEachPiece(OpenWrite open, Consumer<List<TargetChange>> before) {
+        return new OpenWrite() {
+            @Override
+            public List<ChangeOutcome> write(List<TargetChange> changes) {
+                before.accept(changes);
+                return open.write(changes);
+            }
+
+            @Override
+            public void commit() {
+                open.commit();
+            }
+
+            @Override
+            public void close() {
+                open.close();
+            }
+        };
     }
 }
