@@ -1,29 +1,17 @@
 package dev.replicator.function;
 
-import java.util.Map;
-
 import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.junit.QuarkusTest;
 
 /** {@link PullConvergence} with the slot peeked through the SQL interface ({@code replicator.pull.read=peek}). */
 @QuarkusTest
-@QuarkusTestResource(value = PeekedPullConvergenceTest.Databases.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = PullConvergence.Databases.class, restrictToAnnotatedClass = true, initArgs = {
+        @ResourceArg(name = "database", value = PeekedPullConvergenceTest.DB),
+        @ResourceArg(name = "read", value = "peek") })
 class PeekedPullConvergenceTest extends PullConvergence {
 
     static final String DB = "pull_conv_peek";
-
-    public static class Databases implements QuarkusTestResourceLifecycleManager {
-        @Override
-        public Map<String, String> start() {
-            return databases(DB, "peek");
-        }
-
-        @Override
-        public void stop() {
-            // the servers live as long as the test JVM
-        }
-    }
 
     @Override
     String database() {

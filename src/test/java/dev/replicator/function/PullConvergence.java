@@ -36,6 +36,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.common.http.TestHTTPResource;
 
 import dev.replicator.decode.IncomingEvent;
@@ -79,13 +80,34 @@ abstract class PullConvergence {
     abstract String pullSessions();
 
     /** The settings of an app that pulls from fresh databases of this name, reading the slot as {@code read} says. */
-    static Map<String, String> databases(String database, String read) {
-        return PullDatabases.fresh(database, database, db -> TestDatabases.execute(db, TABLES), Map.of(
-                "replicator.pull.read", read,
-                // several groups per pull, and transactions larger than a group
-                "replicator.pull.group-changes", "8",
-                // one backfill chunk per call
-                "replicator.backfill.time-budget", "1ms"));
+    /**
+     * The test's databases and the app's settings, from the resource's arguments: {@code database} (also the slot's
+     * name) and {@code read} ({@code replicator.pull.read}).
+     */
+    public static class Databases implements QuarkusTestResourceLifecycleManager {
+        private String database;
+        private String read;
+
+        @Override
+        public void init(Map<String, String> args) {
+            database = args.get("database");
+            read = args.get("read");
+        }
+
+        @Override
+        public Map<String, String> start() {
+            return PullDatabases.fresh(database, database, db -> TestDatabases.execute(db, TABLES), Map.of(
+                    "replicator.pull.read", read,
+                    // several groups per pull, and transactions larger than a group
+                    "replicator.pull.group-changes", "8",
+                    // one backfill chunk per call
+                    "replicator.backfill.time-budget", "1ms"));
+        }
+
+        @Override
+        public void stop() {
+            // the servers live as long as the test JVM
+        }
     }
 
     static LongStream seeds() {
