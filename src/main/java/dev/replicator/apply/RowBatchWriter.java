@@ -607,7 +607,7 @@ final class RowBatchWriter {
 
     /** Column names as one element of a text[] of text[]s: {@code {"a","b"}}, quotes and backslashes escaped. */
     static String arrayLiteral(Set<String> names) {
-        return ArrayLiteral.of(new ArrayList<>(new TreeSet<>(names)));
+        return ArrayLiteral.of(new TreeSet<>(names).toArray(String[]::new));
     }
 
     /** Binds one text array per key column, in row order, from parameter {@code first} on; returns the next index. */
