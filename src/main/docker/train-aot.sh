@@ -128,13 +128,16 @@ http() { # method path body -> prints the status, the body goes to $work/answer
     --data "${3:-}" "http://127.0.0.1:$app_port$2"
 }
 
+ready=""
 for _ in $(seq 1 120); do
   kill -0 "$app_pid" 2>/dev/null || fail "the app stopped before it was ready"
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$app_port/q/health/ready")" = 200 ] && break
+  if [ "$(http GET /q/health/ready)" = 200 ]; then
+    ready=yes
+    break
+  fi
   sleep 0.5
 done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$app_port/q/health/ready")" = 200 ] \
-  || fail "the app was not ready after 60 s"
+[ -n "$ready" ] || fail "the app was not ready after 60 s"
 
 # The first pull creates the publication (FOR ALL TABLES) and the slot; the workload comes after it.
 [ "$(http POST /pull '{}')" = 200 ] || fail "the first pull answered $(cat "$work/answer")"
